@@ -1,0 +1,12 @@
+//! End-to-end tests: each starts the real `zqlite` binary in a temporary directory and checks
+//! what a user would see. They belong to the `zqlite` package (see tools/Cargo.toml) so that
+//! Cargo builds the binary for them.
+
+mod bench;
+
+use std::path::PathBuf;
+
+/// The `zqlite` binary under test.
+pub fn zqlite_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_zqlite"))
+}
