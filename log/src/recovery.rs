@@ -21,8 +21,8 @@ use crate::format::{GENESIS_CHAIN, HeaderError, SEGMENT_HEADER_LEN, SegmentHeade
 use crate::fs::{FileSystem, LogFile};
 use crate::options::{LogOptions, RecoveryMode};
 use crate::segment::{
-    self, INDEX_EXT, SEGMENT_EXT, SegmentSummary, decode_index, encode_index, index_path,
-    parse_segment_name, scan_segment, segment_path,
+    self, INDEX_EXT, SEGMENT_EXT, SegmentSummary, encode_index, index_path, parse_segment_name,
+    read_index, scan_segment, segment_path,
 };
 
 pub(crate) const LOCK_FILE: &str = "LOCK";
@@ -246,13 +246,7 @@ fn open_sealed(
     let (file, bytes) = read_whole(fs, path)?;
     let header = segment::read_header(&bytes).map_err(|e| header_error(path, e))?;
     check_continuity(path, name_lsn, &header, prev)?;
-    let idx = index_path(path);
-    let cached = fs
-        .open(&idx, false)
-        .ok()
-        .and_then(|f| f.read_vec(0, f.len().ok()? as usize).ok())
-        .and_then(|b| decode_index(&header, &b))
-        .filter(|s| s.data_end == bytes.len() as u64);
+    let cached = read_index(fs, path, &header).filter(|s| s.data_end == bytes.len() as u64);
     if let Some(summary) = cached {
         return Ok(summary);
     }
@@ -267,9 +261,7 @@ fn open_sealed(
     if scan.summary.data_end != bytes.len() as u64 {
         // Zero fill after the last frame: a crash between writing and sealing. Harmless; seal
         // it now so the file matches its index.
-        file.set_len(scan.summary.data_end)
-            .and_then(|()| file.sync_data())
-            .map_err(Error::io("truncate", path))?;
+        truncate_durably(&*file, scan.summary.data_end, path)?;
     }
     write_index(fs, path, &scan.summary)?;
     report.indexes_rebuilt += 1;
@@ -342,9 +334,7 @@ fn open_tail(
             );
         }
         report.torn_bytes_truncated += bytes.len() as u64 - damage.offset;
-        file.set_len(scan.summary.data_end)
-            .and_then(|()| file.sync_data())
-            .map_err(Error::io("truncate", path))?;
+        truncate_durably(&*file, scan.summary.data_end, path)?;
     }
     let allocated = file.len().map_err(Error::io("stat", path))?;
     let active = ActiveOpen {
@@ -391,9 +381,7 @@ fn repair_segment(
             .repaired_from_lsn
             .get_or_insert(scan.summary.last_lsn + 1);
         report.torn_bytes_truncated += bytes.len() as u64 - scan.summary.data_end;
-        file.set_len(scan.summary.data_end)
-            .and_then(|()| file.sync_data())
-            .map_err(Error::io("truncate", path))?;
+        truncate_durably(&*file, scan.summary.data_end, path)?;
     }
     let _ = fs.remove(&index_path(path));
     warn!(segment = %path.display(), "repair: the log now ends in this segment");
@@ -422,6 +410,13 @@ fn delete_segments(
         fs.sync_dir(dir).map_err(Error::io("sync directory", dir))?;
     }
     Ok(())
+}
+
+/// Cuts a file to `len` and syncs it.
+fn truncate_durably(file: &dyn LogFile, len: u64, path: &Path) -> Result<()> {
+    file.set_len(len)
+        .and_then(|()| file.sync_data())
+        .map_err(Error::io("truncate", path))
 }
 
 /// Creates an empty segment durably: header written and synced, then the directory synced.

@@ -260,6 +260,17 @@ pub(crate) fn encode_index(summary: &SegmentSummary) -> Vec<u8> {
     out
 }
 
+/// Reads and decodes the `.idx` beside `segment`; `None` when missing or not usable.
+pub(crate) fn read_index(
+    fs: &dyn crate::fs::FileSystem,
+    segment: &Path,
+    header: &SegmentHeader,
+) -> Option<SegmentSummary> {
+    let file = fs.open(&index_path(segment), false).ok()?;
+    let bytes = file.read_vec(0, file.len().ok()? as usize).ok()?;
+    decode_index(header, &bytes)
+}
+
 /// Decodes an `.idx` file for the segment with `header`; `None` when it is damaged, stale or
 /// belongs to another segment (the caller then rebuilds it).
 pub(crate) fn decode_index(header: &SegmentHeader, bytes: &[u8]) -> Option<SegmentSummary> {

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::{Decoded, SegmentHeader, decode_frame};
 use crate::fs::FileSystem;
 use crate::record::{ChainHash, Lsn};
-use crate::segment::{SegmentSummary, decode_index, index_path, parse_segment_name, scan_segment};
+use crate::segment::{SegmentSummary, index_path, parse_segment_name, read_index, scan_segment};
 
 /// A problem or warning at a place in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,11 +161,7 @@ pub fn verify(dir: &Path, fs: &dyn FileSystem, anchor: Option<Anchor>) -> Result
         }
         if !is_last {
             let idx = index_path(&path);
-            let index_ok = fs
-                .open(&idx, false)
-                .ok()
-                .and_then(|f| f.read_vec(0, f.len().ok()? as usize).ok())
-                .and_then(|b| decode_index(&header, &b))
+            let index_ok = read_index(fs, &path, &header)
                 .is_some_and(|s| s.last_lsn == summary.last_lsn && s.data_end == summary.data_end);
             if !index_ok {
                 report.warnings.push(Finding {
