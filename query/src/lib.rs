@@ -4,3 +4,10 @@
 //! snapshot's catalog, plan, optimise and execute. Reads run on an immutable snapshot; writes
 //! build a change set that the projections' committer turns into one log record. It also hosts
 //! the embedded API (`Database::open(dir)`).
+//!
+//! SQL values (types, text I/O, casts, operators) live in `zqlite_projections::value`, since
+//! stored rows are made of them; they are re-exported here.
+
+#![forbid(unsafe_code)]
+
+pub use zqlite_projections::value::{self, DataType, Value, ValueError};
