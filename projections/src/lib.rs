@@ -1,16 +1,40 @@
-//! zqlite's projections: the relational state derived from the log.
+//! zqlite's projections: the relational state derived from the log, and the committer.
 //!
-//! This crate will own the catalog, tables, secondary indexes and event streams, all built by
-//! applying `zqlite-log` records in LSN order; the single committer that validates a
-//! transaction, appends it as one log record and publishes a new immutable snapshot once the
-//! record is durable; and checkpoints of that state. Invariant: the state is a pure function of
-//! the log, so deleting every checkpoint and replaying from LSN 1 yields the same state digest.
+//! The life of a write:
+//! 1. The query layer runs statements on a [`Transaction`] (`transaction.rs`): a private,
+//!    persistent copy of the state where each [`Change`] is validated and applied by
+//!    [`State::apply`] (`state.rs`), and recorded.
+//! 2. [`Store::commit`] (`store.rs`) re-applies the changes to the head state with commit
+//!    checks (constraints, first-committer-wins conflicts), appends them as ONE log record
+//!    ([`TxRecord`], `change.rs`), and makes the result the new head.
+//! 3. Once the log says the record is durable, [`Store::wait`] / [`Store::durable`] publish
+//!    the new state; [`Store::snapshot`] hands it to readers as an immutable `Arc<State>`.
+//! 4. On open, the newest valid checkpoint (`checkpoint.rs`) is loaded and the log after it
+//!    replayed with the same [`State::apply`], so the state is a pure function of the log:
+//!    [`State::digest`] of a replay equals that of the live state.
 //!
-//! Built so far: [`value`], SQL values with PostgreSQL's semantics (types, text input and
-//! output, casts, operators, comparison and hashing), from which rows are made.
+//! [`value`] holds SQL values with PostgreSQL's semantics (types, text input and output,
+//! casts, operators, comparison and hashing), from which rows are made.
 
 #![forbid(unsafe_code)]
 
+pub mod catalog;
+mod change;
+mod checkpoint;
+mod error;
+mod state;
+mod store;
+mod transaction;
 pub mod value;
 
+pub use catalog::{
+    Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
+    SequenceDef, TableDef, TableId, ViewDef,
+};
+pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
+pub use error::{Error, Result};
+pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
+pub use store::{PendingCommit, Store, StoreOptions, replay_all};
+pub use transaction::{Savepoint, Transaction};
 pub use value::{DataType, Value, ValueError};
+pub use zqlite_log::Lsn;

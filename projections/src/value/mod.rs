@@ -22,6 +22,7 @@ mod aggregate;
 mod cast;
 mod compare;
 mod datetime;
+mod encoding;
 mod error;
 mod float;
 mod interval;

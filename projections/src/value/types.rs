@@ -21,14 +21,14 @@ use super::numeric::NUMERIC_MAX_PRECISION;
 pub const MAX_CHAR_LENGTH: u32 = 10 * 1024 * 1024;
 
 /// The precision and scale of `numeric(p,s)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct NumericTypmod {
     pub precision: u32,
     pub scale: u32,
 }
 
 /// A scalar SQL type (see the module invariants).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DataType {
     Bool,
     Int2,

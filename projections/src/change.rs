@@ -1,0 +1,108 @@
+//! Log records written by the projections: one record per committed transaction.
+//!
+//! A record holds who committed it and the ordered list of changes; applying the changes in
+//! order to the state before it yields the state after it. Records are MessagePack with field
+//! names (see `zqlite_log::NewRecord::msgpack`), so tools can read them without zqlite's types.
+
+use serde::{Deserialize, Serialize};
+use zqlite_log::RecordKind;
+
+use crate::catalog::{ColumnDef, IndexDef, SequenceDef, TableDef, TableId, ViewDef};
+use crate::value::Value;
+
+/// The log record kind of a committed transaction.
+pub const TRANSACTION: RecordKind = RecordKind(1);
+
+/// One change to the state. Rows are full rows in the table's column order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    CreateTable(TableDef),
+    DropTable {
+        table: TableId,
+    },
+    /// A new definition for an existing table (same id and columns): renames, constraints,
+    /// primary key. Rows are re-keyed and indexes rebuilt as the definition requires.
+    AlterTable(TableDef),
+    /// Appends a column; every existing row gets `fill`.
+    AddColumn {
+        table: TableId,
+        column: ColumnDef,
+        fill: Value,
+    },
+    /// Removes the column at `column` from the definition and every row. Indexes and
+    /// constraints that used it must have been dropped by earlier changes.
+    DropColumn {
+        table: TableId,
+        column: usize,
+    },
+    CreateIndex {
+        table: TableId,
+        index: IndexDef,
+    },
+    DropIndex {
+        table: TableId,
+        name: String,
+    },
+    Truncate {
+        table: TableId,
+    },
+    /// `rowid` is set exactly for tables without a primary key.
+    Insert {
+        table: TableId,
+        rowid: Option<i64>,
+        row: Vec<Value>,
+    },
+    /// Replaces the row stored under `key` (its primary key, or `[rowid]`).
+    Update {
+        table: TableId,
+        key: Vec<Value>,
+        row: Vec<Value>,
+    },
+    Delete {
+        table: TableId,
+        key: Vec<Value>,
+    },
+    CreateView(ViewDef),
+    DropView {
+        name: String,
+    },
+    CreateSequence(SequenceDef),
+    DropSequence {
+        name: String,
+    },
+    /// nextval handed out `last_value`: the sequence moves to it unless it is already past
+    /// it (concurrent transactions may commit their advances out of order).
+    AdvanceSequence {
+        name: String,
+        last_value: i64,
+    },
+    /// setval: the sequence's state becomes exactly this.
+    SetSequence {
+        name: String,
+        last_value: i64,
+        is_called: bool,
+    },
+}
+
+/// Who committed a transaction and how (for audit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxMeta {
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub application_name: Option<String>,
+    #[serde(default)]
+    pub client_addr: Option<String>,
+    /// Statement texts as received (parameters are never spliced in).
+    #[serde(default)]
+    pub statements: Vec<String>,
+}
+
+/// The payload of a [`TRANSACTION`] record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxRecord {
+    pub meta: TxMeta,
+    pub changes: Vec<Change>,
+}

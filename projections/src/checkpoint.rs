@@ -1,0 +1,316 @@
+//! Checkpoints: the whole [`State`] at an LSN, so opening replays only the log after it.
+//!
+//! A checkpoint is a cache of the log: deleting every checkpoint loses nothing. File
+//! `DATA/snapshots/<lsn, 20 digits>.snap`:
+//!
+//! ```text
+//! magic "ZQSNAP01" | version u32 LE | lsn u64 LE | body length u64 LE | CRC-32 of body u32 LE | body
+//! ```
+//!
+//! The body is MessagePack: `[lsn, next_rowid, catalog_version, next_table_id, tables,
+//! views, sequence definitions, sequence states, rows]` where `rows` holds, per table id in
+//! order, `[id, def_lsn, [[key, row, lsn], ...]]` in key order. Written to a temporary file,
+//! synced, renamed into place, and the directory synced; a damaged checkpoint is skipped with a
+//! warning and an older one (or a full replay) is used.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use imbl::OrdMap;
+use serde::de::{SeqAccess, Visitor};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tracing::warn;
+use zqlite_log::{FileSystem, Lsn};
+
+use crate::catalog::{Catalog, SequenceDef, TableDef, TableId, ViewDef};
+use crate::error::{Error, Result};
+use crate::state::{Key, RowEntry, SequenceState, State, TableData};
+use crate::value::Value;
+
+const MAGIC: &[u8; 8] = b"ZQSNAP01";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 4;
+
+pub(crate) fn checkpoint_name(lsn: Lsn) -> String {
+    format!("{lsn:020}.snap")
+}
+
+fn parse_name(name: &str) -> Option<Lsn> {
+    let digits = name.strip_suffix(".snap")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Serializes the state's content in the canonical order (also used for the digest).
+pub(crate) fn write_state(out: &mut impl Write, state: &State) -> Result<()> {
+    rmp_serde::encode::write(out, &StateRef(state))
+        .map_err(|e| Error::Internal(format!("encoding state: {e}")))
+}
+
+struct StateRef<'a>(&'a State);
+
+struct Rows<'a>(&'a OrdMap<TableId, TableData>);
+struct TableRows<'a>(&'a OrdMap<Key, RowEntry>);
+
+impl Serialize for StateRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let st = self.0;
+        let c = &st.catalog;
+        let tables: Vec<&TableDef> = c.tables.values().map(|t| &**t).collect();
+        let views: Vec<&ViewDef> = c.views.values().map(|v| &**v).collect();
+        let seqs: Vec<&SequenceDef> = c.sequences.values().map(|v| &**v).collect();
+        let seq_states: Vec<(&String, &SequenceState)> = st.sequences.iter().collect();
+        (
+            st.lsn,
+            st.next_rowid,
+            c.version,
+            c.next_table_id,
+            tables,
+            views,
+            seqs,
+            seq_states,
+            Rows(&st.tables),
+        )
+            .serialize(s)
+    }
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (id, data) in self.0.iter() {
+            seq.serialize_element(&(id, data.def_lsn, TableRows(&data.rows)))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for TableRows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (key, entry) in self.0.iter() {
+            seq.serialize_element(&(&**key, &*entry.row, entry.lsn))?;
+        }
+        seq.end()
+    }
+}
+
+/// Rows decoded straight into a persistent map, without an intermediate vector.
+struct RowsOf(OrdMap<Key, RowEntry>);
+
+impl<'de> Deserialize<'de> for RowsOf {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RowsOf;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("rows")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RowsOf, A::Error> {
+                let mut map = OrdMap::new();
+                while let Some((key, row, lsn)) =
+                    seq.next_element::<(Vec<Value>, Vec<Value>, Lsn)>()?
+                {
+                    map.insert(
+                        Arc::from(key),
+                        RowEntry {
+                            row: Arc::from(row),
+                            lsn,
+                        },
+                    );
+                }
+                Ok(RowsOf(map))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+type Body = (
+    Lsn,
+    i64,
+    u64,
+    TableId,
+    Vec<TableDef>,
+    Vec<ViewDef>,
+    Vec<SequenceDef>,
+    Vec<(String, SequenceState)>,
+    Vec<(TableId, Lsn, RowsOf)>,
+);
+
+fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
+    let (lsn, next_rowid, version, next_table_id, tables, views, seqs, seq_states, rows): Body =
+        rmp_serde::from_slice(body).map_err(|e: rmp_serde::decode::Error| e.to_string())?;
+    let mut catalog = Catalog {
+        version,
+        next_table_id,
+        ..Catalog::default()
+    };
+    for def in tables {
+        catalog.tables_by_name.insert(def.name.clone(), def.id);
+        catalog.tables.insert(def.id, Arc::new(def));
+    }
+    for view in views {
+        catalog.views.insert(view.name.clone(), Arc::new(view));
+    }
+    for seq in seqs {
+        catalog.sequences.insert(seq.name.clone(), Arc::new(seq));
+    }
+    let mut state = State {
+        catalog,
+        lsn,
+        next_rowid,
+        sequences: seq_states.into_iter().collect(),
+        tables: OrdMap::new(),
+    };
+    for (id, def_lsn, RowsOf(rows)) in rows {
+        let def = state
+            .catalog
+            .tables
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| format!("rows for unknown table {id}"))?;
+        let mut data = TableData {
+            rows,
+            indexes: Vec::new(),
+            def_lsn,
+        };
+        for index in &def.indexes {
+            let mut map = OrdMap::new();
+            for (key, entry) in data.rows.iter() {
+                let entry_key: Key = index
+                    .columns
+                    .iter()
+                    .map(|&c| entry.row[c].clone())
+                    .chain(key.iter().cloned())
+                    .collect();
+                map.insert(entry_key, ());
+            }
+            data.indexes.push(map);
+        }
+        state.tables.insert(id, data);
+    }
+    if state.tables.len() != state.catalog.tables.len() {
+        return Err("tables without rows section".into());
+    }
+    Ok(state)
+}
+
+/// Writes a checkpoint of `state` into `dir` atomically and returns its path.
+pub(crate) fn write(fs: &dyn FileSystem, dir: &Path, state: &State) -> Result<PathBuf> {
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| Error::Checkpoint {
+            path,
+            reason: format!("{op}: {e}"),
+        }
+    };
+    fs.create_dir_all(dir)
+        .map_err(io("create directory", dir))?;
+    let mut body = Vec::new();
+    write_state(&mut body, state)?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&VERSION.to_le_bytes());
+    bytes.extend_from_slice(&state.lsn.to_le_bytes());
+    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast_hash(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    let path = dir.join(checkpoint_name(state.lsn));
+    let tmp = path.with_extension("snap.tmp");
+    let file = fs.open(&tmp, true).map_err(io("create", &tmp))?;
+    file.set_len(0)
+        .and_then(|()| file.write_all_at(&bytes, 0))
+        .and_then(|()| file.sync_data())
+        .map_err(io("write", &tmp))?;
+    fs.rename(&tmp, &path).map_err(io("rename", &tmp))?;
+    fs.sync_dir(dir).map_err(io("sync directory", dir))?;
+    Ok(path)
+}
+
+fn crc32fast_hash(bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(bytes);
+    h.finalize()
+}
+
+/// Reads one checkpoint file.
+pub(crate) fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, String> {
+    let file = fs.open(path, false).map_err(|e| e.to_string())?;
+    let len = file.len().map_err(|e| e.to_string())?;
+    let bytes = file.read_vec(0, len as usize).map_err(|e| e.to_string())?;
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err("not a zqlite checkpoint".into());
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(format!("unsupported checkpoint version {version}"));
+    }
+    let lsn = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let body_len = u64::from_le_bytes(bytes[20..28].try_into().expect("8 bytes")) as usize;
+    let crc = u32::from_le_bytes(bytes[28..32].try_into().expect("4 bytes"));
+    let body = &bytes[HEADER_LEN..];
+    if body.len() != body_len {
+        return Err(format!(
+            "truncated: {} of {body_len} body bytes",
+            body.len()
+        ));
+    }
+    if crc32fast_hash(body) != crc {
+        return Err("checksum mismatch".into());
+    }
+    let state = decode_state(body)?;
+    if state.lsn != lsn {
+        return Err("header and body disagree on the LSN".into());
+    }
+    Ok(state)
+}
+
+/// Checkpoint files in `dir`, newest first.
+pub(crate) fn list(fs: &dyn FileSystem, dir: &Path) -> Vec<(Lsn, PathBuf)> {
+    let mut found: Vec<(Lsn, PathBuf)> = fs
+        .list(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|name| parse_name(&name).map(|lsn| (lsn, dir.join(name))))
+        .collect();
+    found.sort_by_key(|(lsn, _)| std::cmp::Reverse(*lsn));
+    found
+}
+
+/// The newest checkpoint that reads back whole and does not claim more than the log holds.
+pub(crate) fn load_newest(fs: &dyn FileSystem, dir: &Path, durable_lsn: Lsn) -> Option<State> {
+    for (lsn, path) in list(fs, dir) {
+        if lsn > durable_lsn {
+            warn!(checkpoint = %path.display(), lsn, durable_lsn, "skipping a checkpoint past the end of the log");
+            continue;
+        }
+        match read(fs, &path) {
+            Ok(state) => return Some(state),
+            Err(reason) => {
+                warn!(checkpoint = %path.display(), %reason, "skipping a damaged checkpoint")
+            }
+        }
+    }
+    None
+}
+
+/// Deletes all but the newest `keep` checkpoints (and leftover temporary files).
+pub(crate) fn prune(fs: &dyn FileSystem, dir: &Path, keep: usize) {
+    for (_, path) in list(fs, dir).into_iter().skip(keep) {
+        if let Err(e) = fs.remove(&path) {
+            warn!(checkpoint = %path.display(), error = %e, "could not delete an old checkpoint");
+        }
+    }
+    for name in fs.list(dir).unwrap_or_default() {
+        if name.ends_with(".snap.tmp") {
+            let _ = fs.remove(&dir.join(name));
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! [`Store`]: the log plus the state derived from it, and the single committer.
+//!
+//! Commit protocol (see [`Store::commit`]):
+//! 1. Under the head lock, re-apply the transaction's changes to a copy of the head state with
+//!    [`Check::Commit`]: constraints against everything committed so far (including commits
+//!    still waiting for their sync) and write-write conflicts with commits after the
+//!    transaction's snapshot (first committer wins; the loser gets SQLSTATE 40001).
+//! 2. Append one log record for the whole transaction (the log assigns the LSN the head
+//!    predicted), make the copy the new head, queue it for publication, release the lock.
+//! 3. Wait for the log to make the record durable; then publish every queued head state up to
+//!    the durable LSN as the snapshot readers get. The next commit validates while this one
+//!    syncs, so concurrent commits share syncs (group commit carries through).
+//!
+//! Invariants:
+//! - The published snapshot only ever contains durable records, and advances in LSN order.
+//! - The head equals replay of the log plus the queued, not yet durable records.
+//! - After a log failure the store stops accepting commits (fail-stop) until reopened.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use tracing::{info, warn};
+use zqlite_log::{AppendTicket, Log, LogOptions, Lsn, NewRecord};
+
+use crate::catalog::SequenceDef;
+use crate::change::{Change, TRANSACTION, TxMeta, TxRecord};
+use crate::checkpoint;
+use crate::error::{Error, Result};
+use crate::state::{Check, SequenceState, State};
+use crate::transaction::Transaction;
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub log: LogOptions,
+    /// Write a checkpoint after this many bytes of records since the last one (0: never in
+    /// the background; one is still written on close).
+    pub checkpoint_bytes: u64,
+    /// Checkpoints kept after writing a new one.
+    pub checkpoints_kept: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            log: LogOptions::default(),
+            checkpoint_bytes: 64 << 20,
+            checkpoints_kept: 2,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// A store kept entirely in memory (nothing survives the process).
+    pub fn in_memory() -> Self {
+        StoreOptions {
+            log: LogOptions {
+                fs: Arc::new(zqlite_log::sim::SimFs::new()),
+                ..LogOptions::default()
+            },
+            checkpoint_bytes: 0,
+            checkpoints_kept: 1,
+        }
+    }
+}
+
+/// Allocation that must be unique across concurrent transactions and is not rolled back:
+/// row ids and sequence values.
+#[derive(Debug)]
+pub(crate) struct Allocators {
+    rowid: AtomicI64,
+    sequences: Mutex<HashMap<String, SequenceState>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Allocators {
+    pub(crate) fn next_rowid(&self, at_least: i64) -> i64 {
+        self.rowid.fetch_max(at_least, Ordering::Relaxed);
+        self.rowid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn nextval(&self, def: &SequenceDef, current: Option<SequenceState>) -> Result<i64> {
+        let mut seqs = lock(&self.sequences);
+        let state = seqs.entry(def.name.clone()).or_insert_with(|| {
+            current.unwrap_or(SequenceState {
+                last_value: def.start,
+                is_called: false,
+            })
+        });
+        let next = if !state.is_called {
+            state.last_value
+        } else {
+            match state.last_value.checked_add(def.increment) {
+                Some(v) if v >= def.min_value && v <= def.max_value => v,
+                _ if def.cycle => {
+                    if def.increment > 0 {
+                        def.min_value
+                    } else {
+                        def.max_value
+                    }
+                }
+                _ => {
+                    let bound = if def.increment > 0 {
+                        "maximum"
+                    } else {
+                        "minimum"
+                    };
+                    let limit = if def.increment > 0 {
+                        def.max_value
+                    } else {
+                        def.min_value
+                    };
+                    return Err(Error::SequenceLimit(format!(
+                        "nextval: reached {bound} value of sequence \"{}\" ({limit})",
+                        def.name
+                    )));
+                }
+            }
+        };
+        *state = SequenceState {
+            last_value: next,
+            is_called: true,
+        };
+        Ok(next)
+    }
+
+    pub(crate) fn setval(&self, name: &str, value: i64, is_called: bool) {
+        lock(&self.sequences).insert(
+            name.to_string(),
+            SequenceState {
+                last_value: value,
+                is_called,
+            },
+        );
+    }
+
+    fn forget_sequence(&self, name: &str) {
+        lock(&self.sequences).remove(name);
+    }
+}
+
+#[derive(Debug)]
+struct Head {
+    state: State,
+    /// Head states waiting for their record to become durable, in LSN order.
+    unpublished: VecDeque<(Lsn, State)>,
+}
+
+/// The database state and its log. See the module documentation.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    log: Log,
+    opts: StoreOptions,
+    head: Mutex<Head>,
+    published: RwLock<Arc<State>>,
+    alloc: Arc<Allocators>,
+    stopped: Mutex<Option<String>>,
+    bytes_since_checkpoint: AtomicU64,
+    checkpointing: Arc<AtomicBool>,
+}
+
+/// A commit whose record is queued in the log but may not be durable yet.
+#[derive(Debug)]
+#[must_use = "a commit is acknowledged only after waiting for it"]
+pub struct PendingCommit {
+    lsn: Lsn,
+    ticket: Option<AppendTicket>,
+}
+
+impl PendingCommit {
+    /// The LSN of the commit (the snapshot LSN for a transaction that changed nothing).
+    pub fn lsn(&self) -> Lsn {
+        self.lsn
+    }
+}
+
+impl Store {
+    /// Opens the store in `dir` (log in `dir/log`, checkpoints in `dir/snapshots`): the
+    /// newest valid checkpoint, then the log after it.
+    pub fn open(dir: impl AsRef<Path>, opts: StoreOptions) -> Result<Store> {
+        let dir = dir.as_ref().to_path_buf();
+        let started = Instant::now();
+        let log = Log::open_with(dir.join("log"), opts.log.clone())?;
+        let fs = opts.log.fs.clone();
+        let durable = log.durable_lsn();
+        let mut state =
+            checkpoint::load_newest(&*fs, &dir.join("snapshots"), durable).unwrap_or_default();
+        let from = state.lsn() + 1;
+        let mut replayed = 0u64;
+        for record in log.read_from(from) {
+            let record = record?;
+            apply_record(&mut state, &record)?;
+            replayed += 1;
+        }
+        info!(
+            lsn = state.lsn(),
+            checkpoint_lsn = from - 1,
+            replayed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "opened the store"
+        );
+        let alloc = Arc::new(Allocators {
+            rowid: AtomicI64::new(state.next_rowid()),
+            sequences: Mutex::new(HashMap::new()),
+        });
+        Ok(Store {
+            dir,
+            log,
+            opts,
+            published: RwLock::new(Arc::new(state.clone())),
+            head: Mutex::new(Head {
+                state,
+                unpublished: VecDeque::new(),
+            }),
+            alloc,
+            stopped: Mutex::new(None),
+            bytes_since_checkpoint: AtomicU64::new(0),
+            checkpointing: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The latest durable state. Readers keep it as long as they like; commits never wait for
+    /// them.
+    pub fn snapshot(&self) -> Arc<State> {
+        self.published
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Starts a transaction on the latest durable state.
+    pub fn begin(&self) -> Transaction {
+        Transaction::new((*self.snapshot()).clone(), self.alloc.clone())
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn check_running(&self) -> Result<()> {
+        match &*lock(&self.stopped) {
+            Some(reason) => Err(Error::Stopped(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn stop(&self, reason: String) {
+        lock(&self.stopped).get_or_insert(reason);
+    }
+
+    /// Validates `txn` against the head and queues its record; wait on the result with
+    /// [`Store::wait`] or [`Store::durable`].
+    pub fn commit(&self, txn: Transaction, meta: TxMeta) -> Result<PendingCommit> {
+        let (snapshot_lsn, changes) = txn.into_changes();
+        if changes.is_empty() {
+            return Ok(PendingCommit {
+                lsn: snapshot_lsn,
+                ticket: None,
+            });
+        }
+        self.check_running()?;
+        let mut head = lock(&self.head);
+        let lsn = head.state.lsn() + 1;
+        let mut next = head.state.clone();
+        for change in &changes {
+            next.apply(change, lsn, Check::Commit { snapshot_lsn })?;
+        }
+        self.submit(&mut head, next, lsn, meta, changes)
+    }
+
+    /// Runs `statement` on a transaction started from the head state under the commit lock,
+    /// then commits what it changed. Used for single-statement autocommit writes: they see
+    /// every earlier commit and so never fail with a serialization conflict. Other commits
+    /// wait while `statement` runs.
+    pub fn write_at_head<R>(
+        &self,
+        meta: TxMeta,
+        statement: impl FnOnce(&mut Transaction) -> Result<R>,
+    ) -> Result<(R, PendingCommit)> {
+        self.check_running()?;
+        let mut head = lock(&self.head);
+        let mut txn = Transaction::new(head.state.clone(), self.alloc.clone());
+        let result = statement(&mut txn)?;
+        let (_, changes) = txn.into_changes();
+        if changes.is_empty() {
+            let lsn = head.state.lsn();
+            return Ok((result, PendingCommit { lsn, ticket: None }));
+        }
+        let lsn = head.state.lsn() + 1;
+        let mut next = head.state.clone();
+        for change in &changes {
+            // Validated by the statement against this very state; stamp the LSN.
+            next.apply(change, lsn, Check::Replay)?;
+        }
+        let pending = self.submit(&mut head, next, lsn, meta, changes)?;
+        Ok((result, pending))
+    }
+
+    fn submit(
+        &self,
+        head: &mut Head,
+        mut next: State,
+        lsn: Lsn,
+        meta: TxMeta,
+        changes: Vec<Change>,
+    ) -> Result<PendingCommit> {
+        for change in &changes {
+            if let Change::DropSequence { name } = change {
+                self.alloc.forget_sequence(name);
+            }
+        }
+        let record = NewRecord::msgpack(TRANSACTION, &TxRecord { meta, changes })?;
+        let size = record.payload.len() as u64;
+        let ticket = match self.log.submit(std::slice::from_ref(&record)) {
+            Ok(ticket) => ticket,
+            Err(e @ zqlite_log::Error::RecordTooLarge { .. }) => return Err(e.into()),
+            Err(e) => {
+                self.stop(e.to_string());
+                return Err(e.into());
+            }
+        };
+        if ticket.appended().first_lsn != lsn {
+            let reason = format!(
+                "the log assigned LSN {} where the committer expected {lsn}",
+                ticket.appended().first_lsn
+            );
+            self.stop(reason.clone());
+            return Err(Error::Internal(reason));
+        }
+        next.lsn = lsn;
+        head.unpublished.push_back((lsn, next.clone()));
+        head.state = next;
+        self.bytes_since_checkpoint
+            .fetch_add(size, Ordering::Relaxed);
+        Ok(PendingCommit {
+            lsn,
+            ticket: Some(ticket),
+        })
+    }
+
+    /// Blocks until the commit is durable and visible to new snapshots.
+    pub fn wait(&self, pending: PendingCommit) -> Result<Lsn> {
+        if let Some(ticket) = pending.ticket {
+            self.settle(ticket.wait())?;
+        }
+        Ok(pending.lsn)
+    }
+
+    /// Waits until the commit is durable and visible to new snapshots.
+    pub async fn durable(&self, pending: PendingCommit) -> Result<Lsn> {
+        if let Some(ticket) = pending.ticket {
+            self.settle(ticket.durable().await)?;
+        }
+        Ok(pending.lsn)
+    }
+
+    fn settle(&self, appended: zqlite_log::Result<zqlite_log::Appended>) -> Result<()> {
+        match appended {
+            Ok(appended) => {
+                self.publish(appended.last_lsn);
+                Ok(())
+            }
+            Err(e) => {
+                self.stop(e.to_string());
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Publishes every queued head state up to `durable`.
+    fn publish(&self, durable: Lsn) {
+        let latest = {
+            let mut head = lock(&self.head);
+            let mut latest = None;
+            while head
+                .unpublished
+                .front()
+                .is_some_and(|(lsn, _)| *lsn <= durable)
+            {
+                latest = head.unpublished.pop_front();
+            }
+            latest
+        };
+        let Some((lsn, state)) = latest else {
+            return;
+        };
+        {
+            let mut published = self
+                .published
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if published.lsn() < lsn {
+                *published = Arc::new(state);
+            }
+        }
+        self.maybe_checkpoint();
+    }
+
+    fn maybe_checkpoint(&self) {
+        let every = self.opts.checkpoint_bytes;
+        if every == 0 || self.bytes_since_checkpoint.load(Ordering::Relaxed) < every {
+            return;
+        }
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.bytes_since_checkpoint.store(0, Ordering::Relaxed);
+        let state = self.snapshot();
+        let fs = self.opts.log.fs.clone();
+        let dir = self.dir.join("snapshots");
+        let kept = self.opts.checkpoints_kept;
+        let busy = self.checkpointing.clone();
+        let spawned = std::thread::Builder::new()
+            .name("zqlite-checkpoint".into())
+            .spawn(move || {
+                match checkpoint::write(&*fs, &dir, &state) {
+                    Ok(path) => {
+                        info!(checkpoint = %path.display(), lsn = state.lsn(), "wrote a checkpoint");
+                        checkpoint::prune(&*fs, &dir, kept);
+                    }
+                    Err(e) => warn!(error = %e, "could not write a checkpoint"),
+                }
+                busy.store(false, Ordering::Release);
+            });
+        if let Err(e) = spawned {
+            warn!(error = %e, "could not start the checkpoint thread");
+            self.checkpointing.store(false, Ordering::Release);
+        }
+    }
+
+    /// Writes a checkpoint of the latest durable state now and prunes old ones.
+    pub fn checkpoint(&self) -> Result<PathBuf> {
+        let state = self.snapshot();
+        let dir = self.dir.join("snapshots");
+        let path = checkpoint::write(&*self.opts.log.fs, &dir, &state)?;
+        checkpoint::prune(&*self.opts.log.fs, &dir, self.opts.checkpoints_kept.max(1));
+        Ok(path)
+    }
+
+    /// Writes a final checkpoint and closes the log.
+    pub fn close(self) -> Result<()> {
+        while self.checkpointing.load(Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let checkpointed = if lock(&self.stopped).is_none() && self.snapshot().lsn() > 0 {
+            self.checkpoint().map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.log.close()?;
+        checkpointed
+    }
+}
+
+/// Applies one log record during replay.
+pub(crate) fn apply_record(state: &mut State, record: &zqlite_log::Record) -> Result<()> {
+    if record.kind != TRANSACTION {
+        return Err(Error::Decode {
+            lsn: record.lsn,
+            reason: format!(
+                "unknown record kind {}: written by a newer zqlite?",
+                record.kind.0
+            ),
+        });
+    }
+    let tx: TxRecord = record.decode_msgpack().map_err(|e| Error::Decode {
+        lsn: record.lsn,
+        reason: e.to_string(),
+    })?;
+    for change in &tx.changes {
+        state
+            .apply(change, record.lsn, Check::Replay)
+            .map_err(|e| Error::Decode {
+                lsn: record.lsn,
+                reason: format!("replaying a change failed: {e}"),
+            })?;
+    }
+    state.lsn = record.lsn;
+    Ok(())
+}
+
+/// Rebuilds the state by replaying the whole log in `dir`, ignoring checkpoints.
+pub fn replay_all(log: &Log) -> Result<State> {
+    let mut state = State::default();
+    for record in log.read_from(1) {
+        apply_record(&mut state, &record?)?;
+    }
+    Ok(state)
+}
