@@ -224,7 +224,10 @@ impl State {
             })
     }
 
-    /// Applies one change written at `lsn`.
+    /// Applies one change written at `lsn`. Row changes (insert, update, delete, sequence
+    /// advance) check everything before they modify anything, so on error the state is as it
+    /// was; a failed definition change may leave the state partly changed (apply those to a
+    /// clone).
     pub fn apply(&mut self, change: &Change, lsn: Lsn, check: Check) -> Result<()> {
         match change {
             Change::Insert { table, rowid, row } => self.insert(*table, *rowid, row, lsn, check),
@@ -258,15 +261,21 @@ impl State {
                     });
                 }
             }
-            if self
+        }
+        self.definition_conflict(def, lsn, check)
+    }
+
+    /// At commit: fails when the table's definition changed after the snapshot.
+    fn definition_conflict(&self, def: &TableDef, lsn: Lsn, check: Check) -> Result<()> {
+        if let Check::Commit { snapshot_lsn } = check
+            && self
                 .tables
                 .get(&def.id)
                 .is_some_and(|d| d.def_lsn > snapshot_lsn && d.def_lsn != lsn)
-            {
-                return Err(Error::SerializationFailure {
-                    detail: format!("\"{}\" was altered concurrently", def.name),
-                });
-            }
+        {
+            return Err(Error::SerializationFailure {
+                detail: format!("\"{}\" was altered concurrently", def.name),
+            });
         }
         Ok(())
     }
@@ -433,19 +442,8 @@ impl State {
                 )));
             }
         };
-        if let Some(id) = rowid {
-            self.next_rowid = self.next_rowid.max(id + 1);
-        }
         if check != Check::Replay {
-            self.conflict_check(
-                Some(&RowEntry {
-                    row: Arc::from(row),
-                    lsn: PENDING_LSN,
-                }),
-                &def,
-                lsn,
-                check,
-            )?;
+            self.definition_conflict(&def, lsn, check)?;
             let data = self
                 .tables
                 .get(&table)
@@ -461,6 +459,9 @@ impl State {
                 });
             }
             self.check_row_constraints(&def, data, row, &key, None)?;
+        }
+        if let Some(id) = rowid {
+            self.next_rowid = self.next_rowid.max(id + 1);
         }
         let row: Row = Arc::from(row);
         let data = self.data_mut(table)?;
@@ -537,14 +538,14 @@ impl State {
                 def.name
             )));
         };
+        if check != Check::Replay {
+            self.check_not_referenced(&def, key, &old.row, None)?;
+        }
         let data = self.data_mut(table)?;
         for (pos, index) in def.indexes.iter().enumerate() {
             data.indexes[pos].remove(&index_entry(index, &old.row, key));
         }
         data.rows.remove(key);
-        if check != Check::Replay {
-            self.check_not_referenced(&def, key, &old.row, None)?;
-        }
         Ok(())
     }
 

@@ -65,9 +65,22 @@ impl Transaction {
 
     /// Validates and applies one change.
     pub fn apply(&mut self, change: Change) -> Result<()> {
-        let mut next = self.state.clone();
-        next.apply(&change, crate::state::PENDING_LSN, Check::Statement)?;
-        self.state = next;
+        let in_place = matches!(
+            change,
+            Change::Insert { .. }
+                | Change::Update { .. }
+                | Change::Delete { .. }
+                | Change::AdvanceSequence { .. }
+        );
+        if in_place {
+            // Row changes validate before they modify: nothing to undo on error.
+            self.state
+                .apply(&change, crate::state::PENDING_LSN, Check::Statement)?;
+        } else {
+            let mut next = self.state.clone();
+            next.apply(&change, crate::state::PENDING_LSN, Check::Statement)?;
+            self.state = next;
+        }
         self.changes.push(change);
         Ok(())
     }
@@ -165,14 +178,10 @@ impl Transaction {
             })?;
         let current = self.state.sequence_state(sequence);
         let value = self.alloc.nextval(&def, current)?;
-        let mut next = self.state.clone();
-        let change = Change::AdvanceSequence {
+        self.apply(Change::AdvanceSequence {
             name: sequence.to_string(),
             last_value: value,
-        };
-        next.apply(&change, crate::state::PENDING_LSN, Check::Statement)?;
-        self.state = next;
-        self.changes.push(change);
+        })?;
         Ok(value)
     }
 
