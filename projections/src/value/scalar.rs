@@ -46,6 +46,12 @@ pub enum Value {
     Jsonb(Jsonb),
 }
 
+// Rows are slices of values: every byte here is paid once per column of every stored row.
+const _: () = assert!(
+    std::mem::size_of::<Value>() <= 32,
+    "Value grew past 32 bytes"
+);
+
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)

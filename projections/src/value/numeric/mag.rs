@@ -17,13 +17,14 @@ pub(crate) const BASE: u64 = 1_000_000_000;
 /// Decimal digits per limb.
 const LIMB_DIGITS: usize = 9;
 
-/// An unsigned integer of any size (see the module invariants).
+/// An unsigned integer of any size (see the module invariants). A boxed slice, not a `Vec`,
+/// keeps `Numeric` and so every `Value` 8 bytes smaller.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub(crate) struct Mag(Vec<u32>);
+pub(crate) struct Mag(Box<[u32]>);
 
 impl Mag {
     pub(crate) fn zero() -> Mag {
-        Mag(Vec::new())
+        Mag(Box::default())
     }
 
     pub(crate) fn from_u128(mut v: u128) -> Mag {
@@ -32,7 +33,7 @@ impl Mag {
             limbs.push((v % BASE as u128) as u32);
             v /= BASE as u128;
         }
-        Mag(limbs)
+        Mag(limbs.into())
     }
 
     /// Builds a magnitude from ASCII decimal digits (most significant first).
@@ -47,14 +48,19 @@ impl Mag {
             limbs.push(limb);
             end = start;
         }
-        let mut m = Mag(limbs);
+        let mut m = Mag(limbs.into());
         m.trim();
         m
     }
 
     fn trim(&mut self) {
-        while self.0.last() == Some(&0) {
-            self.0.pop();
+        let len = self
+            .0
+            .iter()
+            .rposition(|&limb| limb != 0)
+            .map_or(0, |top| top + 1);
+        if len < self.0.len() {
+            self.0 = self.0[..len].into();
         }
     }
 
@@ -113,7 +119,7 @@ impl Mag {
         if carry > 0 {
             out.push(carry as u32);
         }
-        Mag(out)
+        Mag(out.into())
     }
 
     /// `self - other`; the caller guarantees `self >= other`.
@@ -130,7 +136,7 @@ impl Mag {
             }
             out.push(d as u32);
         }
-        let mut m = Mag(out);
+        let mut m = Mag(out.into());
         m.trim();
         m
     }
@@ -174,7 +180,7 @@ impl Mag {
         if carry > 0 {
             out.push(carry as u32);
         }
-        let mut r = Mag(out);
+        let mut r = Mag(out.into());
         r.trim();
         r
     }
@@ -193,7 +199,7 @@ impl Mag {
             q[i] = (cur / d) as u32;
             rem = cur % d;
         }
-        let mut m = Mag(q);
+        let mut m = Mag(q.into());
         m.trim();
         (m, rem)
     }
@@ -206,27 +212,27 @@ impl Mag {
         let shifted = self.mul_small_add(10u64.pow(n % LIMB_DIGITS as u32), 0);
         let mut limbs = vec![0u32; (n as usize) / LIMB_DIGITS];
         limbs.extend_from_slice(&shifted.0);
-        Mag(limbs)
+        Mag(limbs.into())
     }
 
     pub(crate) fn pow10(n: u32) -> Mag {
-        Mag(vec![1]).mul_pow10(n)
+        Mag(vec![1].into()).mul_pow10(n)
     }
 
     /// `(self / 10ⁿ, self % 10ⁿ)`.
     pub(crate) fn divrem_pow10(&self, n: u32) -> (Mag, Mag) {
         let low_limbs = (n as usize / LIMB_DIGITS).min(self.0.len());
-        let mut low = Mag(self.0[..low_limbs].to_vec());
+        let mut low = Mag(self.0[..low_limbs].into());
         low.trim();
-        let high = Mag(self.0[low_limbs..].to_vec());
+        let high = Mag(self.0[low_limbs..].into());
         let part = 10u64.pow(n % LIMB_DIGITS as u32);
         let (q, r) = high.divrem_small(part);
         let mut rem = low;
         if r > 0 {
-            let mut limbs = rem.0;
+            let mut limbs = rem.0.into_vec();
             limbs.resize(low_limbs, 0);
             limbs.push(r as u32);
-            rem = Mag(limbs);
+            rem = Mag(limbs.into());
             rem.trim();
         }
         (q, rem)
@@ -248,7 +254,7 @@ impl Mag {
         // Normalise so the divisor's top limb is at least BASE / 2.
         let norm = BASE / (u64::from(*d.0.last().expect("non-zero")) + 1);
         let v = d.mul_small_add(norm, 0).0;
-        let mut u = self.mul_small_add(norm, 0).0;
+        let mut u = self.mul_small_add(norm, 0).0.into_vec();
         u.resize(self.0.len() + 1, 0);
         let n = v.len();
         let m = u.len() - n - 1;
@@ -299,9 +305,9 @@ impl Mag {
             }
             q[j] = qhat as u32;
         }
-        let mut quotient = Mag(q);
+        let mut quotient = Mag(q.into());
         quotient.trim();
-        let mut rem = Mag(u[..n].to_vec());
+        let mut rem = Mag(u[..n].into());
         rem.trim();
         let (rem, _) = rem.divrem_small(norm);
         (quotient, rem)
