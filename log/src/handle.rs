@@ -63,6 +63,8 @@ impl AppendTicket {
 
     /// Blocks the thread until the append is durable. Must not be called from async code.
     pub fn wait(self) -> Result<Appended> {
+        // No spinning here: with many blocked committers on a small machine, spinning waiters
+        // starve the writer thread (measured: 16 SQL writers fell to a quarter of the rate).
         settle(self.appended, self.ack.blocking_recv())
     }
 }
