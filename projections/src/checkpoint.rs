@@ -1,17 +1,9 @@
 //! Checkpoints: the whole [`State`] at an LSN, so opening replays only the log after it.
 //!
-//! A checkpoint is a cache of the log: deleting every checkpoint loses nothing. File
-//! `DATA/snapshots/<lsn, 20 digits>.snap`:
-//!
-//! ```text
-//! magic "ZQSNAP01" | version u32 LE | lsn u64 LE | body length u64 LE | CRC-32 of body u32 LE | body
-//! ```
-//!
-//! The body is MessagePack: `[lsn, next_rowid, catalog_version, next_table_id, tables,
-//! views, sequence definitions, sequence states, rows]` where `rows` holds, per table id in
-//! order, `[id, def_lsn, [[key, row, lsn], ...]]` in key order. Written to a temporary file,
-//! synced, renamed into place, and the directory synced; a damaged checkpoint is skipped with a
-//! warning and an older one (or a full replay) is used.
+//! A checkpoint is a cache of the log: deleting every checkpoint loses nothing. The format and
+//! the write protocol are specified in `docs/checkpoint-format.md`; this module is their one
+//! implementation. Invariant: loading a checkpoint yields a state equal to the one written
+//! (indexes are rebuilt from rows).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

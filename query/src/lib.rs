@@ -1,13 +1,48 @@
 //! zqlite's SQL layer (PostgreSQL dialect, parsed by `sqlparser`).
 //!
-//! This crate will own the path of a statement: parse, bind names and types against a
-//! snapshot's catalog, plan, optimise and execute. Reads run on an immutable snapshot; writes
-//! build a change set that the projections' committer turns into one log record. It also hosts
-//! the embedded API (`Database::open(dir)`).
+//! The life of a statement:
+//! 1. [`Session::execute`] (`session.rs`) parses the text with [`session::parse`]
+//!    (sqlparser, PostgreSQL dialect; syntax errors carry line and column) and runs each
+//!    statement in order, choosing the state to read (the latest snapshot, or the open
+//!    transaction block's) and, for writes, the transaction to change
+//!    ([`zqlite_projections::Store::write_at_head`] for autocommit).
+//! 2. [`bind::Binder::query`] (`bind/`) resolves names against that state's catalog
+//!    (views are expanded from their stored SQL text here), types every expression with the
+//!    value layer's rules, and builds a logical [`plan::Plan`] tree.
+//! 3. [`optimizer::optimize`] runs the rules of `optimizer.rs` in order: filter push-down,
+//!    index scans, index nested-loop joins.
+//! 4. [`exec::Exec::run`] (`exec/`) executes the plan on the immutable state and returns
+//!    rows; expressions are evaluated by `Exec::eval` with the value layer's operators and
+//!    casts, and `functions.rs` for named functions.
+//! 5. Writes: `dml.rs` computes rows to insert/update/delete with the executor and applies
+//!    them to the [`zqlite_projections::Transaction`]; `ddl.rs` turns DDL into catalog
+//!    changes. At COMMIT (or right away, in autocommit) the store appends one log record and
+//!    waits until it is durable.
+//! 6. Each statement returns a [`QueryResult`]: rows with column names and types, or a
+//!    command tag. Every error is an [`Error`] with a SQLSTATE.
 //!
-//! SQL values (types, text I/O, casts, operators) live in `zqlite_projections::value`, since
-//! stored rows are made of them; they are re-exported here.
+//! SQL values (types, text I/O, casts, operators) live in `zqlite_projections::value`,
+//! since stored rows are made of them; they are re-exported here.
 
 #![forbid(unsafe_code)]
 
+mod alter;
+pub mod bind;
+mod database;
+mod ddl;
+mod dml;
+pub mod error;
+pub mod exec;
+pub mod expr;
+mod fold;
+pub mod functions;
+pub mod optimizer;
+pub mod plan;
+mod result;
+pub mod session;
+
+pub use database::Database;
+pub use error::{Error, Location, Result};
+pub use result::{Column, QueryResult};
+pub use session::Session;
 pub use zqlite_projections::value::{self, DataType, Value, ValueError};

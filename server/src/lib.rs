@@ -1,5 +1,44 @@
-//! zqlite's network front ends.
+//! zqlite's network front ends: the PostgreSQL wire protocol server.
 //!
-//! This crate will own the PostgreSQL wire protocol server (on `pgwire`) and the HTTP/JSON API
-//! (on `axum`): sessions, authentication, connection limits and graceful shutdown. Every
-//! request is turned into calls on the query layer; nothing here touches the log directly.
+//! The life of a connection:
+//! 1. [`PgServer::run`] (`server.rs`) accepts a socket, takes one of `max_connections`
+//!    permits (or answers SQLSTATE 53300 and closes), and spawns a task for it.
+//! 2. `startup.rs` negotiates (SSL refused, protocol 3.0), trusts loopback peers and sends
+//!    `AuthenticationOk`, the `ParameterStatus` set and `ReadyForQuery`.
+//! 3. `connection.rs` reads frontend messages (`framing.rs`, on `pgwire`'s message codec) and
+//!    runs them on the connection's [`zqlite_query::Session`], off the async runtime
+//!    (`blocking.rs`): simple queries are split into statements (`split.rs`); the extended
+//!    protocol keeps prepared statements and portals (`portal.rs`) with parameter types
+//!    inferred by `infer.rs`, decoded by `params.rs`; `COPY ... FROM STDIN` is parsed by
+//!    `copy.rs` and run by `copy_in.rs`; SET/SHOW/RESET of the session parameters are
+//!    answered by `settings.rs`.
+//! 4. Results are encoded in text or binary format by `encode.rs`; errors become
+//!    `ErrorResponse`s with SQLSTATE, detail and position (`sqlerror.rs`).
+//! 5. On shutdown the listener closes, idle connections get FATAL 57P01 between messages,
+//!    and `run` returns once every connection has ended (or the grace period is over).
+//!
+//! Nothing here touches the log directly: every request is a call on the query layer.
+
+#![forbid(unsafe_code)]
+
+mod blocking;
+mod config;
+mod connection;
+mod copy;
+mod copy_in;
+mod encode;
+mod error;
+mod extended;
+mod framing;
+mod infer;
+mod params;
+mod portal;
+mod server;
+mod settings;
+mod split;
+mod sqlerror;
+mod startup;
+
+pub use config::PgConfig;
+pub use error::{Error, Result};
+pub use server::PgServer;

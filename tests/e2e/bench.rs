@@ -32,6 +32,7 @@ fn bench_log_reports_raw_limits_appends_and_reads() {
         "log: durable appends, 1 appenders",
         "log: durable appends, 16 appenders",
         "log: durable appends, 256 appenders",
+        "log: durable appends, 1 thread, blocking API",
         "log: sequential read, decoded and checked",
     ] {
         let found = stdout.lines().find(|l| l.starts_with(line));

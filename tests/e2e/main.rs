@@ -3,6 +3,9 @@
 //! Cargo builds the binary for them.
 
 mod bench;
+mod server;
+mod sql;
+mod sql_crash;
 
 use std::path::PathBuf;
 

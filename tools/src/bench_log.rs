@@ -77,6 +77,15 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
 
+    let dir = tmp.path().join("append-thread");
+    let rate = blocking_append_rate(&dir, duration)?;
+    println!(
+        "{:<44} {:>14.0} records/s  ({:.0}% of raw fdatasync rate)",
+        "log: durable appends, 1 thread, blocking API",
+        rate,
+        100.0 * rate / raw_syncs
+    );
+
     let (read_rate, read_mib) = sequential_read_rate(&tmp.path().join("read"), args.read_records)?;
     println!(
         "{:<44} {:>14.0} records/s  ({read_mib:.0} MiB/s of frames)",
@@ -162,6 +171,21 @@ async fn durable_append_rate(dir: &Path, appenders: usize, duration: Duration) -
     Arc::try_unwrap(log)
         .map_err(|_| anyhow::anyhow!("appenders still hold the log"))?
         .close()?;
+    Ok(rate)
+}
+
+/// One thread appending with the blocking API (an embedded single writer).
+fn blocking_append_rate(dir: &Path, duration: Duration) -> Result<f64> {
+    let log = Log::open(dir)?;
+    let records = [NewRecord::new(RecordKind(1), vec![0x42u8; RECORD_SIZE])];
+    let start = Instant::now();
+    let mut done = 0u64;
+    while start.elapsed() < duration {
+        log.append_blocking(&records)?;
+        done += 1;
+    }
+    let rate = done as f64 / start.elapsed().as_secs_f64();
+    log.close()?;
     Ok(rate)
 }
 

@@ -1,0 +1,645 @@
+//! Binding expressions: names to positions, literals to values, operators and functions to
+//! their typed implementations. Unknown-typed literals (`'abc'`, `NULL`) take the type the
+//! context asks for, as in PostgreSQL.
+
+use sqlparser::ast::{self, BinaryOperator as B, UnaryOperator as U};
+use sqlparser::tokenizer::Span;
+use zqlite_projections::value::{
+    BinaryOp, DataType, Numeric, UnaryOp, Value, binary_result_type, cast_context, parse_value,
+    unary_result_type,
+};
+
+use super::{Binder, data_type, ident_loc, ident_name};
+use crate::error::{Error, Location, Result};
+use crate::expr::{Expr, Subquery, SubqueryKind};
+use crate::functions::{self, Func, common_type};
+
+/// A bound expression and its type (`None`: an unknown-typed literal).
+pub(crate) type Typed = (Expr, Option<DataType>);
+
+fn loc_of(span: Span) -> Option<Location> {
+    Location::from_sql(span.start)
+}
+
+/// Where an expression starts in the SQL text, if sqlparser knows.
+pub(crate) fn expr_loc(e: &ast::Expr) -> Option<Location> {
+    use sqlparser::ast::Spanned;
+    loc_of(e.span())
+}
+
+/// Turns an unknown-typed expression into one of type `ty` (literals are converted now).
+pub(crate) fn coerce_unknown(e: Expr, ty: DataType) -> Result<Expr> {
+    Ok(match e {
+        Expr::Literal(Value::Text(s)) => Expr::Literal(parse_value(&s, &ty)?),
+        Expr::Literal(Value::Null) => Expr::Literal(Value::Null),
+        other => Expr::Cast(Box::new(other), ty),
+    })
+}
+
+/// Converts `e` of type `from` to `to` for a common-type context (CASE, COALESCE, UNION).
+pub(crate) fn coerce_to(e: Expr, from: Option<DataType>, to: Option<DataType>) -> Result<Expr> {
+    match (from, to) {
+        (_, None) => Ok(e),
+        (None, Some(t)) => coerce_unknown(e, t),
+        (Some(f), Some(t)) if f == t || f.without_modifier() == t.without_modifier() => Ok(e),
+        (Some(_), Some(t)) => Ok(Expr::Cast(Box::new(e), t)),
+    }
+}
+
+fn binary_op_of(op: &B) -> Option<BinaryOp> {
+    Some(match op {
+        B::Plus => BinaryOp::Add,
+        B::Minus => BinaryOp::Sub,
+        B::Multiply => BinaryOp::Mul,
+        B::Divide => BinaryOp::Div,
+        B::Modulo => BinaryOp::Mod,
+        B::Eq => BinaryOp::Eq,
+        B::NotEq => BinaryOp::NotEq,
+        B::Lt => BinaryOp::Lt,
+        B::LtEq => BinaryOp::LtEq,
+        B::Gt => BinaryOp::Gt,
+        B::GtEq => BinaryOp::GtEq,
+        B::StringConcat => BinaryOp::Concat,
+        _ => return None,
+    })
+}
+
+fn number_literal(s: &str) -> Result<Value> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(v) = s.parse::<i32>() {
+            return Ok(Value::Int4(v));
+        }
+        if let Ok(v) = s.parse::<i64>() {
+            return Ok(Value::Int8(v));
+        }
+    }
+    Ok(Value::Numeric(Numeric::parse(s)?))
+}
+
+impl Binder<'_> {
+    /// Binds an expression that must be boolean (WHERE, ON, HAVING, CHECK).
+    pub(crate) fn predicate(&mut self, e: &ast::Expr, clause: &str) -> Result<Expr> {
+        let (b, ty) = self.expr(e)?;
+        match ty {
+            None => coerce_unknown(b, DataType::Bool),
+            Some(DataType::Bool) => Ok(b),
+            Some(t) => Err(Error::Bind {
+                sqlstate: "42804",
+                message: format!(
+                    "argument of {clause} must be type boolean, not type {}",
+                    t.sql_name()
+                ),
+                location: expr_loc(e),
+            }),
+        }
+    }
+
+    pub(crate) fn expr(&mut self, e: &ast::Expr) -> Result<Typed> {
+        let loc = expr_loc(e);
+        self.expr_inner(e).map_err(|err| err.at(loc))
+    }
+
+    fn bool_operand(&mut self, e: &ast::Expr, what: &str) -> Result<Expr> {
+        self.predicate(e, what)
+    }
+
+    pub(crate) fn binary(&mut self, op: BinaryOp, l: Typed, r: Typed) -> Result<Typed> {
+        let ((mut le, lt), (mut re, rt)) = (l, r);
+        let (lt, rt) = match (lt, rt) {
+            (Some(a), Some(b)) => (a, b),
+            (None, Some(b)) => {
+                let a = if op == BinaryOp::Concat {
+                    DataType::Text
+                } else {
+                    b
+                };
+                le = coerce_unknown(le, a)?;
+                (a, b)
+            }
+            (Some(a), None) => {
+                let b = if op == BinaryOp::Concat {
+                    DataType::Text
+                } else {
+                    a
+                };
+                re = coerce_unknown(re, b)?;
+                (a, b)
+            }
+            (None, None) => {
+                le = coerce_unknown(le, DataType::Text)?;
+                re = coerce_unknown(re, DataType::Text)?;
+                (DataType::Text, DataType::Text)
+            }
+        };
+        let ty = binary_result_type(op, &lt, &rt)?;
+        Ok((Expr::Binary(op, Box::new(le), Box::new(re)), Some(ty)))
+    }
+
+    fn expr_inner(&mut self, e: &ast::Expr) -> Result<Typed> {
+        use ast::Expr as E;
+        match e {
+            E::Identifier(ident) => self.resolve_column(None, &ident_name(ident), ident_loc(ident)),
+            E::CompoundIdentifier(parts) => {
+                let n = parts.len();
+                if n < 2 {
+                    return Err(Error::unsupported(format!("identifier {e}")));
+                }
+                let table = ident_name(&parts[n - 2]);
+                self.resolve_column(
+                    Some(&table),
+                    &ident_name(&parts[n - 1]),
+                    ident_loc(&parts[n - 1]),
+                )
+            }
+            E::Value(v) => self.literal(&v.value),
+            E::TypedString(ts) => {
+                let ty = data_type(&ts.data_type)?;
+                let text = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Ok((Expr::Literal(parse_value(&text, &ty)?), Some(ty)))
+            }
+            E::Nested(inner) => self.expr(inner),
+            E::BinaryOp { left, op, right } => match op {
+                B::And | B::Or => {
+                    let l = self.bool_operand(left, if *op == B::And { "AND" } else { "OR" })?;
+                    let r = self.bool_operand(right, if *op == B::And { "AND" } else { "OR" })?;
+                    let e = if *op == B::And {
+                        Expr::And(Box::new(l), Box::new(r))
+                    } else {
+                        Expr::Or(Box::new(l), Box::new(r))
+                    };
+                    Ok((e, Some(DataType::Bool)))
+                }
+                _ => {
+                    let Some(bop) = binary_op_of(op) else {
+                        return Err(Error::unsupported(format!("operator {op}")));
+                    };
+                    let l = self.expr(left)?;
+                    let r = self.expr(right)?;
+                    self.binary(bop, l, r)
+                }
+            },
+            E::UnaryOp { op, expr } => {
+                let uop = match op {
+                    U::Minus => UnaryOp::Neg,
+                    U::Plus => UnaryOp::Plus,
+                    U::Not => {
+                        let b = self.bool_operand(expr, "NOT")?;
+                        return Ok((Expr::Unary(UnaryOp::Not, Box::new(b)), Some(DataType::Bool)));
+                    }
+                    other => return Err(Error::unsupported(format!("operator {other}"))),
+                };
+                // A negative number literal is one constant, like PostgreSQL's parser makes it.
+                if uop == UnaryOp::Neg
+                    && let E::Value(v) = expr.as_ref()
+                    && let ast::Value::Number(s, _) = &v.value
+                {
+                    let lit = number_literal(&format!("-{s}"))?;
+                    let ty = lit.data_type();
+                    return Ok((Expr::Literal(lit), ty));
+                }
+                let (b, ty) = self.expr(expr)?;
+                let (b, ty) = match ty {
+                    Some(t) => (b, t),
+                    None => (coerce_unknown(b, DataType::Int4)?, DataType::Int4),
+                };
+                let rt = unary_result_type(uop, &ty)?;
+                Ok((Expr::Unary(uop, Box::new(b)), Some(rt)))
+            }
+            E::IsNull(x) | E::IsNotNull(x) => {
+                let (b, _) = self.expr(x)?;
+                Ok((
+                    Expr::IsNull(Box::new(b), matches!(e, E::IsNotNull(_))),
+                    Some(DataType::Bool),
+                ))
+            }
+            E::IsTrue(x)
+            | E::IsNotTrue(x)
+            | E::IsFalse(x)
+            | E::IsNotFalse(x)
+            | E::IsUnknown(x)
+            | E::IsNotUnknown(x) => {
+                let b = self.bool_operand(x, "IS")?;
+                let (v, n) = match e {
+                    E::IsTrue(_) => (Some(true), false),
+                    E::IsNotTrue(_) => (Some(true), true),
+                    E::IsFalse(_) => (Some(false), false),
+                    E::IsNotFalse(_) => (Some(false), true),
+                    E::IsUnknown(_) => (None, false),
+                    _ => (None, true),
+                };
+                Ok((Expr::IsBool(Box::new(b), v, n), Some(DataType::Bool)))
+            }
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                let l = self.expr(a)?;
+                let r = self.expr(b)?;
+                let (bin, _) = self.binary(BinaryOp::Eq, l, r)?;
+                let Expr::Binary(_, l, r) = bin else {
+                    return Err(Error::unsupported("IS DISTINCT FROM"));
+                };
+                Ok((
+                    Expr::IsDistinct(l, r, matches!(e, E::IsNotDistinctFrom(..))),
+                    Some(DataType::Bool),
+                ))
+            }
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.expr(expr)?;
+                let lo = self.expr(low)?;
+                let hi = self.expr(high)?;
+                let (ge, le) = if *negated {
+                    (BinaryOp::Lt, BinaryOp::Gt)
+                } else {
+                    (BinaryOp::GtEq, BinaryOp::LtEq)
+                };
+                let (a, _) = self.binary(ge, x.clone(), lo)?;
+                let (b, _) = self.binary(le, x, hi)?;
+                let e = if *negated {
+                    Expr::Or(Box::new(a), Box::new(b))
+                } else {
+                    Expr::And(Box::new(a), Box::new(b))
+                };
+                Ok((e, Some(DataType::Bool)))
+            }
+            E::In {
+                expr,
+                target: ast::InTarget::Subquery(subquery),
+                negated,
+                ..
+            } => self.in_subquery(expr, subquery, *negated),
+            E::In {
+                expr,
+                target: ast::InTarget::List(list),
+                negated,
+                ..
+            } => {
+                if list.is_empty() {
+                    return Err(Error::Syntax {
+                        message: "syntax error at or near \")\"".into(),
+                        location: expr_loc(e).unwrap_or(Location { line: 1, column: 1 }),
+                    });
+                }
+                let x = self.expr(expr)?;
+                let mut items = Vec::new();
+                let mut types = vec![x.1];
+                let mut bound = Vec::new();
+                for item in list {
+                    let b = self.expr(item)?;
+                    types.push(b.1);
+                    bound.push(b);
+                }
+                let common = common_type(&types, "IN")?;
+                let xe = coerce_to(x.0, x.1, common)?;
+                for (b, t) in bound {
+                    items.push(coerce_to(b, t, common)?);
+                }
+                if let Some(t) = common {
+                    binary_result_type(BinaryOp::Eq, &t, &t)?;
+                }
+                Ok((
+                    Expr::InList {
+                        expr: Box::new(xe),
+                        list: items,
+                        negated: *negated,
+                    },
+                    Some(DataType::Bool),
+                ))
+            }
+            E::AnyOp {
+                left,
+                compare_op: B::Eq,
+                right,
+                ..
+            } => match right.as_ref() {
+                E::Subquery(q) => self.in_subquery(left, q, false),
+                _ => Err(Error::unsupported("ANY over a non-subquery")),
+            },
+            E::AllOp {
+                left,
+                compare_op: B::NotEq,
+                right,
+            } => match right.as_ref() {
+                E::Subquery(q) => self.in_subquery(left, q, true),
+                _ => Err(Error::unsupported("ALL over a non-subquery")),
+            },
+            E::AnyOp { .. } | E::AllOp { .. } => Err(Error::unsupported(
+                "ANY/ALL with an operator other than = / <>",
+            )),
+            E::Like {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char: None,
+            }
+            | E::ILike {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char: None,
+            } => {
+                let (x, xt) = self.expr(expr)?;
+                let (p, pt) = self.expr(pattern)?;
+                let x = coerce_to(x, xt, Some(xt.unwrap_or(DataType::Text)))?;
+                let p = coerce_to(p, pt, Some(pt.unwrap_or(DataType::Text)))?;
+                for t in [xt, pt].into_iter().flatten() {
+                    if t.category() != zqlite_projections::value::TypeCategory::String {
+                        return Err(Error::bind(
+                            "42883",
+                            format!("operator does not exist: {} ~~ text", t.sql_name()),
+                        ));
+                    }
+                }
+                Ok((
+                    Expr::Like {
+                        expr: Box::new(x),
+                        pattern: Box::new(p),
+                        negated: *negated,
+                        case_insensitive: matches!(e, E::ILike { .. }),
+                    },
+                    Some(DataType::Bool),
+                ))
+            }
+            E::Cast {
+                kind: ast::CastKind::Cast | ast::CastKind::DoubleColon,
+                expr,
+                data_type: dt,
+                format: None,
+            } => {
+                let ty = data_type(dt)?;
+                let (b, from) = self.expr(expr)?;
+                match from {
+                    None => Ok((coerce_unknown(b, ty)?, Some(ty))),
+                    Some(f) => {
+                        if cast_context(&f, &ty).is_none() {
+                            return Err(Error::bind(
+                                "42846",
+                                format!("cannot cast type {} to {}", f.sql_name(), ty.sql_name()),
+                            ));
+                        }
+                        Ok((Expr::Cast(Box::new(b), ty), Some(ty)))
+                    }
+                }
+            }
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
+            E::Function(f) => self.function(f),
+            E::Ceil {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            }
+            | E::Floor {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let arg = self.expr(expr)?;
+                let name = if matches!(e, E::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
+                self.call_scalar(name, vec![arg])
+            }
+            E::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.expr(expr)?];
+                args.push(match substring_from {
+                    Some(f) => self.expr(f)?,
+                    None => (Expr::Literal(Value::Int4(1)), Some(DataType::Int4)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.expr(f)?);
+                }
+                self.call_scalar("substr", args)
+            }
+            E::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters: None,
+            } => {
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                let mut args = vec![self.expr(expr)?];
+                if let Some(w) = trim_what {
+                    args.push(self.expr(w)?);
+                }
+                self.call_scalar(name, args)
+            }
+            E::Interval(iv)
+                if iv.leading_field.is_none()
+                    && iv.last_field.is_none()
+                    && iv.fractional_seconds_precision.is_none() =>
+            {
+                match iv.value.as_ref() {
+                    E::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => Ok((
+                            Expr::Literal(parse_value(s, &DataType::Interval)?),
+                            Some(DataType::Interval),
+                        )),
+                        _ => Err(Error::unsupported("INTERVAL with a non-string value")),
+                    },
+                    _ => Err(Error::unsupported("INTERVAL with a non-string value")),
+                }
+            }
+            E::Extract { field, expr, .. } => {
+                let field = field.to_string().to_lowercase();
+                let args = vec![
+                    (Expr::Literal(Value::Text(field)), Some(DataType::Text)),
+                    self.expr(expr)?,
+                ];
+                self.call_scalar("extract", args)
+            }
+            E::Position { expr, r#in } => {
+                let args = vec![self.expr(r#in)?, self.expr(expr)?];
+                self.call_scalar("strpos", args)
+            }
+            E::Subquery(q) => {
+                let (bound, correlated) = self.subquery(q)?;
+                if bound.columns.len() != 1 {
+                    return Err(Error::bind("42601", "subquery must return only one column"));
+                }
+                let ty = bound.columns[0].ty;
+                Ok((
+                    self.make_subquery(bound, correlated, SubqueryKind::Scalar),
+                    ty,
+                ))
+            }
+            E::Exists { subquery, negated } => {
+                let (bound, correlated) = self.subquery(subquery)?;
+                let kind = SubqueryKind::Exists { negated: *negated };
+                Ok((
+                    self.make_subquery(bound, correlated, kind),
+                    Some(DataType::Bool),
+                ))
+            }
+            other => Err(Error::unsupported(format!("expression {other}"))),
+        }
+    }
+
+    fn make_subquery(
+        &mut self,
+        bound: super::BoundQuery,
+        correlated: bool,
+        kind: SubqueryKind,
+    ) -> Expr {
+        let id = self.next_subquery;
+        self.next_subquery += 1;
+        Expr::Subquery(Box::new(Subquery {
+            plan: bound.plan,
+            kind,
+            correlated,
+            id,
+        }))
+    }
+
+    fn in_subquery(&mut self, expr: &ast::Expr, q: &ast::Query, negated: bool) -> Result<Typed> {
+        let (x, xt) = self.expr(expr)?;
+        let (bound, correlated) = self.subquery(q)?;
+        if bound.columns.len() != 1 {
+            return Err(Error::bind("42601", "subquery has too many columns"));
+        }
+        let st = bound.columns[0].ty;
+        let x = match (xt, st) {
+            (None, Some(t)) => coerce_unknown(x, t)?,
+            (Some(a), Some(b)) => {
+                binary_result_type(BinaryOp::Eq, &a, &b)?;
+                x
+            }
+            _ => x,
+        };
+        let kind = SubqueryKind::In {
+            expr: Box::new(x),
+            negated,
+        };
+        Ok((
+            self.make_subquery(bound, correlated, kind),
+            Some(DataType::Bool),
+        ))
+    }
+
+    fn literal(&mut self, v: &ast::Value) -> Result<Typed> {
+        use ast::Value as V;
+        Ok(match v {
+            V::Number(s, _) => {
+                let lit = number_literal(s)?;
+                let ty = lit.data_type();
+                (Expr::Literal(lit), ty)
+            }
+            V::SingleQuotedString(s)
+            | V::EscapedStringLiteral(s)
+            | V::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+                (Expr::Literal(Value::Text(s.clone())), None)
+            }
+            V::Boolean(b) => (Expr::Literal(Value::Bool(*b)), Some(DataType::Bool)),
+            V::Null => (Expr::Literal(Value::Null), None),
+            V::Placeholder(p) => {
+                let n: usize = p
+                    .strip_prefix('$')
+                    .and_then(|d| d.parse().ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| Error::unsupported(format!("placeholder {p}")))?;
+                let Some(value) = self.params.get(n - 1) else {
+                    return Err(Error::bind("08P01", format!("there is no parameter ${n}")));
+                };
+                (Expr::Param(n - 1), value.data_type())
+            }
+            other => return Err(Error::unsupported(format!("literal {other}"))),
+        })
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&ast::Expr>,
+    ) -> Result<Typed> {
+        let operand = operand.map(|o| self.expr(o)).transpose()?;
+        let mut whens = Vec::new();
+        let mut results = Vec::new();
+        for cw in conditions {
+            let cond = match &operand {
+                Some(op) => {
+                    let w = self.expr(&cw.condition)?;
+                    let (b, _) = self.binary(BinaryOp::Eq, op.clone(), w)?;
+                    match b {
+                        // Keep only the WHEN value: the executor compares it with the operand.
+                        Expr::Binary(_, _, w) => *w,
+                        other => other,
+                    }
+                }
+                None => self.predicate(&cw.condition, "CASE/WHEN")?,
+            };
+            whens.push(cond);
+            results.push(self.expr(&cw.result)?);
+        }
+        let otherwise = else_result.map(|e| self.expr(e)).transpose()?;
+        let mut types: Vec<Option<DataType>> = results.iter().map(|r| r.1).collect();
+        if let Some(o) = &otherwise {
+            types.push(o.1);
+        }
+        let common = common_type(&types, "CASE")?;
+        let target = common.or(Some(DataType::Text));
+        let mut pairs = Vec::new();
+        for (w, (r, t)) in whens.into_iter().zip(results) {
+            pairs.push((w, coerce_to(r, t, target)?));
+        }
+        let otherwise = otherwise
+            .map(|(e, t)| coerce_to(e, t, target))
+            .transpose()?
+            .map(Box::new);
+        let operand = match operand {
+            Some((e, None)) => Some(Box::new(coerce_unknown(e, DataType::Text)?)),
+            Some((e, Some(_))) => Some(Box::new(e)),
+            None => None,
+        };
+        Ok((
+            Expr::Case {
+                operand,
+                whens: pairs,
+                otherwise,
+            },
+            common,
+        ))
+    }
+
+    pub(crate) fn call_scalar(&mut self, name: &str, args: Vec<Typed>) -> Result<Typed> {
+        let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
+        let (func, ty) = functions::resolve(name, &types)?;
+        let mut out = Vec::new();
+        let common_args = matches!(
+            func,
+            Func::Coalesce | Func::Greatest | Func::Least | Func::NullIf
+        );
+        for (e, t) in args {
+            out.push(if common_args {
+                coerce_to(e, t, ty)?
+            } else {
+                match t {
+                    None => coerce_unknown(e, DataType::Text)?,
+                    Some(_) => e,
+                }
+            });
+        }
+        Ok((Expr::Function(func, out), ty))
+    }
+}

@@ -1,0 +1,293 @@
+//! Binding FROM clauses: tables, views (expanded from their stored SQL text), derived
+//! tables and joins (`ON`, `USING`, `NATURAL`, comma and `CROSS JOIN`).
+//!
+//! Each item appends its columns to the current scope in FROM order, which is also the
+//! column order of the join rows the plan produces.
+
+use sqlparser::ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use zqlite_projections::value::Value;
+
+use super::{Binder, ScopeColumn, ident_loc, ident_name, object_name};
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::plan::{JoinKind, Plan};
+
+fn parse_view(sql: &str) -> Result<ast::Query> {
+    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(Error::from_parser)?;
+    match (stmts.pop(), stmts.is_empty()) {
+        (Some(ast::Statement::Query(q)), true) => Ok(*q),
+        _ => Err(Error::Runtime {
+            sqlstate: "XX000",
+            message: "a stored view is not a single query".into(),
+        }),
+    }
+}
+
+impl Binder<'_> {
+    /// A reference to a WITH query: bound in place like a derived table, seeing only the
+    /// WITH queries defined before it.
+    fn cte_reference(&mut self, pos: usize, alias: Option<&ast::TableAlias>) -> Result<Plan> {
+        let (name, columns, query) = self.ctes[pos].clone();
+        let saved_ctes = self.ctes.split_off(pos);
+        let current = self.scopes.pop().unwrap_or_default();
+        let result = self.subquery(&query);
+        self.scopes.push(current);
+        self.ctes.extend(saved_ctes);
+        let (bound, _) = result?;
+        let alias_name = alias.map(|a| ident_name(&a.name)).unwrap_or(name);
+        let renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+            .unwrap_or_default();
+        for (i, c) in bound.columns.iter().enumerate() {
+            let col_name = renames
+                .get(i)
+                .or(columns.get(i))
+                .cloned()
+                .unwrap_or_else(|| c.name.clone());
+            self.scope().columns.push(ScopeColumn {
+                table: Some(alias_name.clone()),
+                name: col_name,
+                ty: c.ty,
+                hidden: false,
+            });
+        }
+        Ok(bound.plan)
+    }
+
+    /// Binds a FROM list into a plan, adding its columns to the current scope.
+    pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Plan> {
+        let mut plan: Option<Plan> = None;
+        for twj in from {
+            let p = self.table_with_joins(twj)?;
+            plan = Some(match plan {
+                None => p,
+                Some(left) => Plan::NestedLoopJoin {
+                    left: Box::new(left),
+                    right: Box::new(p),
+                    kind: JoinKind::Inner,
+                    on: None,
+                },
+            });
+        }
+        Ok(plan.unwrap_or(Plan::Values {
+            rows: vec![vec![]],
+            width: 0,
+        }))
+    }
+
+    fn table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<Plan> {
+        let mut plan = self.table_factor(&twj.relation)?;
+        for join in &twj.joins {
+            use ast::JoinOperator as J;
+            let (kind, constraint) = match &join.join_operator {
+                J::Join(c) | J::Inner(c) => (JoinKind::Inner, Some(c)),
+                J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, Some(c)),
+                J::Right(c) | J::RightOuter(c) => (JoinKind::Right, Some(c)),
+                J::FullOuter(c) => (JoinKind::Full, Some(c)),
+                J::CrossJoin(ast::JoinConstraint::None) => (JoinKind::Inner, None),
+                other => {
+                    return Err(Error::unsupported(
+                        format!("join {other:?}")
+                            .chars()
+                            .take(60)
+                            .collect::<String>(),
+                    ));
+                }
+            };
+            let left_width = self.scope().columns.len();
+            let right = self.table_factor(&join.relation)?;
+            let on = match constraint {
+                None | Some(ast::JoinConstraint::None) => None,
+                Some(ast::JoinConstraint::On(e)) => Some(self.predicate(e, "JOIN/ON")?),
+                Some(ast::JoinConstraint::Using(names)) => {
+                    let names: Vec<String> =
+                        names.iter().map(object_name).collect::<Result<_>>()?;
+                    Some(self.using(left_width, &names)?)
+                }
+                Some(ast::JoinConstraint::Natural) => {
+                    let cols = self.scope().columns.clone();
+                    let names: Vec<String> = cols[left_width..]
+                        .iter()
+                        .filter(|c| {
+                            cols[..left_width]
+                                .iter()
+                                .any(|l| l.name == c.name && !l.hidden)
+                        })
+                        .map(|c| c.name.clone())
+                        .collect();
+                    if names.is_empty() {
+                        None
+                    } else {
+                        Some(self.using(left_width, &names)?)
+                    }
+                }
+                Some(other) => {
+                    return Err(Error::unsupported(format!("join constraint {other:?}")));
+                }
+            };
+            plan = Plan::NestedLoopJoin {
+                left: Box::new(plan),
+                right: Box::new(right),
+                kind,
+                on,
+            };
+        }
+        Ok(plan)
+    }
+
+    /// `USING (a, b)`: equality of the named columns; the right-hand ones become hidden.
+    fn using(&mut self, left_width: usize, names: &[String]) -> Result<Expr> {
+        let mut conds = Vec::new();
+        for name in names {
+            let cols = &self.scope().columns;
+            let l = cols[..left_width]
+                .iter()
+                .position(|c| c.name == *name && !c.hidden);
+            let r = cols[left_width..]
+                .iter()
+                .position(|c| c.name == *name)
+                .map(|i| i + left_width);
+            let (Some(l), Some(r)) = (l, r) else {
+                return Err(Error::bind(
+                    "42703",
+                    format!(
+                        "column \"{name}\" specified in USING clause does not exist in both tables"
+                    ),
+                ));
+            };
+            let (lt, rt) = (cols[l].ty, cols[r].ty);
+            self.scope().columns[r].hidden = true;
+            let (e, _) = self.binary(
+                zqlite_projections::value::BinaryOp::Eq,
+                (Expr::Column(l), lt),
+                (Expr::Column(r), rt),
+            )?;
+            conds.push(e);
+        }
+        Ok(Expr::and_all(conds).unwrap_or(Expr::Literal(Value::Bool(true))))
+    }
+
+    fn table_factor(&mut self, tf: &ast::TableFactor) -> Result<Plan> {
+        match tf {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
+                let table = object_name(name)?;
+                let loc = match name.0.last() {
+                    Some(ast::ObjectNamePart::Identifier(i)) => ident_loc(i),
+                    _ => None,
+                };
+                let cte = match name.0.len() {
+                    1 => self.ctes.iter().rposition(|(n, _, _)| *n == table),
+                    _ => None,
+                };
+                if let Some(pos) = cte {
+                    return self.cte_reference(pos, alias.as_ref());
+                }
+                if self.record_relations && self.view_stack.is_empty() {
+                    self.relations.push(table.clone());
+                }
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| ident_name(&a.name))
+                    .unwrap_or_else(|| table.clone());
+                let renames: Vec<String> = alias
+                    .as_ref()
+                    .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+                    .unwrap_or_default();
+                if let Some(def) = self.state.catalog().table_by_name(&table).cloned() {
+                    for (i, c) in def.columns.iter().enumerate() {
+                        let name = renames.get(i).cloned().unwrap_or_else(|| c.name.clone());
+                        self.scope().columns.push(ScopeColumn {
+                            table: Some(alias_name.clone()),
+                            name,
+                            ty: Some(c.data_type),
+                            hidden: false,
+                        });
+                    }
+                    return Ok(Plan::Scan {
+                        table: def.id,
+                        name: def.name.clone(),
+                        width: def.columns.len(),
+                        filter: None,
+                    });
+                }
+                if let Some(view) = self.state.catalog().view(&table).cloned() {
+                    if self.view_stack.contains(&table) || self.view_stack.len() > 32 {
+                        return Err(Error::bind(
+                            "42P17",
+                            format!("infinite recursion detected in view \"{table}\""),
+                        ));
+                    }
+                    let q = parse_view(&view.query)?;
+                    self.view_stack.push(table.clone());
+                    let saved = std::mem::take(&mut self.scopes);
+                    let saved_aggs = self.aggs.take();
+                    let result = self.query(&q);
+                    self.scopes = saved;
+                    self.aggs = saved_aggs;
+                    self.view_stack.pop();
+                    let bound = result?;
+                    for (i, c) in bound.columns.iter().enumerate() {
+                        let name = renames
+                            .get(i)
+                            .or(view.columns.get(i))
+                            .cloned()
+                            .unwrap_or_else(|| c.name.clone());
+                        self.scope().columns.push(ScopeColumn {
+                            table: Some(alias_name.clone()),
+                            name,
+                            ty: c.ty,
+                            hidden: false,
+                        });
+                    }
+                    return Ok(bound.plan);
+                }
+                Err(Error::Bind {
+                    sqlstate: "42P01",
+                    message: format!("relation \"{table}\" does not exist"),
+                    location: loc,
+                })
+            }
+            ast::TableFactor::Derived {
+                lateral: false,
+                subquery,
+                alias,
+                ..
+            } => {
+                let Some(alias) = alias else {
+                    return Err(Error::bind("42601", "subquery in FROM must have an alias"));
+                };
+                let current = self.scopes.pop().unwrap_or_default();
+                let result = self.subquery(subquery);
+                self.scopes.push(current);
+                let (bound, _) = result?;
+                let alias_name = ident_name(&alias.name);
+                for (i, c) in bound.columns.iter().enumerate() {
+                    let name = alias
+                        .columns
+                        .get(i)
+                        .map(|c| ident_name(&c.name))
+                        .unwrap_or_else(|| c.name.clone());
+                    self.scope().columns.push(ScopeColumn {
+                        table: Some(alias_name.clone()),
+                        name,
+                        ty: c.ty,
+                        hidden: false,
+                    });
+                }
+                Ok(bound.plan)
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => self.table_with_joins(table_with_joins),
+            other => Err(Error::unsupported(format!("FROM item {other}"))),
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! Binding queries: FROM (tables, views, derived tables, joins), WHERE, grouping and
+//! aggregates, the select list, DISTINCT, ORDER BY, LIMIT/OFFSET, VALUES and set operations.
+//!
+//! The plan of a SELECT is built in SQL's logical order: FROM → Filter(WHERE) →
+//! Aggregate → Filter(HAVING) → Project (select list plus hidden ORDER BY columns) →
+//! Distinct → Sort → Limit → Project (drops the hidden columns).
+
+use sqlparser::ast;
+use zqlite_projections::value::DataType;
+
+use super::expr::{Typed, coerce_to, expr_loc};
+use super::{
+    AggCollector, Binder, BoundQuery, OutputColumn, Scope, ScopeColumn, ident_name, object_name,
+};
+use crate::error::{Error, Location, Result};
+use crate::expr::Expr;
+use crate::functions::common_type;
+use crate::plan::{Plan, SetOpKind, SortKey};
+
+/// ORDER BY items: the bound key, the output column it names (if any), its options.
+type OrderItems<'q> = Vec<(Expr, Option<usize>, &'q ast::OrderByOptions)>;
+/// The select list, HAVING and ORDER BY of one SELECT, bound.
+type BoundItems<'q> = (Vec<Typed>, Option<Expr>, OrderItems<'q>);
+
+/// The name PostgreSQL gives an unaliased select-list expression.
+fn derived_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => ident_name(i),
+        ast::Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
+        ast::Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .map(|p| match p {
+                ast::ObjectNamePart::Identifier(i) => ident_name(i),
+                _ => "?column?".to_string(),
+            })
+            .unwrap_or_default(),
+        ast::Expr::Cast { expr, .. } => match derived_name(expr).as_str() {
+            "?column?" => "?column?".to_string(),
+            n => n.to_string(),
+        },
+        ast::Expr::Nested(inner) => derived_name(inner),
+        ast::Expr::Case { .. } => "case".to_string(),
+        ast::Expr::Exists { .. } => "exists".to_string(),
+        _ => "?column?".to_string(),
+    }
+}
+
+/// Replaces group-by expressions and aggregate placeholders with columns of the Aggregate
+/// node's output; any other column reference is an error (42803).
+fn post_agg(e: Expr, groups: &[Expr], names: &[ScopeColumn]) -> Result<Expr> {
+    if let Some(i) = groups.iter().position(|g| *g == e) {
+        return Ok(Expr::Column(i));
+    }
+    match e {
+        Expr::AggRef(j) => Ok(Expr::Column(groups.len() + j)),
+        Expr::Column(c) => {
+            let col = &names[c];
+            let qual = col
+                .table
+                .as_ref()
+                .map(|t| format!("{t}."))
+                .unwrap_or_default();
+            Err(Error::bind(
+                "42803",
+                format!(
+                    "column \"{qual}{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                    col.name
+                ),
+            ))
+        }
+        other => other.try_map_children(&mut |c| post_agg(c, groups, names)),
+    }
+}
+
+impl Binder<'_> {
+    /// Binds a query as a new query level.
+    pub(crate) fn query(&mut self, q: &ast::Query) -> Result<BoundQuery> {
+        let visible_ctes = self.ctes.len();
+        if let Some(with) = &q.with {
+            if with.recursive {
+                return Err(Error::unsupported("WITH RECURSIVE"));
+            }
+            for cte in &with.cte_tables {
+                let name = ident_name(&cte.alias.name);
+                let columns = cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| ident_name(&c.name))
+                    .collect();
+                self.ctes.push((name, columns, (*cte.query).clone()));
+            }
+        }
+        let result = self.query_body(q);
+        self.ctes.truncate(visible_ctes);
+        result
+    }
+
+    fn query_body(&mut self, q: &ast::Query) -> Result<BoundQuery> {
+        if q.fetch.is_some() || !q.locks.is_empty() {
+            return Err(Error::unsupported("FETCH / FOR UPDATE"));
+        }
+        let order_by: &[ast::OrderByExpr] = match &q.order_by {
+            None => &[],
+            Some(ob) => match &ob.kind {
+                ast::OrderByKind::Expressions(items) => items,
+                ast::OrderByKind::All(_) => return Err(Error::unsupported("ORDER BY ALL")),
+            },
+        };
+        let (limit, offset) = match &q.limit_clause {
+            None => (None, None),
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
+                if !limit_by.is_empty() {
+                    return Err(Error::unsupported("LIMIT BY"));
+                }
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
+                return Err(Error::Syntax {
+                    message: "LIMIT #,# syntax is not supported".into(),
+                    location: Location { line: 1, column: 1 },
+                });
+            }
+        };
+        let mut bound = match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.select(s, order_by)?,
+            body => {
+                let mut b = self.set_expr(body)?;
+                if !order_by.is_empty() {
+                    let keys = self.output_order(&b.columns, order_by)?;
+                    b.plan = Plan::Sort {
+                        input: Box::new(b.plan),
+                        keys,
+                    };
+                }
+                b
+            }
+        };
+        if limit.is_some() || offset.is_some() {
+            let mut bind_count = |e: Option<&ast::Expr>| -> Result<Option<Expr>> {
+                let Some(e) = e else { return Ok(None) };
+                let (b, t) = self.expr(e)?;
+                Ok(Some(coerce_to(b, t, Some(DataType::Int8))?))
+            };
+            let limit = match limit {
+                Some(ast::Expr::Value(v)) if v.value == ast::Value::Null => None,
+                other => bind_count(other)?,
+            };
+            let offset = bind_count(offset)?;
+            bound.plan = Plan::Limit {
+                input: Box::new(bound.plan),
+                limit,
+                offset,
+            };
+        }
+        Ok(bound)
+    }
+
+    /// ORDER BY over a set operation's output: output names and ordinals only.
+    fn output_order(
+        &mut self,
+        columns: &[OutputColumn],
+        items: &[ast::OrderByExpr],
+    ) -> Result<Vec<SortKey>> {
+        let mut keys = Vec::new();
+        for item in items {
+            let index = match self.output_reference(columns, &item.expr)? {
+                Some(i) => i,
+                None => {
+                    return Err(Error::unsupported(
+                        "ORDER BY on a set operation with an expression other than an output column",
+                    )
+                    .at(expr_loc(&item.expr)));
+                }
+            };
+            keys.push(sort_key(Expr::Column(index), &item.options));
+        }
+        Ok(keys)
+    }
+
+    /// An ORDER BY/GROUP BY item naming an output column by ordinal or name.
+    fn output_reference(
+        &mut self,
+        columns: &[OutputColumn],
+        e: &ast::Expr,
+    ) -> Result<Option<usize>> {
+        match e {
+            ast::Expr::Value(v) => {
+                if let ast::Value::Number(n, _) = &v.value {
+                    let pos: usize = n.parse().unwrap_or(0);
+                    if pos == 0 || pos > columns.len() {
+                        return Err(Error::Bind {
+                            sqlstate: "42P10",
+                            message: format!("ORDER BY position {n} is not in select list"),
+                            location: expr_loc(e),
+                        });
+                    }
+                    return Ok(Some(pos - 1));
+                }
+                Ok(None)
+            }
+            ast::Expr::Identifier(i) => {
+                let name = ident_name(i);
+                Ok(columns.iter().position(|c| c.name == name))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
+        match body {
+            ast::SetExpr::Select(s) => self.select(s, &[]),
+            ast::SetExpr::Query(q) => self.query(q),
+            ast::SetExpr::Values(v) => self.values(v),
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let kind = match op {
+                    ast::SetOperator::Union => SetOpKind::Union,
+                    ast::SetOperator::Intersect => SetOpKind::Intersect,
+                    ast::SetOperator::Except | ast::SetOperator::Minus => SetOpKind::Except,
+                };
+                let all = match set_quantifier {
+                    ast::SetQuantifier::All => true,
+                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                    other => return Err(Error::unsupported(format!("set quantifier {other}"))),
+                };
+                let l = self.set_expr(left)?;
+                let r = self.set_expr(right)?;
+                if l.columns.len() != r.columns.len() {
+                    return Err(Error::bind(
+                        "42601",
+                        format!("each {op} query must have the same number of columns"),
+                    ));
+                }
+                let mut columns = Vec::new();
+                let mut lexprs = Vec::new();
+                let mut rexprs = Vec::new();
+                for (i, (lc, rc)) in l.columns.iter().zip(&r.columns).enumerate() {
+                    let ty = common_type(&[lc.ty, rc.ty], &op.to_string())?;
+                    lexprs.push(coerce_to(Expr::Column(i), lc.ty, ty)?);
+                    rexprs.push(coerce_to(Expr::Column(i), rc.ty, ty)?);
+                    columns.push(OutputColumn {
+                        name: lc.name.clone(),
+                        ty,
+                    });
+                }
+                let wrap = |plan: Plan, exprs: Vec<Expr>| {
+                    if exprs.iter().enumerate().all(|(i, e)| *e == Expr::Column(i)) {
+                        plan
+                    } else {
+                        Plan::Project {
+                            input: Box::new(plan),
+                            exprs,
+                        }
+                    }
+                };
+                Ok(BoundQuery {
+                    plan: Plan::SetOp {
+                        left: Box::new(wrap(l.plan, lexprs)),
+                        right: Box::new(wrap(r.plan, rexprs)),
+                        kind,
+                        all,
+                    },
+                    columns,
+                })
+            }
+            other => Err(Error::unsupported(format!("query body {other}"))),
+        }
+    }
+
+    fn values(&mut self, v: &ast::Values) -> Result<BoundQuery> {
+        self.scopes.push(Scope::default());
+        let result = self.values_inner(v);
+        self.scopes.pop();
+        result
+    }
+
+    fn values_inner(&mut self, v: &ast::Values) -> Result<BoundQuery> {
+        let width = v.rows.first().map_or(0, |r| r.content.len());
+        let mut rows: Vec<Vec<Typed>> = Vec::new();
+        for row in &v.rows {
+            if row.content.len() != width {
+                return Err(Error::bind(
+                    "42601",
+                    "VALUES lists must all be the same length",
+                ));
+            }
+            let mut out = Vec::new();
+            for e in &row.content {
+                out.push(self.expr(e)?);
+            }
+            rows.push(out);
+        }
+        let mut columns = Vec::new();
+        for c in 0..width {
+            let types: Vec<Option<DataType>> = rows.iter().map(|r| r[c].1).collect();
+            columns.push(OutputColumn {
+                name: format!("column{}", c + 1),
+                ty: common_type(&types, "VALUES")?,
+            });
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .zip(&columns)
+                    .map(|((e, t), c)| coerce_to(e, t, c.ty))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BoundQuery {
+            plan: Plan::Values { rows, width },
+            columns,
+        })
+    }
+
+    /// Binds a VALUES list for INSERT, coercing each value to the target column type.
+    pub(crate) fn insert_values(
+        &mut self,
+        v: &ast::Values,
+        types: &[DataType],
+    ) -> Result<Vec<Vec<Option<Expr>>>> {
+        self.scopes.push(Scope::default());
+        let mut out = Vec::new();
+        let result = (|| {
+            for row in &v.rows {
+                if row.content.len() != types.len() {
+                    let msg = if row.content.len() > types.len() {
+                        "INSERT has more expressions than target columns"
+                    } else {
+                        "INSERT has more target columns than expressions"
+                    };
+                    return Err(Error::bind("42601", msg));
+                }
+                let mut r = Vec::new();
+                for (e, ty) in row.content.iter().zip(types) {
+                    if matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+                    {
+                        r.push(None);
+                        continue;
+                    }
+                    // Known types are converted by the assignment cast at insert time;
+                    // unknown literals take the column's base type (the type modifier is
+                    // applied by that same assignment cast, so `varchar(n)` errors).
+                    let (b, t) = self.expr(e)?;
+                    r.push(Some(match t {
+                        None => super::expr::coerce_unknown(b, ty.without_modifier())?,
+                        Some(_) => b,
+                    }));
+                }
+                out.push(r);
+            }
+            Ok(())
+        })();
+        self.scopes.pop();
+        result.map(|_| out)
+    }
+
+    fn select(&mut self, s: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<BoundQuery> {
+        self.scopes.push(Scope::default());
+        let result = self.select_inner(s, order_by);
+        self.scopes.pop();
+        result
+    }
+
+    fn select_inner(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<BoundQuery> {
+        if s.top.is_some()
+            || s.into.is_some()
+            || !s.lateral_views.is_empty()
+            || s.prewhere.is_some()
+        {
+            return Err(Error::unsupported("TOP / INTO / LATERAL VIEW"));
+        }
+        let mut plan = self.bind_from(&s.from)?;
+        if let Some(w) = &s.selection {
+            let predicate = self.predicate(w, "WHERE")?;
+            plan = Plan::Filter {
+                input: Box::new(plan),
+                predicate,
+            };
+        }
+        self.scope().referenced_from_inner = false;
+        let input_columns = self.scope().columns.clone();
+
+        // The select list: (bound expr or None for not-yet-bound, ast, name).
+        enum Item<'q> {
+            Bound(Typed, String),
+            Ast(&'q ast::Expr, String),
+        }
+        let mut items: Vec<Item<'_>> = Vec::new();
+        for item in &s.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => items.push(Item::Ast(e, derived_name(e))),
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    items.push(Item::Ast(expr, ident_name(alias)))
+                }
+                ast::SelectItem::Wildcard(_) => {
+                    let cols: Vec<_> = input_columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| !c.hidden)
+                        .collect();
+                    if cols.is_empty() && s.from.is_empty() {
+                        return Err(Error::bind(
+                            "42601",
+                            "SELECT * with no tables specified is not valid",
+                        ));
+                    }
+                    for (i, c) in cols {
+                        items.push(Item::Bound((Expr::Column(i), c.ty), c.name.clone()));
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(
+                    ast::SelectItemQualifiedWildcardKind::ObjectName(name),
+                    _,
+                ) => {
+                    let t = object_name(name)?;
+                    let cols: Vec<_> = input_columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.table.as_deref() == Some(t.as_str()))
+                        .collect();
+                    if cols.is_empty() {
+                        return Err(Error::bind(
+                            "42P01",
+                            format!("missing FROM-clause entry for table \"{t}\""),
+                        ));
+                    }
+                    for (i, c) in cols {
+                        items.push(Item::Bound((Expr::Column(i), c.ty), c.name.clone()));
+                    }
+                }
+                other => return Err(Error::unsupported(format!("select item {other}"))),
+            }
+        }
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| match i {
+                Item::Bound(_, n) | Item::Ast(_, n) => n.clone(),
+            })
+            .collect();
+
+        // GROUP BY (ordinals and output names refer to select items).
+        let mut groups = Vec::new();
+        match &s.group_by {
+            ast::GroupByExpr::Expressions(exprs, mods) => {
+                if !mods.is_empty() {
+                    return Err(Error::unsupported("GROUP BY modifiers"));
+                }
+                for g in exprs {
+                    let by_output = match g {
+                        ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                            let ast::Value::Number(n, _) = &v.value else {
+                                unreachable!()
+                            };
+                            let pos: usize = n.parse().unwrap_or(0);
+                            if pos == 0 || pos > items.len() {
+                                return Err(Error::Bind {
+                                    sqlstate: "42P10",
+                                    message: format!("GROUP BY position {n} is not in select list"),
+                                    location: expr_loc(g),
+                                });
+                            }
+                            Some(pos - 1)
+                        }
+                        ast::Expr::Identifier(i) => {
+                            let n = ident_name(i);
+                            let in_input = input_columns.iter().any(|c| c.name == n && !c.hidden);
+                            if in_input {
+                                None
+                            } else {
+                                names.iter().position(|x| *x == n)
+                            }
+                        }
+                        _ => None,
+                    };
+                    let bound = match by_output {
+                        Some(pos) => match &items[pos] {
+                            Item::Bound(b, _) => b.0.clone(),
+                            Item::Ast(e, _) => self.expr(e)?.0,
+                        },
+                        None => self.expr(g)?.0,
+                    };
+                    if !groups.contains(&bound) {
+                        groups.push(bound);
+                    }
+                }
+            }
+            ast::GroupByExpr::All(_) => return Err(Error::unsupported("GROUP BY ALL")),
+        }
+
+        // Select list, HAVING and ORDER BY may hold aggregates.
+        self.aggs = Some(AggCollector::default());
+        let bound_items = (|| -> Result<BoundItems<'_>> {
+            let mut out = Vec::new();
+            for item in &items {
+                out.push(match item {
+                    Item::Bound(b, _) => b.clone(),
+                    Item::Ast(e, _) => self.expr(e)?,
+                });
+            }
+            let having = s
+                .having
+                .as_ref()
+                .map(|h| self.predicate(h, "HAVING"))
+                .transpose()?;
+            let outputs: Vec<OutputColumn> = names
+                .iter()
+                .zip(&out)
+                .map(|(n, (_, t))| OutputColumn {
+                    name: n.clone(),
+                    ty: *t,
+                })
+                .collect();
+            let mut order = Vec::new();
+            for o in order_by {
+                match self.output_reference(&outputs, &o.expr)? {
+                    Some(i) => order.push((Expr::Column(i), Some(i), &o.options)),
+                    None => order.push((self.expr(&o.expr)?.0, None, &o.options)),
+                }
+            }
+            Ok((out, having, order))
+        })();
+        let collector = self.aggs.take().unwrap_or_default();
+        let (mut select_exprs, having, order) = bound_items?;
+        let agg_mode = !groups.is_empty() || !collector.calls.is_empty() || having.is_some();
+        let mut having = having;
+        let mut order = order;
+        if agg_mode {
+            if self.scope().referenced_from_inner {
+                return Err(Error::unsupported(
+                    "a correlated subquery referring to a grouped query's columns",
+                ));
+            }
+            for (e, _) in &mut select_exprs {
+                *e = post_agg(e.clone(), &groups, &input_columns)?;
+            }
+            if let Some(h) = having.take() {
+                having = Some(post_agg(h, &groups, &input_columns)?);
+            }
+            for (e, out, _) in &mut order {
+                if out.is_none() {
+                    *e = post_agg(e.clone(), &groups, &input_columns)?;
+                }
+            }
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_by: groups,
+                aggs: collector.calls,
+            };
+            if let Some(h) = having {
+                plan = Plan::Filter {
+                    input: Box::new(plan),
+                    predicate: h,
+                };
+            }
+        }
+        let visible = select_exprs.len();
+        let mut exprs: Vec<Expr> = select_exprs.iter().map(|(e, _)| e.clone()).collect();
+        let distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(Error::unsupported("DISTINCT ON")),
+        };
+        let mut keys = Vec::new();
+        for (e, out, opts) in order {
+            let index = match out {
+                Some(i) => i,
+                None => match exprs[..visible].iter().position(|x| *x == e) {
+                    Some(i) => i,
+                    None => {
+                        if distinct {
+                            return Err(Error::bind(
+                                "42P10",
+                                "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                            ));
+                        }
+                        exprs.push(e);
+                        exprs.len() - 1
+                    }
+                },
+            };
+            keys.push(sort_key(Expr::Column(index), opts));
+        }
+        let hidden = exprs.len() > visible;
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs,
+        };
+        if distinct {
+            plan = Plan::Distinct {
+                input: Box::new(plan),
+            };
+        }
+        if !keys.is_empty() {
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys,
+            };
+        }
+        if hidden {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible).map(Expr::Column).collect(),
+            };
+        }
+        let columns = names
+            .into_iter()
+            .zip(select_exprs)
+            .map(|(name, (_, ty))| OutputColumn { name, ty })
+            .collect();
+        Ok(BoundQuery { plan, columns })
+    }
+}
+
+fn sort_key(expr: Expr, opts: &ast::OrderByOptions) -> SortKey {
+    let desc = matches!(opts.sort, Some(ast::OrderBySort::Desc));
+    SortKey {
+        expr,
+        desc,
+        nulls_first: opts.nulls_first.unwrap_or(desc),
+    }
+}

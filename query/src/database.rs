@@ -1,0 +1,52 @@
+//! [`Database`]: the embedded entry point. Owns the [`Store`] and hands out [`Session`]s.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use zqlite_projections::{Store, StoreOptions};
+
+use crate::error::{Error, Result};
+use crate::session::Session;
+
+/// An open zqlite database (a data directory, or memory only).
+#[derive(Debug, Clone)]
+pub struct Database {
+    store: Arc<Store>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in `dir`, recovering from its log.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Database> {
+        Ok(Database {
+            store: Arc::new(Store::open(dir, StoreOptions::default())?),
+        })
+    }
+
+    /// A database that lives in memory only (tests, scratch work).
+    pub fn open_in_memory() -> Result<Database> {
+        Ok(Database {
+            store: Arc::new(Store::open("/zqlite-in-memory", StoreOptions::in_memory())?),
+        })
+    }
+
+    /// A new session (its own transaction state and plan cache).
+    pub fn session(&self) -> Session {
+        Session::new(self.store.clone())
+    }
+
+    /// The underlying store (for tools: checkpoints, log access).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Writes a final checkpoint and closes the log. Fails if sessions still hold the store.
+    pub fn close(self) -> Result<()> {
+        match Arc::try_unwrap(self.store) {
+            Ok(store) => Ok(store.close()?),
+            Err(_) => Err(Error::Runtime {
+                sqlstate: "55006",
+                message: "the database is still in use by other sessions".into(),
+            }),
+        }
+    }
+}

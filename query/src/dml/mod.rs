@@ -1,0 +1,590 @@
+//! DML: INSERT (VALUES, SELECT, DEFAULT VALUES, ON CONFLICT, RETURNING), UPDATE (FROM,
+//! RETURNING) and DELETE (USING, RETURNING).
+//!
+//! Each statement first computes all its changes by reading a snapshot of the transaction's
+//! state (a persistent clone costs O(1)), then applies them with [`Transaction::insert`],
+//! `update` and `delete`, which validate keys, NOT NULL and foreign keys. CHECK constraints,
+//! defaults, identity columns and type coercion (assignment casts, `varchar(n)` lengths,
+//! `numeric(p,s)` rounding) are handled here.
+
+use sqlparser::ast;
+use zqlite_projections::value::{CastContext, DataType, Value, cast};
+use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
+
+use crate::bind::expr::{Typed, coerce_to};
+use crate::bind::{Binder, OutputColumn, ScopeColumn, ident_name, object_name};
+use crate::error::{Error, Result};
+use crate::exec::{Exec, Row};
+use crate::expr::Expr;
+use crate::functions::Func;
+use crate::optimizer::optimize;
+use crate::result::{Column, QueryResult};
+
+pub(super) fn table_def(state: &State, name: &str) -> Result<TableDef> {
+    state
+        .catalog()
+        .table_by_name(name)
+        .map(|d| (**d).clone())
+        .ok_or_else(|| Error::bind("42P01", format!("relation \"{name}\" does not exist")))
+}
+
+pub(super) fn table_scope(def: &TableDef, alias: &str) -> Vec<ScopeColumn> {
+    def.columns
+        .iter()
+        .map(|c| ScopeColumn {
+            table: Some(alias.to_string()),
+            name: c.name.clone(),
+            ty: Some(c.data_type),
+            hidden: false,
+        })
+        .collect()
+}
+
+pub(super) fn parse_expr(text: &str) -> Result<ast::Expr> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(Error::from_parser)
+}
+
+/// A default expression, bound: `nextval('seq')` is recognised so the transaction can run it.
+enum Default {
+    NextVal(String),
+    Expr(Expr),
+}
+
+fn bind_default(state: &State, text: &str, ty: &DataType, params: &[Value]) -> Result<Default> {
+    let e = parse_expr(text)?;
+    let mut b = Binder::new(state, params);
+    b.scope();
+    let (bound, t) = b.expr(&e)?;
+    if let Expr::Function(Func::NextVal, args) = &bound
+        && let [Expr::Literal(Value::Text(seq))] = args.as_slice()
+    {
+        return Ok(Default::NextVal(seq.to_lowercase()));
+    }
+    Ok(Default::Expr(coerce_to(
+        bound,
+        t,
+        Some(ty.without_modifier()),
+    )?))
+}
+
+/// Evaluates a stored default expression once (ALTER TABLE ADD COLUMN fills rows with it).
+pub(crate) fn eval_default_text(
+    txn: &mut Transaction,
+    text: &str,
+    ty: &DataType,
+    params: &[Value],
+) -> Result<Value> {
+    let state = txn.state().clone();
+    match bind_default(&state, text, ty, params)? {
+        Default::NextVal(seq) => Ok(Value::Int8(txn.nextval(&seq)?)),
+        Default::Expr(e) => Exec::new(&state, params).eval(&e, &[]),
+    }
+}
+
+/// Bound CHECK constraints of a table: (name, predicate over a row of the table).
+pub(super) fn bind_checks(state: &State, def: &TableDef) -> Result<Vec<(String, Expr)>> {
+    let mut out = Vec::new();
+    for ck in &def.checks {
+        let e = parse_expr(&ck.expr)?;
+        let mut b = Binder::new(state, &[]);
+        b.scope().columns = table_scope(def, &def.name);
+        out.push((ck.name.clone(), b.predicate(&e, "CHECK")?));
+    }
+    Ok(out)
+}
+
+pub(super) fn run_checks(
+    ex: &mut Exec<'_>,
+    def: &TableDef,
+    checks: &[(String, Expr)],
+    row: &[Value],
+) -> Result<()> {
+    for (name, e) in checks {
+        if ex.eval(e, row)? == Value::Bool(false) {
+            return Err(Error::Runtime {
+                sqlstate: "23514",
+                message: format!(
+                    "new row for relation \"{}\" violates check constraint \"{name}\"",
+                    def.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fails if an existing row violates one of `def`'s CHECK constraints (ADD CONSTRAINT).
+pub(crate) fn check_existing_rows(
+    txn: &Transaction,
+    def: &TableDef,
+    params: &[Value],
+) -> Result<()> {
+    let state = txn.state().clone();
+    let checks = bind_checks(&state, def)?;
+    let mut ex = Exec::new(&state, params);
+    if let Some(data) = state.table_data(def.id) {
+        for (_, entry) in data.scan() {
+            run_checks(&mut ex, def, &checks, &entry.row).map_err(|_| Error::Runtime {
+                sqlstate: "23514",
+                message: format!(
+                    "check constraint of relation \"{}\" is violated by some row",
+                    def.name
+                ),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Coerces a value to a column's declared type as an assignment does.
+pub(super) fn assign(v: Value, def: &TableDef, col: usize) -> Result<Value> {
+    let c = &def.columns[col];
+    cast(v, &c.data_type, CastContext::Assignment).map_err(|e| match e {
+        zqlite_projections::value::ValueError::CannotCoerce { from, .. } => Error::bind(
+            "42804",
+            format!(
+                "column \"{}\" is of type {} but expression is of type {from}",
+                c.name,
+                c.data_type.sql_name()
+            ),
+        ),
+        other => other.into(),
+    })
+}
+
+/// Binds RETURNING items over the current scope.
+pub(super) fn bind_returning(
+    b: &mut Binder<'_>,
+    items: &[ast::SelectItem],
+) -> Result<(Vec<Expr>, Vec<OutputColumn>)> {
+    let mut exprs = Vec::new();
+    let mut cols = Vec::new();
+    let scope = b.scope().columns.clone();
+    for item in items {
+        match item {
+            ast::SelectItem::Wildcard(_) => {
+                for (i, c) in scope.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                    exprs.push(Expr::Column(i));
+                    cols.push(OutputColumn {
+                        name: c.name.clone(),
+                        ty: c.ty,
+                    });
+                }
+            }
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                let (x, t): Typed = b.expr(e)?;
+                let name = match item {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => ident_name(alias),
+                    _ => match e {
+                        ast::Expr::Identifier(i) => ident_name(i),
+                        ast::Expr::CompoundIdentifier(p) => {
+                            p.last().map(ident_name).unwrap_or_default()
+                        }
+                        _ => "?column?".into(),
+                    },
+                };
+                exprs.push(x);
+                cols.push(OutputColumn { name, ty: t });
+            }
+            other => return Err(Error::unsupported(format!("RETURNING item {other}"))),
+        }
+    }
+    Ok((exprs, cols))
+}
+
+pub(super) fn returning_result(cols: Vec<OutputColumn>, rows: Vec<Row>) -> QueryResult {
+    QueryResult::Rows {
+        columns: cols
+            .into_iter()
+            .map(|c| Column {
+                name: c.name,
+                data_type: c.ty.unwrap_or(DataType::Text),
+            })
+            .collect(),
+        rows,
+    }
+}
+
+pub(crate) fn insert(
+    txn: &mut Transaction,
+    ins: &ast::Insert,
+    params: &[Value],
+) -> Result<QueryResult> {
+    if ins.or.is_some() || ins.replace_into || ins.ignore {
+        return Err(Error::Syntax {
+            message: "syntax error: INSERT OR / REPLACE INTO / INSERT IGNORE are not PostgreSQL"
+                .into(),
+            location: crate::error::Location { line: 1, column: 1 },
+        });
+    }
+    let ast::TableObject::TableName(tname) = &ins.table else {
+        return Err(Error::unsupported("INSERT into a table function"));
+    };
+    let name = object_name(tname)?;
+    let state = txn.state().clone();
+    let def = table_def(&state, &name)?;
+    let alias = ins
+        .table_alias
+        .as_ref()
+        .map(|a| ident_name(&a.alias))
+        .unwrap_or_else(|| def.name.clone());
+    let targets: Vec<usize> = if ins.columns.is_empty() {
+        (0..def.columns.len()).collect()
+    } else {
+        let mut out = Vec::new();
+        for c in &ins.columns {
+            let cname = object_name(c)?;
+            let pos = def.column_index(&cname).ok_or_else(|| {
+                Error::bind(
+                    "42703",
+                    format!(
+                        "column \"{cname}\" of relation \"{}\" does not exist",
+                        def.name
+                    ),
+                )
+            })?;
+            if out.contains(&pos) {
+                return Err(Error::bind(
+                    "42701",
+                    format!("column \"{cname}\" specified more than once"),
+                ));
+            }
+            out.push(pos);
+        }
+        out
+    };
+    let types: Vec<DataType> = targets.iter().map(|&c| def.columns[c].data_type).collect();
+    let mut ex = Exec::new(&state, params);
+    // The provided values: None = DEFAULT.
+    let provided: Vec<Vec<Option<Value>>> = match &ins.source {
+        None => vec![vec![]],
+        Some(q) => match q.body.as_ref() {
+            ast::SetExpr::Values(v) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                let mut b = Binder::new(&state, params);
+                let rows = b.insert_values(v, &types)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut vals = Vec::with_capacity(r.len());
+                    for e in r {
+                        vals.push(match e {
+                            Some(e) => Some(ex.eval(&e, &[])?),
+                            None => None,
+                        });
+                    }
+                    out.push(vals);
+                }
+                out
+            }
+            _ => {
+                let mut b = Binder::new(&state, params);
+                let bound = b.query(q)?;
+                if bound.columns.len() > targets.len() {
+                    return Err(Error::bind(
+                        "42601",
+                        "INSERT has more expressions than target columns",
+                    ));
+                }
+                if bound.columns.len() < targets.len() {
+                    return Err(Error::bind(
+                        "42601",
+                        "INSERT has more target columns than expressions",
+                    ));
+                }
+                let plan = optimize(bound.plan, state.catalog())?;
+                ex.run(&plan)?
+                    .into_iter()
+                    .map(|r| r.into_iter().map(Some).collect())
+                    .collect()
+            }
+        },
+    };
+    let checks = bind_checks(&state, &def)?;
+    let mut defaults: Vec<Option<Default>> = Vec::new();
+    for c in &def.columns {
+        defaults.push(match &c.default {
+            Some(text) => Some(bind_default(&state, text, &c.data_type, params)?),
+            None => None,
+        });
+    }
+    let mut b = Binder::new(&state, params);
+    b.scope().columns = table_scope(&def, &alias);
+    let returning = ins
+        .returning
+        .as_ref()
+        .map(|r| bind_returning(&mut b, r))
+        .transpose()?;
+    let conflict = match &ins.on {
+        None => None,
+        Some(ast::OnInsert::OnConflict(oc)) => {
+            Some(bind_conflict(&state, &def, &alias, oc, params)?)
+        }
+        Some(other) => return Err(Error::unsupported(format!("{other}"))),
+    };
+
+    let mut count = 0u64;
+    let mut returned = Vec::new();
+    for vals in provided {
+        let mut row: Vec<Option<Value>> = vec![None; def.columns.len()];
+        for (i, v) in vals.into_iter().enumerate() {
+            let col = targets[i];
+            if let (Some(_), Some(id)) = (&v, &def.columns[col].identity)
+                && id.kind == IdentityKind::Always
+                && ins.overriding.is_none()
+            {
+                return Err(Error::bind(
+                    "428C9",
+                    format!(
+                        "cannot insert a non-DEFAULT value into column \"{}\"",
+                        def.columns[col].name
+                    ),
+                ));
+            }
+            row[col] = v;
+        }
+        let mut full = Vec::with_capacity(row.len());
+        for (col, v) in row.into_iter().enumerate() {
+            let v = match v {
+                Some(v) => v,
+                None => match (&def.columns[col].identity, &defaults[col]) {
+                    (Some(id), _) => Value::Int8(txn.nextval(&id.sequence)?),
+                    (None, Some(Default::NextVal(seq))) => Value::Int8(txn.nextval(seq)?),
+                    (None, Some(Default::Expr(e))) => {
+                        Exec::new(txn.state(), params).eval(e, &[])?
+                    }
+                    (None, None) => Value::Null,
+                },
+            };
+            full.push(assign(v, &def, col)?);
+        }
+        {
+            let now = txn.state().clone();
+            run_checks(&mut Exec::new(&now, params), &def, &checks, &full)?;
+        }
+        if let Some(c) = &conflict {
+            let now = txn.state().clone();
+            if let Some((key, existing)) = c.find(&now, &def, &full) {
+                match &c.action {
+                    None => continue,
+                    Some((sets, filter)) => {
+                        let mut ctx_row = existing.clone();
+                        ctx_row.extend(full.iter().cloned());
+                        let mut ex = Exec::new(&now, params);
+                        if let Some(f) = filter
+                            && !ex.test(f, &ctx_row)?
+                        {
+                            continue;
+                        }
+                        let mut new = existing.clone();
+                        for (col, e) in sets {
+                            new[*col] = assign(ex.eval(e, &ctx_row)?, &def, *col)?;
+                        }
+                        run_checks(&mut ex, &def, &checks, &new)?;
+                        txn.update(def.id, &key, new.clone())?;
+                        if let Some((exprs, _)) = &returning {
+                            let mut out = Vec::new();
+                            for e in exprs {
+                                out.push(ex.eval(e, &new)?);
+                            }
+                            returned.push(out);
+                        }
+                        count += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        txn.insert(def.id, full.clone())?;
+        if let Some((exprs, _)) = &returning {
+            let now = txn.state().clone();
+            let mut ex = Exec::new(&now, params);
+            let mut out = Vec::new();
+            for e in exprs {
+                out.push(ex.eval(e, &full)?);
+            }
+            returned.push(out);
+        }
+        count += 1;
+    }
+    Ok(match returning {
+        Some((_, cols)) => returning_result(cols, returned),
+        None => QueryResult::command("INSERT", Some(count)),
+    })
+}
+
+/// ON CONFLICT DO UPDATE: the SET list and the WHERE.
+type DoUpdate = (Vec<(usize, Expr)>, Option<Expr>);
+
+/// A bound ON CONFLICT clause.
+struct Conflict {
+    /// Column sets of the unique keys that count as a conflict.
+    keys: Vec<Vec<usize>>,
+    /// DO UPDATE: (column, value over existing row ++ excluded row), WHERE. None: DO NOTHING.
+    action: Option<DoUpdate>,
+}
+
+impl Conflict {
+    fn find(
+        &self,
+        state: &State,
+        def: &TableDef,
+        row: &[Value],
+    ) -> Option<(Vec<Value>, Vec<Value>)> {
+        let data = state.table_data(def.id)?;
+        for cols in &self.keys {
+            let vals: Vec<Value> = cols.iter().map(|&c| row[c].clone()).collect();
+            if let Some(key) = data.find_matching(def, cols, &vals).into_iter().next() {
+                let existing = data.get(&key)?.row.to_vec();
+                return Some((key.to_vec(), existing));
+            }
+        }
+        None
+    }
+}
+
+fn bind_conflict(
+    state: &State,
+    def: &TableDef,
+    alias: &str,
+    oc: &ast::OnConflict,
+    params: &[Value],
+) -> Result<Conflict> {
+    let mut all: Vec<Vec<usize>> = def.primary_key.iter().cloned().collect();
+    all.extend(
+        def.indexes
+            .iter()
+            .filter(|i| i.unique)
+            .map(|i| i.columns.clone()),
+    );
+    let keys = match &oc.conflict_target {
+        None => all,
+        Some(ast::ConflictTarget::Columns {
+            columns,
+            predicate: None,
+        }) => {
+            let mut cols = Vec::new();
+            for c in columns {
+                let n = ident_name(c);
+                cols.push(def.column_index(&n).ok_or_else(|| {
+                    Error::bind("42703", format!("column \"{n}\" does not exist"))
+                })?);
+            }
+            let mut sorted = cols.clone();
+            sorted.sort();
+            let matching: Vec<Vec<usize>> = all
+                .into_iter()
+                .filter(|k| {
+                    let mut s = k.clone();
+                    s.sort();
+                    s == sorted
+                })
+                .collect();
+            if matching.is_empty() {
+                return Err(Error::bind(
+                    "42P10",
+                    "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+                ));
+            }
+            matching
+        }
+        Some(ast::ConflictTarget::OnConstraint(n)) => {
+            let n = object_name(n)?;
+            if def.primary_key_name.as_deref() == Some(n.as_str()) {
+                def.primary_key.iter().cloned().collect()
+            } else {
+                let idx = def.index(&n).filter(|i| i.unique).ok_or_else(|| {
+                    Error::bind(
+                        "42704",
+                        format!(
+                            "constraint \"{n}\" for table \"{}\" does not exist",
+                            def.name
+                        ),
+                    )
+                })?;
+                vec![idx.columns.clone()]
+            }
+        }
+        Some(other) => return Err(Error::unsupported(format!("ON CONFLICT {other}"))),
+    };
+    let action = match &oc.action {
+        ast::OnConflictAction::DoNothing => None,
+        ast::OnConflictAction::DoUpdate(du) => {
+            let mut b = Binder::new(state, params);
+            let mut cols = table_scope(def, alias);
+            cols.extend(table_scope(def, "excluded"));
+            b.scope().columns = cols;
+            let sets = bind_assignments(&mut b, def, &du.assignments)?;
+            let filter = du
+                .selection
+                .as_ref()
+                .map(|s| b.predicate(s, "WHERE"))
+                .transpose()?;
+            Some((sets, filter))
+        }
+    };
+    Ok(Conflict { keys, action })
+}
+
+pub(super) fn bind_assignments(
+    b: &mut Binder<'_>,
+    def: &TableDef,
+    assignments: &[ast::Assignment],
+) -> Result<Vec<(usize, Expr)>> {
+    let mut out: Vec<(usize, Expr)> = Vec::new();
+    for a in assignments {
+        let ast::AssignmentTarget::ColumnName(n) = &a.target else {
+            return Err(Error::unsupported("assignment to a column tuple"));
+        };
+        let cname = object_name(n)?;
+        let col = def.column_index(&cname).ok_or_else(|| {
+            Error::bind(
+                "42703",
+                format!(
+                    "column \"{cname}\" of relation \"{}\" does not exist",
+                    def.name
+                ),
+            )
+        })?;
+        if out.iter().any(|(c, _)| *c == col) {
+            return Err(Error::bind(
+                "42601",
+                format!("multiple assignments to same column \"{cname}\""),
+            ));
+        }
+        let is_default = matches!(&a.value, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"));
+        let e = if is_default {
+            match &def.columns[col].default {
+                Some(text) => {
+                    let parsed = parse_expr(text)?;
+                    let (x, t) = b.expr(&parsed)?;
+                    match t {
+                        None => crate::bind::expr::coerce_unknown(
+                            x,
+                            def.columns[col].data_type.without_modifier(),
+                        )?,
+                        Some(_) => x,
+                    }
+                }
+                None => Expr::Literal(Value::Null),
+            }
+        } else {
+            let (x, t) = b.expr(&a.value)?;
+            match t {
+                None => crate::bind::expr::coerce_unknown(
+                    x,
+                    def.columns[col].data_type.without_modifier(),
+                )?,
+                Some(_) => x,
+            }
+        };
+        out.push((col, e));
+    }
+    Ok(out)
+}
+
+mod modify;
+
+pub(crate) use modify::{delete, update};

@@ -1,0 +1,261 @@
+//! UPDATE (with FROM, RETURNING) and DELETE (with USING, RETURNING), also through simple
+//! views (PostgreSQL's auto-updatable views: one table, plain columns, optional WHERE).
+
+use sqlparser::ast;
+use zqlite_projections::value::Value;
+use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
+
+use super::{
+    assign, bind_assignments, bind_checks, bind_returning, returning_result, run_checks, table_def,
+    table_scope,
+};
+use crate::bind::{Binder, ident_name, object_name};
+use crate::error::{Error, Result};
+use crate::exec::{Exec, Row};
+use crate::expr::Expr;
+use crate::optimizer::optimize;
+use crate::result::QueryResult;
+
+/// Rows of the target table (key and row) matched by WHERE, each with the first matching
+/// row of the FROM/USING list appended.
+fn matching_rows(
+    ex: &mut Exec<'_>,
+    state: &State,
+    def: &TableDef,
+    from: Option<&crate::plan::Plan>,
+    selection: &Option<Expr>,
+) -> Result<Vec<(Vec<Value>, Row)>> {
+    let from_rows = match from {
+        Some(p) => Some(ex.run(p)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    let Some(data) = state.table_data(def.id) else {
+        return Ok(out);
+    };
+    for (key, entry) in data.scan() {
+        let base = entry.row.to_vec();
+        match &from_rows {
+            None => {
+                if let Some(s) = selection
+                    && !ex.test(s, &base)?
+                {
+                    continue;
+                }
+                out.push((key.to_vec(), base));
+            }
+            Some(rows) => {
+                for fr in rows {
+                    let mut row = base.clone();
+                    row.extend(fr.iter().cloned());
+                    if let Some(s) = selection
+                        && !ex.test(s, &row)?
+                    {
+                        continue;
+                    }
+                    out.push((key.to_vec(), row));
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The table an UPDATE or DELETE changes, its alias, and for a simple view (`SELECT
+/// columns FROM table [WHERE ...]`, PostgreSQL's auto-updatable views) the view's WHERE.
+fn target_table(
+    state: &State,
+    tf: &ast::TableFactor,
+) -> Result<(String, Option<String>, Option<ast::Expr>)> {
+    let ast::TableFactor::Table { name, alias, .. } = tf else {
+        return Err(Error::unsupported(format!("DML target {tf}")));
+    };
+    let name = object_name(name)?;
+    let alias = alias.as_ref().map(|a| ident_name(&a.name));
+    let Some(view) = state.catalog().view(&name) else {
+        return Ok((name, alias, None));
+    };
+    let not_updatable = || {
+        Error::unsupported(format!(
+            "changing rows through view \"{name}\" (not a simple single-table view)"
+        ))
+    };
+    let q = crate::session::parse(&view.query)?;
+    let [ast::Statement::Query(q)] = q.as_slice() else {
+        return Err(not_updatable());
+    };
+    let ast::SetExpr::Select(sel) = q.body.as_ref() else {
+        return Err(not_updatable());
+    };
+    let simple_items = sel.projection.iter().all(|i| {
+        matches!(
+            i,
+            ast::SelectItem::Wildcard(_) | ast::SelectItem::UnnamedExpr(ast::Expr::Identifier(_))
+        )
+    });
+    let grouped = !matches!(&sel.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty());
+    if q.order_by.is_some()
+        || q.limit_clause.is_some()
+        || sel.distinct.is_some()
+        || sel.having.is_some()
+        || grouped
+        || !simple_items
+        || sel.from.len() != 1
+        || !sel.from[0].joins.is_empty()
+    {
+        return Err(not_updatable());
+    }
+    let ast::TableFactor::Table {
+        name: base,
+        alias: None,
+        ..
+    } = &sel.from[0].relation
+    else {
+        return Err(not_updatable());
+    };
+    let base = object_name(base)?;
+    if state.catalog().table_by_name(&base).is_none() {
+        return Err(not_updatable());
+    }
+    Ok((base, Some(alias.unwrap_or(name)), sel.selection.clone()))
+}
+
+/// ANDs the WHERE of an updatable view with the statement's.
+fn bind_selection(
+    b: &mut Binder<'_>,
+    stmt: Option<&ast::Expr>,
+    view: Option<&ast::Expr>,
+) -> Result<Option<Expr>> {
+    let mut parts = Vec::new();
+    for e in [view, stmt].into_iter().flatten() {
+        parts.push(b.predicate(e, "WHERE")?);
+    }
+    Ok(Expr::and_all(parts))
+}
+
+pub(crate) fn update(
+    txn: &mut Transaction,
+    up: &ast::Update,
+    params: &[Value],
+) -> Result<QueryResult> {
+    if !up.table.joins.is_empty() {
+        return Err(Error::unsupported("UPDATE of a join"));
+    }
+    let state = txn.state().clone();
+    let (name, alias, view_where) = target_table(&state, &up.table.relation)?;
+    let def = table_def(&state, &name)?;
+    let mut b = Binder::new(&state, params);
+    b.scope().columns = table_scope(&def, alias.as_deref().unwrap_or(&def.name));
+    let from = match &up.from {
+        None => None,
+        Some(ast::UpdateTableFromKind::AfterSet(f) | ast::UpdateTableFromKind::BeforeSet(f)) => {
+            Some(b.bind_from(f)?)
+        }
+    };
+    let sets = bind_assignments(&mut b, &def, &up.assignments)?;
+    for (col, _) in &sets {
+        if def.columns[*col]
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.kind == IdentityKind::Always)
+        {
+            return Err(Error::bind(
+                "428C9",
+                format!(
+                    "column \"{}\" can only be updated to DEFAULT",
+                    def.columns[*col].name
+                ),
+            ));
+        }
+    }
+    let selection = bind_selection(&mut b, up.selection.as_ref(), view_where.as_ref())?;
+    let returning = up
+        .returning
+        .as_ref()
+        .map(|r| bind_returning(&mut b, r))
+        .transpose()?;
+    let from = from.map(|p| optimize(p, state.catalog())).transpose()?;
+    let checks = bind_checks(&state, &def)?;
+    let mut ex = Exec::new(&state, params);
+    let targets = matching_rows(&mut ex, &state, &def, from.as_ref(), &selection)?;
+    let mut updates = Vec::with_capacity(targets.len());
+    for (key, row) in targets {
+        let mut new: Vec<Value> = row[..def.columns.len()].to_vec();
+        for (col, e) in &sets {
+            new[*col] = assign(ex.eval(e, &row)?, &def, *col)?;
+        }
+        run_checks(&mut ex, &def, &checks, &new)?;
+        let mut full = new.clone();
+        full.extend(row[def.columns.len()..].iter().cloned());
+        updates.push((key, new, full));
+    }
+    let mut returned = Vec::new();
+    for (key, new, full) in &updates {
+        txn.update(def.id, key, new.clone())?;
+        if let Some((exprs, _)) = &returning {
+            let mut out = Vec::new();
+            for e in exprs {
+                out.push(ex.eval(e, full)?);
+            }
+            returned.push(out);
+        }
+    }
+    Ok(match returning {
+        Some((_, cols)) => returning_result(cols, returned),
+        None => QueryResult::command("UPDATE", Some(updates.len() as u64)),
+    })
+}
+
+pub(crate) fn delete(
+    txn: &mut Transaction,
+    del: &ast::Delete,
+    params: &[Value],
+) -> Result<QueryResult> {
+    let tables = match &del.from {
+        ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+    };
+    let [target] = tables.as_slice() else {
+        return Err(Error::unsupported("DELETE from several tables"));
+    };
+    if !target.joins.is_empty()
+        || !del.tables.is_empty()
+        || del.limit.is_some()
+        || !del.order_by.is_empty()
+    {
+        return Err(Error::unsupported("DELETE with joins, ORDER BY or LIMIT"));
+    }
+    let state = txn.state().clone();
+    let (name, alias, view_where) = target_table(&state, &target.relation)?;
+    let def = table_def(&state, &name)?;
+    let mut b = Binder::new(&state, params);
+    b.scope().columns = table_scope(&def, alias.as_deref().unwrap_or(&def.name));
+    let from = match &del.using {
+        None => None,
+        Some(u) => Some(b.bind_from(u)?),
+    };
+    let selection = bind_selection(&mut b, del.selection.as_ref(), view_where.as_ref())?;
+    let returning = del
+        .returning
+        .as_ref()
+        .map(|r| bind_returning(&mut b, r))
+        .transpose()?;
+    let from = from.map(|p| optimize(p, state.catalog())).transpose()?;
+    let mut ex = Exec::new(&state, params);
+    let targets = matching_rows(&mut ex, &state, &def, from.as_ref(), &selection)?;
+    let mut returned = Vec::new();
+    for (key, row) in &targets {
+        txn.delete(def.id, key)?;
+        if let Some((exprs, _)) = &returning {
+            let mut out = Vec::new();
+            for e in exprs {
+                out.push(ex.eval(e, row)?);
+            }
+            returned.push(out);
+        }
+    }
+    Ok(match returning {
+        Some((_, cols)) => returning_result(cols, returned),
+        None => QueryResult::command("DELETE", Some(targets.len() as u64)),
+    })
+}

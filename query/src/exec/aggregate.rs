@@ -1,0 +1,187 @@
+//! Grouping and aggregate functions.
+//!
+//! Groups are kept in first-seen order. Without GROUP BY there is exactly one group, even
+//! over no rows (so `count(*)` of an empty table is 0). `sum`/`avg` use the value layer's
+//! [`Accumulator`]; DISTINCT feeds each distinct non-NULL value once; FILTER skips rows.
+
+use std::collections::{HashMap, HashSet};
+
+use zqlite_projections::value::{Accumulator, AggregateKind, Value, cmp_total};
+
+use super::{Exec, Row};
+use crate::error::Result;
+use crate::plan::{AggCall, AggFunc};
+
+#[derive(Debug)]
+enum State {
+    Count(i64),
+    Sum(Option<Accumulator>, AggregateKind),
+    Extreme(Option<Value>),
+    StringAgg(Option<String>),
+    Bool(Option<bool>),
+}
+
+#[derive(Debug)]
+struct AggState {
+    state: State,
+    seen: Option<HashSet<Value>>,
+}
+
+impl AggState {
+    fn new(call: &AggCall) -> AggState {
+        let state = match call.func {
+            AggFunc::CountStar | AggFunc::Count => State::Count(0),
+            AggFunc::Sum => State::Sum(None, AggregateKind::Sum),
+            AggFunc::Avg => State::Sum(None, AggregateKind::Avg),
+            AggFunc::Min | AggFunc::Max => State::Extreme(None),
+            AggFunc::StringAgg => State::StringAgg(None),
+            AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
+        };
+        AggState {
+            state,
+            seen: call.distinct.then(HashSet::new),
+        }
+    }
+
+    fn add(&mut self, func: AggFunc, v: Value, sep: Option<Value>) -> Result<()> {
+        if func == AggFunc::CountStar {
+            if let State::Count(n) = &mut self.state {
+                *n += 1;
+            }
+            return Ok(());
+        }
+        if v.is_null() {
+            return Ok(());
+        }
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(v.clone())
+        {
+            return Ok(());
+        }
+        match &mut self.state {
+            State::Count(n) => *n += 1,
+            State::Sum(acc, kind) => {
+                if acc.is_none() {
+                    let ty = v
+                        .data_type()
+                        .unwrap_or(zqlite_projections::value::DataType::Int4);
+                    *acc = Some(Accumulator::new(*kind, &ty)?);
+                }
+                if let Some(acc) = acc {
+                    acc.add(&v)?;
+                }
+            }
+            State::Extreme(best) => {
+                let replace = match best {
+                    None => true,
+                    Some(b) => {
+                        let ord = cmp_total(&v, b);
+                        if func == AggFunc::Min {
+                            ord.is_lt()
+                        } else {
+                            ord.is_gt()
+                        }
+                    }
+                };
+                if replace {
+                    *best = Some(v);
+                }
+            }
+            State::StringAgg(acc) => {
+                let text = match &v {
+                    Value::BpChar(s) => s.trim_end_matches(' ').to_string(),
+                    other => other.to_string(),
+                };
+                match acc {
+                    None => *acc = Some(text),
+                    Some(s) => {
+                        if let Some(sep) = sep.filter(|s| !s.is_null()) {
+                            s.push_str(&sep.to_string());
+                        }
+                        s.push_str(&text);
+                    }
+                }
+            }
+            State::Bool(acc) => {
+                let b = v.as_bool().unwrap_or(false);
+                *acc = Some(match (*acc, func) {
+                    (None, _) => b,
+                    (Some(a), AggFunc::BoolAnd) => a && b,
+                    (Some(a), _) => a || b,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<Value> {
+        Ok(match &self.state {
+            State::Count(n) => Value::Int8(*n),
+            State::Sum(acc, _) => match acc {
+                Some(acc) => acc.finish()?,
+                None => Value::Null,
+            },
+            State::Extreme(v) => v.clone().unwrap_or(Value::Null),
+            State::StringAgg(s) => s.clone().map_or(Value::Null, Value::Text),
+            State::Bool(b) => b.map_or(Value::Null, Value::Bool),
+        })
+    }
+}
+
+impl Exec<'_> {
+    pub(super) fn aggregate(
+        &mut self,
+        rows: Vec<Row>,
+        group_by: &[Expr],
+        aggs: &[AggCall],
+    ) -> Result<Vec<Row>> {
+        let mut index: HashMap<Row, usize> = HashMap::new();
+        let mut groups: Vec<(Row, Vec<AggState>)> = Vec::new();
+        if group_by.is_empty() {
+            groups.push((Vec::new(), aggs.iter().map(AggState::new).collect()));
+            index.insert(Vec::new(), 0);
+        }
+        for row in rows {
+            let mut key = Vec::with_capacity(group_by.len());
+            for g in group_by {
+                key.push(self.eval(g, &row)?);
+            }
+            let g = match index.get(&key) {
+                Some(g) => *g,
+                None => {
+                    groups.push((key.clone(), aggs.iter().map(AggState::new).collect()));
+                    index.insert(key, groups.len() - 1);
+                    groups.len() - 1
+                }
+            };
+            for (i, call) in aggs.iter().enumerate() {
+                if let Some(f) = &call.filter
+                    && !self.test(f, &row)?
+                {
+                    continue;
+                }
+                let v = match &call.arg {
+                    Some(a) => self.eval(a, &row)?,
+                    None => Value::Null,
+                };
+                let sep = call
+                    .extra
+                    .as_ref()
+                    .map(|e| self.eval(e, &row))
+                    .transpose()?;
+                groups[g].1[i].add(call.func, v, sep)?;
+            }
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (key, states) in groups {
+            let mut row = key;
+            for s in &states {
+                row.push(s.finish()?);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+}
+
+use crate::expr::Expr;

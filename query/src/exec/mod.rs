@@ -1,0 +1,494 @@
+//! The executor: runs a [`Plan`] against one immutable [`State`] and returns its rows.
+//!
+//! Operators materialise their output (`Vec<Row>`): the tables zqlite serves from memory are
+//! already in memory, and materialising keeps each operator a short function.
+//! - `eval.rs`: expressions and subqueries;
+//! - `aggregate.rs`: grouping and aggregate functions;
+//! - this file: scans, index scans, joins, sort, limit, distinct and set operations.
+//!
+//! Invariant: the executor never changes the state; DML (`crate::dml`) computes its changes
+//! with the executor, then applies them to the transaction.
+
+mod aggregate;
+mod eval;
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+use std::rc::Rc;
+
+use zqlite_projections::value::{DataType, Value, cmp_total};
+use zqlite_projections::{State, TableData};
+
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::plan::{Access, JoinKind, KeyRange, Plan, SetOpKind, SortKey};
+
+pub(crate) use eval::internal;
+
+/// A row of values.
+pub type Row = Vec<Value>;
+
+/// Execution context of one statement.
+#[derive(Debug)]
+pub struct Exec<'a> {
+    pub state: &'a State,
+    pub params: &'a [Value],
+    /// Rows of enclosing queries, innermost last (for correlated subqueries).
+    pub outer: Vec<Row>,
+    cache: HashMap<usize, Rc<Vec<Row>>>,
+}
+
+/// Keys of the rows of `data` found through `access` for a leading-column range.
+fn lookup(data: &TableData, access: Access, index_width: usize, range: &ResolvedRange) -> Vec<Row> {
+    let (lo, hi) = match range {
+        ResolvedRange::Empty => return Vec::new(),
+        ResolvedRange::Eq(v) => (Some(v), Some(v)),
+        ResolvedRange::Range(lo, hi) => (lo.as_ref(), hi.as_ref()),
+    };
+    let lo_key: Option<Vec<Value>> = lo.map(|v| vec![v.clone()]);
+    let lower = match &lo_key {
+        Some(k) => Bound::Included(k.as_slice()),
+        None => Bound::Unbounded,
+    };
+    let within = |first: &Value| hi.is_none_or(|h| cmp_total(first, h) != Ordering::Greater);
+    let rows: Vec<Row> = match access {
+        Access::PrimaryKey => data
+            .range(lower, Bound::Unbounded)
+            .take_while(|(k, _)| within(&k[0]))
+            .map(|(_, e)| e.row.to_vec())
+            .collect(),
+        Access::Index(pos) => data
+            .index_range(pos, lower, Bound::Unbounded)
+            .take_while(|entry| within(&entry[0]))
+            .filter_map(|entry| data.get(&entry[index_width..]).map(|e| e.row.to_vec()))
+            .collect(),
+    };
+    rows
+}
+
+/// Whether `v` orders like the values of a column of type `ty` (same family), so it can
+/// be looked up in that column's index.
+fn probe_compatible(ty: DataType, v: &Value) -> bool {
+    use DataType as T;
+    let exact = |t: DataType| matches!(t, T::Int2 | T::Int4 | T::Int8 | T::Numeric(_));
+    let float = |t: DataType| matches!(t, T::Float4 | T::Float8);
+    let base = |t: DataType| match t.without_modifier() {
+        T::Varchar(_) => T::Text,
+        other => other,
+    };
+    match v.data_type() {
+        None => true,
+        Some(vt) => (exact(ty) && exact(vt)) || (float(ty) && float(vt)) || base(ty) == base(vt),
+    }
+}
+
+/// A WHERE/ON with a constant NULL or false conjunct selects nothing; PostgreSQL's planner
+/// then skips its input entirely (so errors that evaluating the input would raise do not
+/// happen).
+fn false_qual(e: &Expr) -> bool {
+    match e {
+        Expr::And(a, b) => false_qual(a) || false_qual(b),
+        Expr::Literal(Value::Null | Value::Bool(false)) => true,
+        _ => false,
+    }
+}
+
+enum ResolvedRange {
+    Empty,
+    Eq(Value),
+    Range(Option<Value>, Option<Value>),
+}
+
+impl<'a> Exec<'a> {
+    pub fn new(state: &'a State, params: &'a [Value]) -> Exec<'a> {
+        Exec {
+            state,
+            params,
+            outer: Vec::new(),
+            cache: HashMap::new(),
+        }
+    }
+
+    fn table(&self, table: u64, name: &str) -> Result<&'a TableData> {
+        self.state
+            .table_data(table)
+            .ok_or_else(|| Error::bind("42P01", format!("relation \"{name}\" does not exist")))
+    }
+
+    fn index_width(&self, table: u64, access: Access) -> usize {
+        match access {
+            Access::PrimaryKey => 0,
+            Access::Index(pos) => self
+                .state
+                .catalog()
+                .table(table)
+                .map_or(0, |d| d.indexes[pos].columns.len()),
+        }
+    }
+
+    /// The type of the leading column of `access`.
+    fn leading_type(&self, table: u64, access: Access) -> Option<DataType> {
+        let def = self.state.catalog().table(table)?;
+        let col = match access {
+            Access::PrimaryKey => *def.primary_key.as_ref()?.first()?,
+            Access::Index(pos) => *def.indexes.get(pos)?.columns.first()?,
+        };
+        Some(def.columns[col].data_type)
+    }
+
+    /// Rows for `range`, or every row when a bound's type family differs from the column's.
+    fn probe(
+        &self,
+        data: &TableData,
+        table: u64,
+        access: Access,
+        range: &ResolvedRange,
+    ) -> Vec<Row> {
+        let ty = self.leading_type(table, access);
+        let ok = |v: &Option<Value>| match (ty, v) {
+            (Some(t), Some(v)) => probe_compatible(t, v),
+            (None, Some(_)) => false,
+            (_, None) => true,
+        };
+        let compatible = match range {
+            ResolvedRange::Empty => true,
+            ResolvedRange::Eq(v) => ok(&Some(v.clone())),
+            ResolvedRange::Range(lo, hi) => ok(lo) && ok(hi),
+        };
+        if compatible {
+            lookup(data, access, self.index_width(table, access), range)
+        } else {
+            data.scan().map(|(_, e)| e.row.to_vec()).collect()
+        }
+    }
+
+    fn resolve_range(&mut self, range: &KeyRange) -> Result<ResolvedRange> {
+        Ok(match range {
+            KeyRange::Eq(e) => match self.eval(e, &[])? {
+                Value::Null => ResolvedRange::Empty,
+                v => ResolvedRange::Eq(v),
+            },
+            KeyRange::Range { lower, upper } => {
+                let lo = lower.as_ref().map(|e| self.eval(e, &[])).transpose()?;
+                let hi = upper.as_ref().map(|e| self.eval(e, &[])).transpose()?;
+                if lo.as_ref().is_some_and(Value::is_null)
+                    || hi.as_ref().is_some_and(Value::is_null)
+                {
+                    ResolvedRange::Empty
+                } else {
+                    ResolvedRange::Range(lo, hi)
+                }
+            }
+        })
+    }
+
+    fn filtered(
+        &mut self,
+        rows: impl Iterator<Item = Row>,
+        filter: &Option<Expr>,
+    ) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for row in rows {
+            if let Some(f) = filter
+                && !self.test(f, &row)?
+            {
+                continue;
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Runs a plan to completion.
+    pub fn run(&mut self, plan: &Plan) -> Result<Vec<Row>> {
+        match plan {
+            Plan::Values { rows, .. } => {
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut row = Vec::with_capacity(r.len());
+                    for e in r {
+                        row.push(self.eval(e, &[])?);
+                    }
+                    out.push(row);
+                }
+                Ok(out)
+            }
+            Plan::Scan {
+                filter: Some(f), ..
+            }
+            | Plan::IndexScan {
+                filter: Some(f), ..
+            } if false_qual(f) => Ok(Vec::new()),
+            Plan::Filter { predicate, .. } if false_qual(predicate) => Ok(Vec::new()),
+            Plan::Scan {
+                table,
+                name,
+                filter,
+                ..
+            } => {
+                let data = self.table(*table, name)?;
+                self.filtered(data.scan().map(|(_, e)| e.row.to_vec()), filter)
+            }
+            Plan::IndexScan {
+                table,
+                name,
+                access,
+                range,
+                filter,
+                ..
+            } => {
+                let data = self.table(*table, name)?;
+                let range = self.resolve_range(range)?;
+                let rows = self.probe(data, *table, *access, &range);
+                self.filtered(rows.into_iter(), filter)
+            }
+            Plan::Filter { input, predicate } => {
+                let rows = self.run(input)?;
+                self.filtered(rows.into_iter(), &Some(predicate.clone()))
+            }
+            Plan::Project { input, exprs } => {
+                let rows = self.run(input)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let mut r = Vec::with_capacity(exprs.len());
+                    for e in exprs {
+                        r.push(self.eval(e, &row)?);
+                    }
+                    out.push(r);
+                }
+                Ok(out)
+            }
+            Plan::NestedLoopJoin {
+                left,
+                right,
+                kind,
+                on,
+            } => {
+                let l = self.run(left)?;
+                let r = self.run(right)?;
+                self.nested_loop(l, r, left.width(), right.width(), *kind, on)
+            }
+            Plan::IndexJoin {
+                left,
+                table,
+                name,
+                width,
+                access,
+                key,
+                kind,
+                on,
+            } => {
+                let l = self.run(left)?;
+                let data = self.table(*table, name)?;
+                let mut out = Vec::new();
+                for lrow in l {
+                    let range = match self.eval(key, &lrow)? {
+                        Value::Null => ResolvedRange::Empty,
+                        v => ResolvedRange::Eq(v),
+                    };
+                    let mut matched = false;
+                    for r in self.probe(data, *table, *access, &range) {
+                        let mut row = lrow.clone();
+                        row.extend(r);
+                        if let Some(on) = on
+                            && !self.test(on, &row)?
+                        {
+                            continue;
+                        }
+                        matched = true;
+                        out.push(row);
+                    }
+                    if !matched && *kind == JoinKind::Left {
+                        let mut row = lrow;
+                        row.extend(std::iter::repeat_n(Value::Null, *width));
+                        out.push(row);
+                    }
+                }
+                Ok(out)
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+            } => {
+                let rows = self.run(input)?;
+                self.aggregate(rows, group_by, aggs)
+            }
+            Plan::Sort { input, keys } => {
+                let rows = self.run(input)?;
+                self.sort(rows, keys)
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                let count = |ex: &mut Self,
+                             e: &Option<Expr>,
+                             what: &str|
+                 -> Result<Option<usize>> {
+                    let Some(e) = e else { return Ok(None) };
+                    match ex.eval(e, &[])? {
+                        Value::Null => Ok(None),
+                        Value::Int8(n) if n >= 0 => Ok(Some(n as usize)),
+                        Value::Int8(_) => Err(Error::Runtime {
+                            sqlstate: "2201W",
+                            message: format!("{what} must not be negative"),
+                        }),
+                        other => Err(internal(&format!("{what} of type {:?}", other.data_type()))),
+                    }
+                };
+                let limit = count(self, limit, "LIMIT")?;
+                let offset = count(self, offset, "OFFSET")?.unwrap_or(0);
+                let rows = self.run(input)?;
+                Ok(rows
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit.unwrap_or(usize::MAX))
+                    .collect())
+            }
+            Plan::Distinct { input } => {
+                let rows = self.run(input)?;
+                Ok(distinct(rows))
+            }
+            Plan::SetOp {
+                left,
+                right,
+                kind,
+                all,
+            } => {
+                let l = self.run(left)?;
+                let r = self.run(right)?;
+                Ok(set_op(l, r, *kind, *all))
+            }
+        }
+    }
+
+    fn nested_loop(
+        &mut self,
+        l: Vec<Row>,
+        r: Vec<Row>,
+        lw: usize,
+        rw: usize,
+        kind: JoinKind,
+        on: &Option<Expr>,
+    ) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        let mut right_matched = vec![false; r.len()];
+        for lrow in &l {
+            let mut matched = false;
+            for (i, rrow) in r.iter().enumerate() {
+                let mut row = Vec::with_capacity(lw + rw);
+                row.extend_from_slice(lrow);
+                row.extend_from_slice(rrow);
+                if let Some(on) = on
+                    && !self.test(on, &row)?
+                {
+                    continue;
+                }
+                matched = true;
+                right_matched[i] = true;
+                out.push(row);
+            }
+            if !matched && matches!(kind, JoinKind::Left | JoinKind::Full) {
+                let mut row = lrow.clone();
+                row.extend(std::iter::repeat_n(Value::Null, rw));
+                out.push(row);
+            }
+        }
+        if matches!(kind, JoinKind::Right | JoinKind::Full) {
+            for (i, rrow) in r.into_iter().enumerate() {
+                if !right_matched[i] {
+                    let mut row: Row = std::iter::repeat_n(Value::Null, lw).collect();
+                    row.extend(rrow);
+                    out.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn sort(&mut self, rows: Vec<Row>, keys: &[SortKey]) -> Result<Vec<Row>> {
+        let mut keyed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut k = Vec::with_capacity(keys.len());
+            for key in keys {
+                k.push(self.eval(&key.expr, &row)?);
+            }
+            keyed.push((k, row));
+        }
+        keyed.sort_by(|(a, _), (b, _)| {
+            for (i, key) in keys.iter().enumerate() {
+                let (x, y) = (&a[i], &b[i]);
+                let ord = match (x.is_null(), y.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => {
+                        if key.nulls_first {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
+                    (false, true) => {
+                        if key.nulls_first {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
+                    _ => {
+                        let o = cmp_total(x, y);
+                        if key.desc { o.reverse() } else { o }
+                    }
+                };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            Ordering::Equal
+        });
+        Ok(keyed.into_iter().map(|(_, r)| r).collect())
+    }
+}
+
+fn distinct(rows: Vec<Row>) -> Vec<Row> {
+    let mut seen = HashSet::new();
+    rows.into_iter()
+        .filter(|r| seen.insert(r.clone()))
+        .collect()
+}
+
+fn set_op(l: Vec<Row>, r: Vec<Row>, kind: SetOpKind, all: bool) -> Vec<Row> {
+    match (kind, all) {
+        (SetOpKind::Union, true) => l.into_iter().chain(r).collect(),
+        (SetOpKind::Union, false) => distinct(l.into_iter().chain(r).collect()),
+        (_, false) => {
+            let right: HashSet<Row> = r.into_iter().collect();
+            let keep = kind == SetOpKind::Intersect;
+            distinct(
+                l.into_iter()
+                    .filter(|row| right.contains(row) == keep)
+                    .collect(),
+            )
+        }
+        (_, true) => {
+            let mut counts: HashMap<Row, usize> = HashMap::new();
+            for row in r {
+                *counts.entry(row).or_default() += 1;
+            }
+            let mut out = Vec::new();
+            for row in l {
+                let c = counts.entry(row.clone()).or_default();
+                let present = *c > 0;
+                if present {
+                    *c -= 1;
+                }
+                if present == (kind == SetOpKind::Intersect) {
+                    out.push(row);
+                }
+            }
+            out
+        }
+    }
+}

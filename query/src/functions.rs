@@ -1,0 +1,642 @@
+//! Scalar functions: name and argument-type resolution, and evaluation.
+//!
+//! The value layer owns operators and casts; the functions SQL users call by name (`abs`,
+//! `lower`, `now`, ...) live here. [`resolve`] picks a [`Func`] and its result type from the
+//! argument types (unknown-typed literals count as `text`); [`Func::eval`] computes it.
+//! `coalesce`, `nullif`, `greatest` and `least` are resolved here too; `coalesce` is
+//! evaluated lazily by the executor.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use zqlite_projections::value::{
+    BinaryOp, DataType, Date, Numeric, TimestampTz, TypeCategory, Value, binary_op, cmp_total,
+    sql_cmp,
+};
+
+use crate::error::{Error, Result};
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Func {
+    Abs,
+    Round,
+    Ceil,
+    Floor,
+    Trunc,
+    Sqrt,
+    Power,
+    Mod,
+    Sign,
+    Length,
+    Lower,
+    Upper,
+    Substr,
+    Trim,
+    Ltrim,
+    Rtrim,
+    Replace,
+    Concat,
+    Strpos,
+    Left,
+    Right,
+    Repeat,
+    Reverse,
+    Now,
+    CurrentDate,
+    Random,
+    GenRandomUuid,
+    NextVal,
+    /// `date_part(field, source)`: double precision.
+    DatePart,
+    /// `EXTRACT(field FROM source)`: numeric.
+    Extract,
+    Coalesce,
+    NullIf,
+    Greatest,
+    Least,
+}
+
+impl Func {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Func::Abs => "abs",
+            Func::Round => "round",
+            Func::Ceil => "ceil",
+            Func::Floor => "floor",
+            Func::Trunc => "trunc",
+            Func::Sqrt => "sqrt",
+            Func::Power => "power",
+            Func::Mod => "mod",
+            Func::Sign => "sign",
+            Func::Length => "length",
+            Func::Lower => "lower",
+            Func::Upper => "upper",
+            Func::Substr => "substr",
+            Func::Trim => "btrim",
+            Func::Ltrim => "ltrim",
+            Func::Rtrim => "rtrim",
+            Func::Replace => "replace",
+            Func::Concat => "concat",
+            Func::Strpos => "strpos",
+            Func::Left => "left",
+            Func::Right => "right",
+            Func::Repeat => "repeat",
+            Func::Reverse => "reverse",
+            Func::Now => "now",
+            Func::CurrentDate => "current_date",
+            Func::Random => "random",
+            Func::GenRandomUuid => "gen_random_uuid",
+            Func::NextVal => "nextval",
+            Func::DatePart => "date_part",
+            Func::Extract => "extract",
+            Func::Coalesce => "coalesce",
+            Func::NullIf => "nullif",
+            Func::Greatest => "greatest",
+            Func::Least => "least",
+        }
+    }
+
+    /// Whether two calls with the same arguments may give different results.
+    pub fn is_volatile(&self) -> bool {
+        matches!(self, Func::Random | Func::GenRandomUuid | Func::NextVal)
+    }
+}
+
+fn is_numeric(t: &DataType) -> bool {
+    t.category() == TypeCategory::Numeric
+}
+
+fn is_string(t: &DataType) -> bool {
+    t.category() == TypeCategory::String
+}
+
+/// The common type of a list of types (CASE, COALESCE, UNION, VALUES), PostgreSQL-style:
+/// unknowns take the others' type; numbers promote; strings become text.
+pub fn common_type(types: &[Option<DataType>], what: &str) -> Result<Option<DataType>> {
+    let known: Vec<DataType> = types.iter().flatten().copied().collect();
+    let Some(first) = known.first().copied() else {
+        return Ok(None);
+    };
+    if known.iter().all(|t| *t == first) {
+        return Ok(Some(first));
+    }
+    if known.iter().all(is_numeric) {
+        let rank = |t: &DataType| match t {
+            DataType::Int2 => 0,
+            DataType::Int4 => 1,
+            DataType::Int8 => 2,
+            DataType::Numeric(_) => 3,
+            DataType::Float4 => 4,
+            _ => 5,
+        };
+        let best = known.iter().max_by_key(|t| rank(t)).copied();
+        return Ok(best.map(|t| t.without_modifier()));
+    }
+    if known.iter().all(is_string) {
+        return Ok(Some(DataType::Text));
+    }
+    if known
+        .iter()
+        .all(|t| t.without_modifier() == first.without_modifier())
+    {
+        return Ok(Some(first.without_modifier()));
+    }
+    let other = known
+        .iter()
+        .find(|t| t.without_modifier() != first.without_modifier())
+        .copied()
+        .unwrap_or(first);
+    Err(Error::bind(
+        "42804",
+        format!(
+            "{what} types {} and {} cannot be matched",
+            first.sql_name(),
+            other.sql_name()
+        ),
+    ))
+}
+
+fn no_function(name: &str, args: &[Option<DataType>]) -> Error {
+    let names: Vec<&str> = args
+        .iter()
+        .map(|t| t.map_or("unknown", |t| t.sql_name()))
+        .collect();
+    Error::bind(
+        "42883",
+        format!("function {name}({}) does not exist", names.join(", ")),
+    )
+}
+
+/// Resolves a call of `name` with arguments of these types (`None` = unknown literal).
+pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<DataType>)> {
+    let n = args.len();
+    let t0 = args.first().copied().flatten();
+    let num = |t: Option<DataType>| t.is_none_or(|t| is_numeric(&t));
+    let text_ok = |t: &Option<DataType>| t.is_none_or(|t| is_string(&t));
+    let all_text = args.iter().all(text_ok);
+    let func = match (name, n) {
+        ("abs", 1) if num(t0) => return Ok((Func::Abs, Some(t0.unwrap_or(DataType::Float8)))),
+        ("round" | "trunc", 1 | 2) if num(t0) => {
+            let f = if name == "round" {
+                Func::Round
+            } else {
+                Func::Trunc
+            };
+            let ty = match t0 {
+                Some(DataType::Float4 | DataType::Float8) if n == 1 => DataType::Float8,
+                _ => DataType::Numeric(None),
+            };
+            return Ok((f, Some(ty)));
+        }
+        ("ceil" | "ceiling" | "floor", 1) if num(t0) => {
+            let f = if name == "floor" {
+                Func::Floor
+            } else {
+                Func::Ceil
+            };
+            let ty = match t0 {
+                Some(DataType::Numeric(_))
+                | Some(DataType::Int2 | DataType::Int4 | DataType::Int8) => DataType::Numeric(None),
+                _ => DataType::Float8,
+            };
+            return Ok((f, Some(ty)));
+        }
+        ("sqrt", 1) if num(t0) => (Func::Sqrt, DataType::Float8),
+        ("power" | "pow", 2) if args.iter().all(|t| num(*t)) => (Func::Power, DataType::Float8),
+        ("mod", 2) if args.iter().all(|t| num(*t)) => {
+            return Ok((Func::Mod, common_type(args, "mod")?));
+        }
+        ("sign", 1) if num(t0) => return Ok((Func::Sign, Some(t0.unwrap_or(DataType::Float8)))),
+        ("length" | "char_length" | "character_length", 1) if all_text => {
+            (Func::Length, DataType::Int4)
+        }
+        ("lower", 1) if all_text => (Func::Lower, DataType::Text),
+        ("upper", 1) if all_text => (Func::Upper, DataType::Text),
+        ("substr" | "substring", 2 | 3) if text_ok(&t0) && args[1..].iter().all(|t| num(*t)) => {
+            (Func::Substr, DataType::Text)
+        }
+        ("btrim" | "trim", 1 | 2) if all_text => (Func::Trim, DataType::Text),
+        ("ltrim", 1 | 2) if all_text => (Func::Ltrim, DataType::Text),
+        ("rtrim", 1 | 2) if all_text => (Func::Rtrim, DataType::Text),
+        ("replace", 3) if all_text => (Func::Replace, DataType::Text),
+        ("concat", _) => (Func::Concat, DataType::Text),
+        ("strpos" | "position", 2) if all_text => (Func::Strpos, DataType::Int4),
+        ("left", 2) if text_ok(&t0) => (Func::Left, DataType::Text),
+        ("right", 2) if text_ok(&t0) => (Func::Right, DataType::Text),
+        ("repeat", 2) if text_ok(&t0) => (Func::Repeat, DataType::Text),
+        ("reverse", 1) if all_text => (Func::Reverse, DataType::Text),
+        ("now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp", 0) => {
+            (Func::Now, DataType::TimestampTz)
+        }
+        ("current_date", 0) => (Func::CurrentDate, DataType::Date),
+        ("random", 0) => (Func::Random, DataType::Float8),
+        ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
+        ("nextval", 1) if all_text => (Func::NextVal, DataType::Int8),
+        ("date_part" | "extract", 2)
+            if text_ok(&t0)
+                && args[1].is_some_and(|t| {
+                    matches!(
+                        t,
+                        DataType::Date
+                            | DataType::Time
+                            | DataType::Timestamp
+                            | DataType::TimestampTz
+                            | DataType::Interval
+                    )
+                }) =>
+        {
+            if name == "extract" {
+                (Func::Extract, DataType::Numeric(None))
+            } else {
+                (Func::DatePart, DataType::Float8)
+            }
+        }
+        ("coalesce", 1..) => return Ok((Func::Coalesce, common_type(args, "COALESCE")?)),
+        ("greatest", 1..) => return Ok((Func::Greatest, common_type(args, "GREATEST")?)),
+        ("least", 1..) => return Ok((Func::Least, common_type(args, "LEAST")?)),
+        ("nullif", 2) => return Ok((Func::NullIf, common_type(args, "NULLIF")?)),
+        _ => return Err(no_function(name, args)),
+    };
+    Ok((func.0, Some(func.1)))
+}
+
+fn text_arg(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::BpChar(s) => s.trim_end_matches(' ').to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn int_arg(v: &Value) -> Result<i64> {
+    Ok(match v {
+        Value::Int2(i) => i64::from(*i),
+        Value::Int4(i) => i64::from(*i),
+        Value::Int8(i) => *i,
+        Value::Numeric(n) => n.round(0).to_integer(i64::MIN, i64::MAX, "bigint")?,
+        Value::Float4(f) => f.round() as i64,
+        Value::Float8(f) => f.round() as i64,
+        other => {
+            return Err(Error::bind(
+                "42804",
+                format!("expected an integer, got {other}"),
+            ));
+        }
+    })
+}
+
+fn float_arg(v: &Value) -> Result<f64> {
+    Ok(match v {
+        Value::Int2(i) => f64::from(*i),
+        Value::Int4(i) => f64::from(*i),
+        Value::Int8(i) => *i as f64,
+        Value::Numeric(n) => n.to_f64()?,
+        Value::Float4(f) => f64::from(*f),
+        Value::Float8(f) => *f,
+        other => {
+            return Err(Error::bind(
+                "42804",
+                format!("expected a number, got {other}"),
+            ));
+        }
+    })
+}
+
+fn numeric_arg(v: &Value) -> Result<Numeric> {
+    Ok(match v {
+        Value::Int2(i) => Numeric::from(*i),
+        Value::Int4(i) => Numeric::from(*i),
+        Value::Int8(i) => Numeric::from(*i),
+        Value::Numeric(n) => n.clone(),
+        Value::Float4(f) => Numeric::from_f32(*f),
+        Value::Float8(f) => Numeric::from_f64(*f),
+        other => {
+            return Err(Error::bind(
+                "42804",
+                format!("expected a number, got {other}"),
+            ));
+        }
+    })
+}
+
+fn out_of_range(ty: &str) -> Error {
+    Error::Runtime {
+        sqlstate: "22003",
+        message: format!("{ty} out of range"),
+    }
+}
+
+fn trim_chars(s: &str, chars: &str, left: bool, right: bool) -> String {
+    let set: Vec<char> = chars.chars().collect();
+    let mut out = s;
+    if left {
+        out = out.trim_start_matches(|c| set.contains(&c));
+    }
+    if right {
+        out = out.trim_end_matches(|c| set.contains(&c));
+    }
+    out.to_string()
+}
+
+/// The current time as `timestamptz`.
+pub fn now() -> Value {
+    let micros = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    Value::TimestampTz(TimestampTz(micros - PG_EPOCH_UNIX_MICROS))
+}
+
+impl Func {
+    /// Evaluates the function on already evaluated arguments. `coalesce` is lazy and
+    /// `nextval` needs the transaction: the executor handles both before calling this.
+    pub fn eval(&self, args: &[Value]) -> Result<Value> {
+        use Value as V;
+        let strict = !matches!(
+            self,
+            Func::Concat | Func::NullIf | Func::Greatest | Func::Least
+        );
+        if strict && args.iter().any(Value::is_null) {
+            return Ok(V::Null);
+        }
+        Ok(match self {
+            Func::Abs => match &args[0] {
+                V::Int2(i) => V::Int2(i.checked_abs().ok_or_else(|| out_of_range("smallint"))?),
+                V::Int4(i) => V::Int4(i.checked_abs().ok_or_else(|| out_of_range("integer"))?),
+                V::Int8(i) => V::Int8(i.checked_abs().ok_or_else(|| out_of_range("bigint"))?),
+                V::Numeric(n) => V::Numeric(n.abs()),
+                V::Float4(f) => V::Float4(f.abs()),
+                V::Float8(f) => V::Float8(f.abs()),
+                other => V::Float8(float_arg(other)?.abs()),
+            },
+            Func::Round | Func::Trunc => {
+                let round = *self == Func::Round;
+                match (&args[0], args.get(1)) {
+                    (V::Float4(_) | V::Float8(_), None) => {
+                        let f = float_arg(&args[0])?;
+                        V::Float8(if round {
+                            f.round_ties_even_pg()
+                        } else {
+                            f.trunc()
+                        })
+                    }
+                    (v, scale) => {
+                        let n = numeric_arg(v)?;
+                        let s = scale.map(int_arg).transpose()?.unwrap_or(0) as i32;
+                        V::Numeric(if round { n.round(s) } else { n.trunc(s) })
+                    }
+                }
+            }
+            Func::Ceil | Func::Floor => {
+                let floor = *self == Func::Floor;
+                match &args[0] {
+                    V::Float4(_) | V::Float8(_) => {
+                        let f = float_arg(&args[0])?;
+                        V::Float8(if floor { f.floor() } else { f.ceil() })
+                    }
+                    v => {
+                        let n = numeric_arg(v)?;
+                        let t = n.trunc(0);
+                        let adjust = if floor {
+                            n.is_negative() && t != n
+                        } else {
+                            !n.is_negative() && t != n
+                        };
+                        let one = Numeric::from(if floor { -1i32 } else { 1 });
+                        V::Numeric(if adjust { t.add(&one)? } else { t })
+                    }
+                }
+            }
+            Func::Sqrt => {
+                let f = float_arg(&args[0])?;
+                if f < 0.0 {
+                    return Err(Error::Runtime {
+                        sqlstate: "2201F",
+                        message: "cannot take square root of a negative number".into(),
+                    });
+                }
+                V::Float8(f.sqrt())
+            }
+            Func::Power => V::Float8(float_arg(&args[0])?.powf(float_arg(&args[1])?)),
+            Func::Mod => binary_op(BinaryOp::Mod, &args[0], &args[1])?,
+            Func::Sign => match &args[0] {
+                V::Int2(i) => V::Int2(i.signum()),
+                V::Int4(i) => V::Int4(i.signum()),
+                V::Int8(i) => V::Int8(i.signum()),
+                V::Numeric(n) => V::Numeric(Numeric::from(if n.is_zero() {
+                    0
+                } else if n.is_negative() {
+                    -1
+                } else {
+                    1i32
+                })),
+                other => {
+                    let f = float_arg(other)?;
+                    V::Float8(if f == 0.0 { 0.0 } else { f.signum() })
+                }
+            },
+            Func::Length => V::Int4(text_arg(&args[0]).chars().count() as i32),
+            Func::Lower => V::Text(text_arg(&args[0]).to_lowercase()),
+            Func::Upper => V::Text(text_arg(&args[0]).to_uppercase()),
+            Func::Substr => {
+                let s: Vec<char> = text_arg(&args[0]).chars().collect();
+                let start = int_arg(&args[1])?;
+                let end = match args.get(2) {
+                    Some(len) => {
+                        let len = int_arg(len)?;
+                        if len < 0 {
+                            return Err(Error::Runtime {
+                                sqlstate: "22011",
+                                message: "negative substring length not allowed".into(),
+                            });
+                        }
+                        start.saturating_add(len)
+                    }
+                    None => i64::MAX,
+                };
+                let from = (start.max(1) - 1) as usize;
+                let to = (end.max(1) - 1).min(s.len() as i64) as usize;
+                V::Text(if from < to {
+                    s[from..to].iter().collect()
+                } else {
+                    String::new()
+                })
+            }
+            Func::Trim | Func::Ltrim | Func::Rtrim => {
+                let chars = args.get(1).map_or(" ".to_string(), text_arg);
+                let (l, r) = match self {
+                    Func::Ltrim => (true, false),
+                    Func::Rtrim => (false, true),
+                    _ => (true, true),
+                };
+                V::Text(trim_chars(&text_arg(&args[0]), &chars, l, r))
+            }
+            Func::Replace => {
+                let from = text_arg(&args[1]);
+                let s = text_arg(&args[0]);
+                V::Text(if from.is_empty() {
+                    s
+                } else {
+                    s.replace(&from, &text_arg(&args[2]))
+                })
+            }
+            Func::Concat => V::Text(
+                args.iter()
+                    .filter(|v| !v.is_null())
+                    .map(text_arg)
+                    .collect::<String>(),
+            ),
+            Func::Strpos => {
+                let s = text_arg(&args[0]);
+                let needle = text_arg(&args[1]);
+                V::Int4(match s.find(&needle) {
+                    Some(byte) => s[..byte].chars().count() as i32 + 1,
+                    None => 0,
+                })
+            }
+            Func::Left | Func::Right => {
+                let s: Vec<char> = text_arg(&args[0]).chars().collect();
+                let n = int_arg(&args[1])?;
+                let len = s.len() as i64;
+                let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
+                V::Text(if *self == Func::Left {
+                    s[..keep].iter().collect()
+                } else {
+                    s[s.len() - keep..].iter().collect()
+                })
+            }
+            Func::Repeat => {
+                let n = int_arg(&args[1])?.max(0) as usize;
+                V::Text(text_arg(&args[0]).repeat(n))
+            }
+            Func::Reverse => V::Text(text_arg(&args[0]).chars().rev().collect()),
+            Func::Now => now(),
+            Func::CurrentDate => match now() {
+                V::TimestampTz(ts) => V::Date(ts.to_date()),
+                _ => V::Date(Date(0)),
+            },
+            Func::Random => V::Float8(random_u64() as f64 / (u64::MAX as f64 + 1.0)),
+            Func::GenRandomUuid => V::Uuid(uuid::Uuid::new_v4()),
+            Func::NextVal => {
+                return Err(Error::unsupported("nextval() outside a column default"));
+            }
+            Func::DatePart | Func::Extract => {
+                let field = text_arg(&args[0]).to_lowercase();
+                let (value, scale) = date_part(&field, &args[1])?;
+                if *self == Func::DatePart {
+                    V::Float8(value)
+                } else {
+                    V::Numeric(Numeric::parse(&format!("{value:.scale$}"))?)
+                }
+            }
+            Func::Coalesce => args
+                .iter()
+                .find(|v| !v.is_null())
+                .cloned()
+                .unwrap_or(V::Null),
+            Func::NullIf => {
+                if args[0].is_null() || args[1].is_null() {
+                    args[0].clone()
+                } else if sql_cmp(&args[0], &args[1])? == Some(std::cmp::Ordering::Equal) {
+                    V::Null
+                } else {
+                    args[0].clone()
+                }
+            }
+            Func::Greatest | Func::Least => {
+                let mut best: Option<&Value> = None;
+                for v in args.iter().filter(|v| !v.is_null()) {
+                    best = Some(match best {
+                        None => v,
+                        Some(b) => {
+                            let ord = cmp_total(v, b);
+                            let better = if *self == Func::Greatest {
+                                ord.is_gt()
+                            } else {
+                                ord.is_lt()
+                            };
+                            if better { v } else { b }
+                        }
+                    });
+                }
+                best.cloned().unwrap_or(V::Null)
+            }
+        })
+    }
+}
+
+/// A field of a date/time value, and the scale `EXTRACT` shows it with.
+fn date_part(field: &str, v: &Value) -> Result<(f64, usize)> {
+    const DAY: i64 = 86_400_000_000;
+    const UNIX_EPOCH_SECS: f64 = 946_684_800.0;
+    let bad = || Error::Runtime {
+        sqlstate: "22023",
+        message: format!(
+            "unit \"{field}\" not supported for type {}",
+            v.data_type().map_or("unknown", |t| t.sql_name())
+        ),
+    };
+    if let Value::Interval(iv) = v {
+        let secs = iv.micros as f64 / 1e6;
+        return Ok(match field {
+            "year" | "years" => (f64::from(iv.months / 12), 0),
+            "month" | "months" => (f64::from(iv.months % 12), 0),
+            "day" | "days" => (f64::from(iv.days), 0),
+            "hour" | "hours" => ((iv.micros / 3_600_000_000) as f64, 0),
+            "minute" | "minutes" => ((iv.micros / 60_000_000 % 60) as f64, 0),
+            "second" | "seconds" => (secs % 60.0, 6),
+            "epoch" => (
+                f64::from(iv.months) * 30.0 * 86_400.0 + f64::from(iv.days) * 86_400.0 + secs,
+                6,
+            ),
+            _ => return Err(bad()),
+        });
+    }
+    let (days, micros, has_date, has_time) = match v {
+        Value::Date(d) => (i64::from(d.0), 0, true, false),
+        Value::Timestamp(ts) => (ts.0.div_euclid(DAY), ts.0.rem_euclid(DAY), true, true),
+        Value::TimestampTz(ts) => (ts.0.div_euclid(DAY), ts.0.rem_euclid(DAY), true, true),
+        Value::Time(t) => (0, t.0, false, true),
+        _ => return Err(bad()),
+    };
+    let date = Date(days as i32);
+    let (y, m, d) = date.ymd();
+    let doy = || days - i64::from(Date::from_ymd(y, 1, 1).map_or(0, |d| d.0)) + 1;
+    Ok(match field {
+        "year" | "years" if has_date => (y as f64, 0),
+        "quarter" if has_date => (f64::from((m - 1) / 3 + 1), 0),
+        "month" | "months" if has_date => (f64::from(m), 0),
+        "day" | "days" if has_date => (f64::from(d), 0),
+        "dow" if has_date => ((days + 6).rem_euclid(7) as f64, 0),
+        "isodow" if has_date => (((days + 5).rem_euclid(7) + 1) as f64, 0),
+        "doy" if has_date => (doy() as f64, 0),
+        "hour" | "hours" if has_time => ((micros / 3_600_000_000) as f64, 0),
+        "minute" | "minutes" if has_time => ((micros / 60_000_000 % 60) as f64, 0),
+        "second" | "seconds" if has_time => ((micros % 60_000_000) as f64 / 1e6, 6),
+        "epoch" => (
+            (days * 86_400) as f64
+                + micros as f64 / 1e6
+                + if has_date { UNIX_EPOCH_SECS } else { 0.0 },
+            if has_time { 6 } else { 0 },
+        ),
+        _ => return Err(bad()),
+    })
+}
+
+trait RoundPg {
+    fn round_ties_even_pg(self) -> f64;
+}
+
+impl RoundPg for f64 {
+    /// PostgreSQL's `round(float8)` uses rint(): halves go to the even neighbour.
+    fn round_ties_even_pg(self) -> f64 {
+        self.round_ties_even()
+    }
+}
+
+fn random_u64() -> u64 {
+    let b = uuid::Uuid::new_v4();
+    let bytes = b.as_bytes();
+    u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]))
+}

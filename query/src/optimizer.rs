@@ -1,0 +1,580 @@
+//! The optimiser: an ordered list of rules, each rewriting a whole plan.
+//!
+//! 1. [`PushDownFilters`]: WHERE and inner-join ON conjuncts move to the lowest node that has
+//!    all their columns (into scans, join inputs, through projections). Conjuncts holding a
+//!    subquery stay where they are: its outer references point at the row they were bound on.
+//! 2. [`IndexScans`]: a scan whose filter compares the leading column of the primary key or of
+//!    an index with a constant reads only that key range.
+//! 3. [`IndexJoins`]: an inner or left join whose right side is a table scan and whose ON has
+//!    `left.x = right.y`, with `y` leading an index, probes the index once per left row.
+//!
+//! Invariant: rules never drop a predicate. Index scans and joins keep the full filter, so
+//! the key range only narrows what is read; if the probe value's type family differs from
+//! the column's at run time, the executor falls back to reading everything.
+
+use zqlite_projections::Catalog;
+use zqlite_projections::value::BinaryOp;
+
+use crate::error::Result;
+use crate::expr::Expr;
+use crate::plan::{Access, JoinKind, KeyRange, Plan};
+
+/// One rewrite of a plan.
+pub trait Rule: std::fmt::Debug {
+    fn name(&self) -> &'static str;
+    fn apply(&self, plan: Plan, catalog: &Catalog) -> Plan;
+}
+
+/// The rules, in the order they run.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(PushDownFilters),
+        Box::new(IndexScans),
+        Box::new(IndexJoins),
+    ]
+}
+
+/// Folds constants (see `fold.rs`), then runs every rule on `plan` and on the plans of its
+/// subqueries. Fails when folding a constant fails, as PostgreSQL's planner does.
+pub fn optimize(plan: Plan, catalog: &Catalog) -> Result<Plan> {
+    let mut error = None;
+    let mut plan = map_exprs(plan, &mut |e| match prepare(e, catalog) {
+        Ok(e) => e,
+        Err(err) => {
+            error.get_or_insert(err);
+            Expr::Literal(zqlite_projections::value::Value::Null)
+        }
+    });
+    if let Some(err) = error {
+        return Err(err);
+    }
+    for rule in rules() {
+        plan = rule.apply(plan, catalog);
+    }
+    Ok(plan)
+}
+
+/// Optimises the subquery plans inside `e`, then folds its constants.
+fn prepare(e: Expr, catalog: &Catalog) -> Result<Expr> {
+    let mut error = None;
+    let e = e.transform(&mut |e| match e {
+        Expr::Subquery(mut s) => {
+            let plan = std::mem::replace(
+                &mut s.plan,
+                Plan::Values {
+                    rows: vec![],
+                    width: 0,
+                },
+            );
+            match optimize(plan, catalog) {
+                Ok(p) => s.plan = p,
+                Err(err) => {
+                    error.get_or_insert(err);
+                }
+            }
+            Expr::Subquery(s)
+        }
+        other => other,
+    });
+    if let Some(err) = error {
+        return Err(err);
+    }
+    crate::fold::fold(e)
+}
+
+/// Applies `f` to the direct inputs of a node.
+fn map_inputs(plan: Plan, f: &mut impl FnMut(Plan) -> Plan) -> Plan {
+    let mut b = |p: Box<Plan>| Box::new(f(*p));
+    match plan {
+        Plan::Filter { input, predicate } => Plan::Filter {
+            input: b(input),
+            predicate,
+        },
+        Plan::Project { input, exprs } => Plan::Project {
+            input: b(input),
+            exprs,
+        },
+        Plan::NestedLoopJoin {
+            left,
+            right,
+            kind,
+            on,
+        } => {
+            let left = b(left);
+            let right = b(right);
+            Plan::NestedLoopJoin {
+                left,
+                right,
+                kind,
+                on,
+            }
+        }
+        Plan::IndexJoin {
+            left,
+            table,
+            name,
+            width,
+            access,
+            key,
+            kind,
+            on,
+        } => Plan::IndexJoin {
+            left: b(left),
+            table,
+            name,
+            width,
+            access,
+            key,
+            kind,
+            on,
+        },
+        Plan::Aggregate {
+            input,
+            group_by,
+            aggs,
+        } => Plan::Aggregate {
+            input: b(input),
+            group_by,
+            aggs,
+        },
+        Plan::Sort { input, keys } => Plan::Sort {
+            input: b(input),
+            keys,
+        },
+        Plan::Limit {
+            input,
+            limit,
+            offset,
+        } => Plan::Limit {
+            input: b(input),
+            limit,
+            offset,
+        },
+        Plan::Distinct { input } => Plan::Distinct { input: b(input) },
+        Plan::SetOp {
+            left,
+            right,
+            kind,
+            all,
+        } => {
+            let left = b(left);
+            let right = b(right);
+            Plan::SetOp {
+                left,
+                right,
+                kind,
+                all,
+            }
+        }
+        leaf => leaf,
+    }
+}
+
+/// Applies `f` to every expression of every node (bottom-up over the tree).
+fn map_exprs(plan: Plan, f: &mut impl FnMut(Expr) -> Expr) -> Plan {
+    let plan = map_inputs(plan, &mut |p| map_exprs(p, f));
+    let mut o = |e: Option<Expr>| e.map(&mut *f);
+    match plan {
+        Plan::Values { rows, width } => Plan::Values {
+            rows: rows
+                .into_iter()
+                .map(|r| r.into_iter().map(&mut *f).collect())
+                .collect(),
+            width,
+        },
+        Plan::Scan {
+            table,
+            name,
+            width,
+            filter,
+        } => Plan::Scan {
+            table,
+            name,
+            width,
+            filter: o(filter),
+        },
+        Plan::Filter { input, predicate } => Plan::Filter {
+            input,
+            predicate: f(predicate),
+        },
+        Plan::Project { input, exprs } => Plan::Project {
+            input,
+            exprs: exprs.into_iter().map(&mut *f).collect(),
+        },
+        Plan::NestedLoopJoin {
+            left,
+            right,
+            kind,
+            on,
+        } => Plan::NestedLoopJoin {
+            left,
+            right,
+            kind,
+            on: o(on),
+        },
+        Plan::Aggregate {
+            input,
+            group_by,
+            mut aggs,
+        } => {
+            for a in &mut aggs {
+                a.arg = a.arg.take().map(&mut *f);
+                a.filter = a.filter.take().map(&mut *f);
+            }
+            Plan::Aggregate {
+                input,
+                group_by: group_by.into_iter().map(&mut *f).collect(),
+                aggs,
+            }
+        }
+        Plan::Sort { input, mut keys } => {
+            for k in &mut keys {
+                k.expr = f(std::mem::replace(&mut k.expr, Expr::Column(0)));
+            }
+            Plan::Sort { input, keys }
+        }
+        other => other,
+    }
+}
+
+#[derive(Debug)]
+pub struct PushDownFilters;
+
+impl Rule for PushDownFilters {
+    fn name(&self) -> &'static str {
+        "push down filters"
+    }
+
+    fn apply(&self, plan: Plan, _: &Catalog) -> Plan {
+        push_down(plan)
+    }
+}
+
+fn push_down(plan: Plan) -> Plan {
+    match plan {
+        Plan::Filter { input, predicate } => push_filter(push_down(*input), predicate.conjuncts()),
+        Plan::NestedLoopJoin {
+            left,
+            right,
+            kind: JoinKind::Inner,
+            on: Some(on),
+        } => {
+            let join = Plan::NestedLoopJoin {
+                left: Box::new(push_down(*left)),
+                right: Box::new(push_down(*right)),
+                kind: JoinKind::Inner,
+                on: None,
+            };
+            push_filter(join, on.conjuncts())
+        }
+        other => map_inputs(other, &mut push_down),
+    }
+}
+
+fn shift(e: Expr, by: usize) -> Expr {
+    e.transform(&mut |e| match e {
+        Expr::Column(i) => Expr::Column(i - by),
+        other => other,
+    })
+}
+
+fn with_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
+    match Expr::and_all(conjuncts) {
+        None => plan,
+        Some(predicate) => Plan::Filter {
+            input: Box::new(plan),
+            predicate,
+        },
+    }
+}
+
+fn push_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
+    if conjuncts.is_empty() {
+        return plan;
+    }
+    match plan {
+        Plan::Scan {
+            table,
+            name,
+            width,
+            filter,
+        } => {
+            let mut all: Vec<Expr> = filter.map(Expr::conjuncts).unwrap_or_default();
+            all.extend(conjuncts);
+            Plan::Scan {
+                table,
+                name,
+                width,
+                filter: Expr::and_all(all),
+            }
+        }
+        Plan::Filter { input, predicate } => {
+            let mut all = predicate.conjuncts();
+            all.extend(conjuncts);
+            push_filter(*input, all)
+        }
+        Plan::NestedLoopJoin {
+            left,
+            right,
+            kind,
+            on,
+        } => {
+            let lw = left.width();
+            let (mut lefts, mut rights, mut ons, mut stay) = (vec![], vec![], vec![], vec![]);
+            for c in conjuncts {
+                let cols = c.columns();
+                if c.has_subquery() || cols.is_empty() {
+                    stay.push(c);
+                } else if cols.iter().all(|&i| i < lw)
+                    && matches!(kind, JoinKind::Inner | JoinKind::Left)
+                {
+                    lefts.push(c);
+                } else if cols.iter().all(|&i| i >= lw)
+                    && matches!(kind, JoinKind::Inner | JoinKind::Right)
+                {
+                    rights.push(shift(c, lw));
+                } else if kind == JoinKind::Inner {
+                    ons.push(c);
+                } else {
+                    stay.push(c);
+                }
+            }
+            let mut on_all: Vec<Expr> = on.map(Expr::conjuncts).unwrap_or_default();
+            on_all.extend(ons);
+            let join = Plan::NestedLoopJoin {
+                left: Box::new(push_filter(*left, lefts)),
+                right: Box::new(push_filter(*right, rights)),
+                kind,
+                on: Expr::and_all(on_all),
+            };
+            with_filter(join, stay)
+        }
+        Plan::Project { input, exprs } => {
+            let (mut down, mut stay) = (vec![], vec![]);
+            for c in conjuncts {
+                let substitutable = !c.has_subquery()
+                    && c.columns()
+                        .iter()
+                        .all(|&i| !exprs[i].has_subquery() && exprs[i].is_constant_or_columns());
+                if substitutable {
+                    down.push(c.transform(&mut |e| match e {
+                        Expr::Column(i) => exprs[i].clone(),
+                        other => other,
+                    }));
+                } else {
+                    stay.push(c);
+                }
+            }
+            let project = Plan::Project {
+                input: Box::new(push_filter(*input, down)),
+                exprs,
+            };
+            with_filter(project, stay)
+        }
+        other => with_filter(other, conjuncts),
+    }
+}
+
+impl Expr {
+    /// No subquery and no volatile function: safe to evaluate anywhere, any number of times.
+    fn is_constant_or_columns(&self) -> bool {
+        let mut ok = true;
+        self.walk(&mut |e| match e {
+            Expr::Subquery(_) => ok = false,
+            Expr::Function(f, _) if f.is_volatile() => ok = false,
+            _ => {}
+        });
+        ok
+    }
+}
+
+/// A comparison of column `col` with a constant, as (column, operator, constant) with the
+/// operator written as if the column were on the left.
+fn column_comparison(e: &Expr) -> Option<(usize, BinaryOp, Expr)> {
+    let Expr::Binary(op, a, b) = e else {
+        return None;
+    };
+    let flipped = match op {
+        BinaryOp::Eq => BinaryOp::Eq,
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        _ => return None,
+    };
+    match (a.as_ref(), b.as_ref()) {
+        (Expr::Column(c), other) if other.is_constant() => Some((*c, *op, other.clone())),
+        (other, Expr::Column(c)) if other.is_constant() => Some((*c, flipped, other.clone())),
+        _ => None,
+    }
+}
+
+/// Access paths of a table whose leading column is `col`, best first (primary key, unique).
+fn accesses_for(catalog: &Catalog, table: u64, col: usize) -> Vec<Access> {
+    let Some(def) = catalog.table(table) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    if def.primary_key.as_ref().and_then(|pk| pk.first()) == Some(&col) {
+        out.push(Access::PrimaryKey);
+    }
+    let mut idx: Vec<(bool, usize)> = def
+        .indexes
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.columns.first() == Some(&col))
+        .map(|(p, i)| (!i.unique, p))
+        .collect();
+    idx.sort();
+    out.extend(idx.into_iter().map(|(_, p)| Access::Index(p)));
+    out
+}
+
+#[derive(Debug)]
+pub struct IndexScans;
+
+impl Rule for IndexScans {
+    fn name(&self) -> &'static str {
+        "index scans"
+    }
+
+    fn apply(&self, plan: Plan, catalog: &Catalog) -> Plan {
+        match plan {
+            Plan::Scan {
+                table,
+                name,
+                width,
+                filter: Some(filter),
+            } => {
+                let comparisons: Vec<(usize, BinaryOp, Expr)> = filter
+                    .clone()
+                    .conjuncts()
+                    .iter()
+                    .filter_map(column_comparison)
+                    .collect();
+                let mut best: Option<(u8, Access, KeyRange)> = None;
+                for (col, op, value) in &comparisons {
+                    let Some(access) = accesses_for(catalog, table, *col).first().copied() else {
+                        continue;
+                    };
+                    let pk = u8::from(access != Access::PrimaryKey);
+                    let (rank, range) = if *op == BinaryOp::Eq {
+                        (pk, KeyRange::Eq(value.clone()))
+                    } else {
+                        let bound = |want: &[BinaryOp]| {
+                            comparisons
+                                .iter()
+                                .find(|(c, o, _)| c == col && want.contains(o))
+                                .map(|(_, _, v)| v.clone())
+                        };
+                        let lower = bound(&[BinaryOp::Gt, BinaryOp::GtEq]);
+                        let upper = bound(&[BinaryOp::Lt, BinaryOp::LtEq]);
+                        (2 + pk, KeyRange::Range { lower, upper })
+                    };
+                    if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
+                        best = Some((rank, access, range));
+                    }
+                }
+                match best {
+                    Some((_, access, range)) => Plan::IndexScan {
+                        table,
+                        name,
+                        width,
+                        access,
+                        range,
+                        filter: Some(filter),
+                    },
+                    None => Plan::Scan {
+                        table,
+                        name,
+                        width,
+                        filter: Some(filter),
+                    },
+                }
+            }
+            other => map_inputs(other, &mut |p| self.apply(p, catalog)),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct IndexJoins;
+
+impl Rule for IndexJoins {
+    fn name(&self) -> &'static str {
+        "index joins"
+    }
+
+    fn apply(&self, plan: Plan, catalog: &Catalog) -> Plan {
+        let plan = map_inputs(plan, &mut |p| self.apply(p, catalog));
+        let Plan::NestedLoopJoin {
+            left,
+            right,
+            kind,
+            on: Some(on),
+        } = plan
+        else {
+            return plan;
+        };
+        let lw = left.width();
+        let probe = match (&*right, kind) {
+            (Plan::Scan { table, filter, .. }, JoinKind::Inner | JoinKind::Left)
+                if !filter.as_ref().is_some_and(Expr::has_subquery) =>
+            {
+                on.clone().conjuncts().iter().find_map(|c| {
+                    let Expr::Binary(BinaryOp::Eq, a, b) = c else {
+                        return None;
+                    };
+                    let (Expr::Column(x), Expr::Column(y)) = (a.as_ref(), b.as_ref()) else {
+                        return None;
+                    };
+                    let (l, r) = if *x < lw && *y >= lw {
+                        (*x, *y)
+                    } else if *y < lw && *x >= lw {
+                        (*y, *x)
+                    } else {
+                        return None;
+                    };
+                    let access = accesses_for(catalog, *table, r - lw).first().copied()?;
+                    Some((Expr::Column(l), access))
+                })
+            }
+            _ => None,
+        };
+        match (probe, *right) {
+            (
+                Some((key, access)),
+                Plan::Scan {
+                    table,
+                    name,
+                    width,
+                    filter,
+                },
+            ) => {
+                let mut all = on.conjuncts();
+                if let Some(f) = filter {
+                    all.push(f.transform(&mut |e| match e {
+                        Expr::Column(i) => Expr::Column(i + lw),
+                        other => other,
+                    }));
+                }
+                Plan::IndexJoin {
+                    left,
+                    table,
+                    name,
+                    width,
+                    access,
+                    key,
+                    kind,
+                    on: Expr::and_all(all),
+                }
+            }
+            (_, right) => Plan::NestedLoopJoin {
+                left,
+                right: Box::new(right),
+                kind,
+                on: Some(on),
+            },
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Logical plans: trees of relational operators, as the binder builds them and the
+//! optimiser rewrites them. Each node produces rows (`Vec<Value>`) of a fixed width.
+//!
+//! Invariants:
+//! - Expressions in a node refer to columns of its input (for joins: left columns followed
+//!   by right columns).
+//! - `width()` is the number of columns a node produces.
+
+use std::fmt;
+
+use zqlite_projections::TableId;
+
+use crate::expr::Expr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+/// Which ordered structure an index scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    PrimaryKey,
+    /// Position in the table definition's `indexes`.
+    Index(usize),
+}
+
+/// Bounds on the leading column of a primary key or index; the scan's filter still checks
+/// the full predicate, so the bounds only narrow what is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyRange {
+    Eq(Expr),
+    Range {
+        lower: Option<Expr>,
+        upper: Option<Expr>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    /// Argument (none for `count(*)`); `string_agg` has its separator in `extra`.
+    pub arg: Option<Expr>,
+    pub extra: Option<Expr>,
+    pub distinct: bool,
+    pub filter: Option<Expr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    StringAgg,
+    BoolAnd,
+    BoolOr,
+}
+
+impl AggFunc {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AggFunc::CountStar | AggFunc::Count => "count",
+            AggFunc::Sum => "sum",
+            AggFunc::Avg => "avg",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::StringAgg => "string_agg",
+            AggFunc::BoolAnd => "bool_and",
+            AggFunc::BoolOr => "bool_or",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub desc: bool,
+    pub nulls_first: bool,
+}
+
+/// A logical plan node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Constant rows (`VALUES`, or one empty row for a SELECT without FROM).
+    Values {
+        rows: Vec<Vec<Expr>>,
+        width: usize,
+    },
+    /// All rows of a table, then `filter`.
+    Scan {
+        table: TableId,
+        name: String,
+        width: usize,
+        filter: Option<Expr>,
+    },
+    /// Rows of a table found through its primary key or an index, then `filter`.
+    IndexScan {
+        table: TableId,
+        name: String,
+        width: usize,
+        access: Access,
+        range: KeyRange,
+        filter: Option<Expr>,
+    },
+    Filter {
+        input: Box<Plan>,
+        predicate: Expr,
+    },
+    Project {
+        input: Box<Plan>,
+        exprs: Vec<Expr>,
+    },
+    NestedLoopJoin {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+    },
+    /// For each left row, look up right rows whose indexed leading column equals `key`
+    /// (evaluated on the left row); `on` is checked on the joined row. Inner and left joins.
+    IndexJoin {
+        left: Box<Plan>,
+        table: TableId,
+        name: String,
+        width: usize,
+        access: Access,
+        key: Expr,
+        kind: JoinKind,
+        on: Option<Expr>,
+    },
+    /// Output: group keys, then aggregate results.
+    Aggregate {
+        input: Box<Plan>,
+        group_by: Vec<Expr>,
+        aggs: Vec<AggCall>,
+    },
+    Sort {
+        input: Box<Plan>,
+        keys: Vec<SortKey>,
+    },
+    Limit {
+        input: Box<Plan>,
+        limit: Option<Expr>,
+        offset: Option<Expr>,
+    },
+    Distinct {
+        input: Box<Plan>,
+    },
+    SetOp {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: SetOpKind,
+        all: bool,
+    },
+}
+
+impl Plan {
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Values { width, .. }
+            | Plan::Scan { width, .. }
+            | Plan::IndexScan { width, .. } => *width,
+            Plan::IndexJoin { left, width, .. } => left.width() + width,
+            Plan::Filter { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::Distinct { input } => input.width(),
+            Plan::Project { exprs, .. } => exprs.len(),
+            Plan::NestedLoopJoin { left, right, .. } => left.width() + right.width(),
+            Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
+            Plan::SetOp { left, .. } => left.width(),
+        }
+    }
+
+    fn fmt_tree(&self, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+        let pad = "  ".repeat(depth);
+        let arrow = if depth == 0 { "" } else { "-> " };
+        write!(f, "{pad}{arrow}")?;
+        let opt = |e: &Option<Expr>| {
+            e.as_ref()
+                .map(|e| format!(" filter={e}"))
+                .unwrap_or_default()
+        };
+        let access = |a: &Access| match a {
+            Access::PrimaryKey => "primary key".to_string(),
+            Access::Index(i) => format!("index #{i}"),
+        };
+        match self {
+            Plan::Values { rows, .. } => writeln!(f, "Values rows={}", rows.len()),
+            Plan::Scan { name, filter, .. } => writeln!(f, "Scan {name}{}", opt(filter)),
+            Plan::IndexScan {
+                name,
+                access: a,
+                range,
+                filter,
+                ..
+            } => {
+                let r = match range {
+                    KeyRange::Eq(e) => format!("= {e}"),
+                    KeyRange::Range { lower, upper } => format!(
+                        "{}..{}",
+                        lower.as_ref().map(ToString::to_string).unwrap_or_default(),
+                        upper.as_ref().map(ToString::to_string).unwrap_or_default()
+                    ),
+                };
+                writeln!(f, "IndexScan {name} via {} {r}{}", access(a), opt(filter))
+            }
+            Plan::Filter { input, predicate } => {
+                writeln!(f, "Filter {predicate}")?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::Project { input, exprs } => {
+                let items: Vec<String> = exprs.iter().map(ToString::to_string).collect();
+                writeln!(f, "Project {}", items.join(", "))?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::NestedLoopJoin {
+                left,
+                right,
+                kind,
+                on,
+            } => {
+                let on = on.as_ref().map(|e| format!(" on={e}")).unwrap_or_default();
+                writeln!(f, "NestedLoopJoin {kind:?}{on}")?;
+                left.fmt_tree(f, depth + 1)?;
+                right.fmt_tree(f, depth + 1)
+            }
+            Plan::IndexJoin {
+                left,
+                name,
+                access: a,
+                key,
+                kind,
+                on,
+                ..
+            } => {
+                let on = on.as_ref().map(|e| format!(" on={e}")).unwrap_or_default();
+                writeln!(f, "IndexJoin {kind:?} {name} via {} = {key}{on}", access(a))?;
+                left.fmt_tree(f, depth + 1)
+            }
+            Plan::Aggregate {
+                input,
+                group_by,
+                aggs,
+            } => {
+                let g: Vec<String> = group_by.iter().map(ToString::to_string).collect();
+                let a: Vec<String> = aggs
+                    .iter()
+                    .map(|a| {
+                        let arg = a.arg.as_ref().map_or("*".into(), ToString::to_string);
+                        let d = if a.distinct { "DISTINCT " } else { "" };
+                        format!("{}({d}{arg})", a.func.name())
+                    })
+                    .collect();
+                writeln!(
+                    f,
+                    "Aggregate group=[{}] aggs=[{}]",
+                    g.join(", "),
+                    a.join(", ")
+                )?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::Sort { input, keys } => {
+                let k: Vec<String> = keys
+                    .iter()
+                    .map(|k| format!("{}{}", k.expr, if k.desc { " DESC" } else { "" }))
+                    .collect();
+                writeln!(f, "Sort {}", k.join(", "))?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                let l = limit
+                    .as_ref()
+                    .map(|e| format!(" limit={e}"))
+                    .unwrap_or_default();
+                let o = offset
+                    .as_ref()
+                    .map(|e| format!(" offset={e}"))
+                    .unwrap_or_default();
+                writeln!(f, "Limit{l}{o}")?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::Distinct { input } => {
+                writeln!(f, "Distinct")?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::SetOp {
+                left,
+                right,
+                kind,
+                all,
+            } => {
+                writeln!(f, "{kind:?}{}", if *all { " ALL" } else { "" })?;
+                left.fmt_tree(f, depth + 1)?;
+                right.fmt_tree(f, depth + 1)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Plan {
+    /// One node per line, children indented under their parent.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_tree(f, 0)
+    }
+}

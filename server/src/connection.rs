@@ -1,0 +1,245 @@
+//! One client connection after startup: the message loop, the simple query protocol and
+//! result sending. The extended protocol's handlers are in `extended.rs`.
+//!
+//! Invariants:
+//! - Every Query message and every Sync gets exactly one ReadyForQuery, whose status is
+//!   `I` outside a transaction block, `T` inside one and `E` after an error inside one.
+//! - After an error in an extended-protocol message, messages up to the next Sync are
+//!   discarded (PostgreSQL's rule), so a pipelined batch stops at its first error.
+//! - A protocol violation ends only this connection (the caller logs it).
+//! - Shutdown is noticed between messages: a statement that started always finishes and its
+//!   reply is sent.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pgwire::messages::PgWireBackendMessage as B;
+use pgwire::messages::PgWireFrontendMessage as F;
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
+};
+use pgwire::messages::startup::ParameterStatus;
+use tokio_util::sync::CancellationToken;
+use zqlite_query::{Database, QueryResult};
+
+use crate::blocking::SessionSlot;
+use crate::copy::parse_copy_in;
+use crate::encode::{data_row, row_description};
+use crate::error::{Error, Result};
+use crate::framing::MessageStream;
+use crate::portal::{Portal, Prepared};
+use crate::settings::{Settings, Utility, parse_utility};
+use crate::split::split_statements;
+use crate::sqlerror::SqlError;
+use crate::startup::{self, StartupInfo};
+
+/// Flush the write buffer once it holds this much (large results stream out).
+const FLUSH_AT: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) stream: MessageStream,
+    pub(crate) session: SessionSlot,
+    pub(crate) db: Database,
+    pub(crate) statements: HashMap<String, Arc<Prepared>>,
+    pub(crate) portals: HashMap<String, Portal>,
+    pub(crate) settings: Settings,
+    status: TransactionStatus,
+    skip_until_sync: bool,
+}
+
+impl Connection {
+    pub(crate) fn new(stream: MessageStream, db: Database, info: &StartupInfo) -> Connection {
+        let mut session = db.session();
+        session.set_user(info.user.clone());
+        Connection {
+            stream,
+            session: SessionSlot::new(session),
+            db,
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            settings: Settings::new(info),
+            status: TransactionStatus::Idle,
+            skip_until_sync: false,
+        }
+    }
+
+    /// Serves messages until the client leaves, breaks the protocol, or shutdown.
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) -> Result<()> {
+        loop {
+            if !self.stream.has_buffered_message() {
+                self.stream.flush().await?;
+            }
+            let msg = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    return startup::fatal(
+                        &mut self.stream,
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    )
+                    .await;
+                }
+                msg = self.stream.next() => msg?,
+            };
+            let Some(msg) = msg else {
+                return Ok(());
+            };
+            if matches!(msg, F::Terminate(_)) {
+                return Ok(());
+            }
+            if self.skip_until_sync && !matches!(msg, F::Sync(_)) {
+                continue;
+            }
+            let outcome = match msg {
+                F::Query(q) => {
+                    self.simple_query(&q.query).await?;
+                    Ok(())
+                }
+                F::Parse(p) => self.parse(p).await?,
+                F::Bind(b) => self.bind(b)?,
+                F::Describe(d) => self.describe(d).await?,
+                F::Execute(e) => self.execute(e).await?,
+                F::Close(c) => self.close(c)?,
+                F::Flush(_) => Ok(()),
+                F::Sync(_) => {
+                    self.skip_until_sync = false;
+                    if !self.session.in_transaction() {
+                        self.portals.remove("");
+                    }
+                    self.ready()?;
+                    Ok(())
+                }
+                // PostgreSQL ignores COPY messages outside COPY (a client may be aborting one).
+                F::CopyData(_) | F::CopyDone(_) | F::CopyFail(_) => Ok(()),
+                other => {
+                    return Err(Error::Protocol(format!("unexpected message {other:?}")));
+                }
+            };
+            if let Err(e) = outcome {
+                self.send_error(&e)?;
+                self.skip_until_sync = true;
+            }
+        }
+    }
+
+    /// The simple query protocol: each statement in turn, stopping at the first error.
+    async fn simple_query(&mut self, sql: &str) -> Result<()> {
+        let pieces: Vec<(String, usize)> = split_statements(sql)
+            .into_iter()
+            .map(|p| (p.text.to_string(), p.char_start))
+            .collect();
+        if pieces.is_empty() {
+            self.stream
+                .send(B::EmptyQueryResponse(EmptyQueryResponse::new()))?;
+        }
+        for (text, start) in pieces {
+            if let Some(u) = parse_utility(&text) {
+                match self.apply_utility(u) {
+                    Ok(result) => {
+                        self.send_result(&result, &[], true).await?;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.send_error(&e)?;
+                        break;
+                    }
+                }
+            }
+            match parse_copy_in(&text) {
+                Some(Ok(copy)) => match self.copy_in(copy).await? {
+                    Ok(tag) => {
+                        self.note_success();
+                        self.stream
+                            .send(B::CommandComplete(CommandComplete::new(tag)))?;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.send_error(&e)?;
+                        break;
+                    }
+                },
+                Some(Err(e)) => {
+                    self.send_error(&e)?;
+                    break;
+                }
+                None => {}
+            }
+            let stmt = text.clone();
+            let outcome = self.session.run(move |s| s.execute(&stmt, &[])).await?;
+            match outcome {
+                Ok(results) => {
+                    self.note_success();
+                    for r in &results {
+                        self.send_result(r, &[], true).await?;
+                    }
+                }
+                Err(e) => {
+                    self.send_error(&SqlError::from_query(&e, &text, start))?;
+                    break;
+                }
+            }
+        }
+        self.ready()
+    }
+
+    /// Sends a whole result: row description (if asked), rows, command tag.
+    pub(crate) async fn send_result(
+        &mut self,
+        result: &QueryResult,
+        formats: &[i16],
+        describe: bool,
+    ) -> Result<()> {
+        if let QueryResult::Rows { columns, rows } = result {
+            if describe {
+                self.stream
+                    .send(B::RowDescription(row_description(columns, formats)))?;
+            }
+            for row in rows {
+                self.stream.send(B::DataRow(data_row(row, formats)))?;
+                self.stream.flush_if_over(FLUSH_AT).await?;
+            }
+        }
+        self.stream
+            .send(B::CommandComplete(CommandComplete::new(result.tag())))
+    }
+
+    /// Records a successful statement for the next ReadyForQuery.
+    pub(crate) fn note_success(&mut self) {
+        self.status = if self.session.in_transaction() {
+            TransactionStatus::Transaction
+        } else {
+            TransactionStatus::Idle
+        };
+    }
+
+    /// Sends an error and records it for the next ReadyForQuery.
+    pub(crate) fn send_error(&mut self, e: &SqlError) -> Result<()> {
+        self.status = if self.session.in_transaction() {
+            TransactionStatus::Error
+        } else {
+            TransactionStatus::Idle
+        };
+        self.stream.send(B::ErrorResponse(e.to_response()))
+    }
+
+    /// Runs SET/SHOW/RESET on the connection's parameters; changed reported parameters
+    /// are sent as `ParameterStatus` right away (before the command's completion).
+    pub(crate) fn apply_utility(&mut self, u: Utility) -> Result<QueryResult, SqlError> {
+        let applied = self.settings.apply(u)?;
+        for (name, value) in applied.changed {
+            // Encoding a ParameterStatus cannot fail for these short values.
+            let _ = self.stream.send(B::ParameterStatus(ParameterStatus::new(
+                name.to_string(),
+                value,
+            )));
+        }
+        self.note_success();
+        Ok(applied.result)
+    }
+
+    fn ready(&mut self) -> Result<()> {
+        self.stream
+            .send(B::ReadyForQuery(ReadyForQuery::new(self.status)))
+    }
+}

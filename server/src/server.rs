@@ -1,0 +1,194 @@
+//! [`PgServer`]: the PostgreSQL listener: accepts sockets, enforces `max_connections`,
+//! spawns one task per connection and shuts down gracefully.
+//!
+//! Invariants:
+//! - At most `max_connections` sessions exist; a client beyond that gets FATAL 53300 after
+//!   its startup message, and the socket is closed.
+//! - After the shutdown signal no socket is accepted; [`PgServer::run`] returns when every
+//!   connection task has ended or `shutdown_grace` has passed, whichever is first. Once it
+//!   returned without a timeout warning, no session holds the database any more.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use zqlite_query::Database;
+
+use crate::config::PgConfig;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::framing::MessageStream;
+use crate::startup::{self, Opening};
+
+/// How long a client may take to send its startup message.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A bound PostgreSQL listener over one [`Database`].
+#[derive(Debug)]
+pub struct PgServer {
+    listener: TcpListener,
+    db: Database,
+    config: PgConfig,
+}
+
+impl PgServer {
+    /// Binds `config.listen` (port 0 picks a free port: see [`PgServer::local_addr`]).
+    pub async fn bind(db: Database, config: PgConfig) -> Result<PgServer> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        Ok(PgServer {
+            listener,
+            db,
+            config,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, ends idle connections, and
+    /// waits (at most `shutdown_grace`) for statements in flight.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let token = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let permits = Arc::new(Semaphore::new(self.config.max_connections));
+        let pids = Arc::new(AtomicI32::new(1));
+        tokio::pin!(shutdown);
+        loop {
+            let (socket, peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Typically EMFILE: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = socket.set_nodelay(true);
+            let max_bytes = self.config.max_message_bytes;
+            match permits.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let pid = pids.fetch_add(1, Ordering::Relaxed);
+                    let db = self.db.clone();
+                    let token = token.clone();
+                    tracker.spawn(async move {
+                        serve_socket(socket, peer, db, pid, max_bytes, token).await;
+                        drop(permit);
+                    });
+                }
+                Err(_) => {
+                    tracker.spawn(reject_socket(socket, peer, max_bytes));
+                }
+            }
+        }
+        drop(self.listener);
+        drop(self.db);
+        tracing::info!(
+            connections = tracker.len(),
+            "shutting down: no longer accepting"
+        );
+        token.cancel();
+        tracker.close();
+        if tokio::time::timeout(self.config.shutdown_grace, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                still_running = tracker.len(),
+                grace = ?self.config.shutdown_grace,
+                "connections still busy after the shutdown grace period"
+            );
+        }
+        Ok(())
+    }
+}
+
+async fn serve_socket(
+    socket: TcpStream,
+    peer: SocketAddr,
+    db: Database,
+    pid: i32,
+    max_bytes: usize,
+    token: CancellationToken,
+) {
+    let mut stream = MessageStream::new(socket, max_bytes);
+    let opening = tokio::select! {
+        o = tokio::time::timeout(STARTUP_TIMEOUT, startup::negotiate(&mut stream)) => o,
+        () = token.cancelled() => return,
+    };
+    let info = match opening {
+        Ok(Ok(Opening::Session(info))) => info,
+        Ok(Ok(Opening::Cancel(c))) => {
+            // The query layer cannot interrupt a running statement yet.
+            tracing::info!(%peer, pid = c.pid, "cancel request ignored");
+            return;
+        }
+        Ok(Ok(Opening::Closed)) => return,
+        Ok(Err(e)) => {
+            tracing::warn!(%peer, error = %e, "startup failed; connection closed");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%peer, "startup timed out; connection closed");
+            return;
+        }
+    };
+    if !startup::trusted(stream.peer_addr()) {
+        let message = format!(
+            "no trust entry for host \"{}\", user \"{}\": only loopback clients may connect",
+            peer.ip(),
+            info.user
+        );
+        let _ = startup::fatal(&mut stream, "28000", &message).await;
+        return;
+    }
+    let secret = secret_for(pid);
+    if let Err(e) = startup::greet(&mut stream, &info, pid, secret) {
+        tracing::warn!(%peer, error = %e, "cannot greet");
+        return;
+    }
+    tracing::debug!(%peer, pid, user = %info.user, database = %info.database, "connected");
+    let conn = Connection::new(stream, db, &info);
+    match conn.run(token).await {
+        Ok(()) => tracing::debug!(%peer, pid, "disconnected"),
+        Err(e @ Error::Protocol(_)) => {
+            tracing::warn!(%peer, pid, error = %e, "protocol violation; connection closed")
+        }
+        Err(e) => tracing::info!(%peer, pid, error = %e, "connection ended"),
+    }
+}
+
+/// Answers a client over `max_connections` the way PostgreSQL does, then closes.
+async fn reject_socket(socket: TcpStream, peer: SocketAddr, max_bytes: usize) {
+    let mut stream = MessageStream::new(socket, max_bytes);
+    let opening =
+        tokio::time::timeout(Duration::from_secs(5), startup::negotiate(&mut stream)).await;
+    if let Ok(Ok(Opening::Session(_))) = opening {
+        tracing::warn!(%peer, "too many connections; client refused");
+        let _ = startup::fatal(&mut stream, "53300", "sorry, too many clients already").await;
+    }
+}
+
+/// A per-connection key for CancelRequest (not a secret against local users: cancel is
+/// not supported yet, so the key guards nothing).
+fn secret_for(pid: i32) -> i32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos as i32) ^ pid.wrapping_mul(0x5bd1_e995)
+}

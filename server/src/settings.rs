@@ -1,0 +1,461 @@
+//! Session parameters: `SET`, `SHOW`, `RESET` and the values `ParameterStatus` reports.
+//!
+//! The query layer accepts any `SET` as a no-op and has no `SHOW`, so the server keeps the
+//! parameters clients care about and answers these statements itself (a small utility
+//! parser; sqlparser's forms of `SET` vary by parameter). `SET` of a parameter not listed
+//! here is passed on to the query layer unchanged.
+//!
+//! - Values zqlite cannot honour are refused with 22023 rather than silently ignored:
+//!   client_encoding is UTF8, DateStyle is ISO, TimeZone is UTC, IntervalStyle is
+//!   postgres, standard_conforming_strings is on (the value layer assumes them).
+//! - `SET LOCAL` is treated as `SET` (not reverted at transaction end).
+
+use std::collections::BTreeMap;
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+use zqlite_query::{Column, DataType, QueryResult, Value};
+
+use crate::sqlerror::SqlError;
+use crate::startup::StartupInfo;
+
+/// One known parameter.
+struct Param {
+    name: &'static str,
+    /// Sent in `ParameterStatus` at startup and when it changes.
+    report: bool,
+    writable: bool,
+    check: fn(&str) -> Option<String>,
+}
+
+fn any(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+fn one_of(v: &str, accepted: &[&str], canonical: &str) -> Option<String> {
+    accepted
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(v.trim()))
+        .then(|| canonical.to_string())
+}
+
+const PARAMS: &[Param] = &[
+    Param {
+        name: "application_name",
+        report: true,
+        writable: true,
+        check: any,
+    },
+    Param {
+        name: "client_encoding",
+        report: true,
+        writable: true,
+        check: |v| one_of(v, &["UTF8", "UTF-8", "unicode"], "UTF8"),
+    },
+    Param {
+        name: "DateStyle",
+        report: true,
+        writable: true,
+        check: |v| {
+            let parts: Vec<String> = v.split(',').map(|p| p.trim().to_uppercase()).collect();
+            parts
+                .iter()
+                .all(|p| matches!(p.as_str(), "ISO" | "MDY" | "US" | "NONEURO" | "NONEUROPEAN"))
+                .then(|| "ISO, MDY".to_string())
+        },
+    },
+    Param {
+        name: "extra_float_digits",
+        report: false,
+        writable: true,
+        check: |v| {
+            v.trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|n| (-15..=3).contains(n))
+                .map(|n| n.to_string())
+        },
+    },
+    Param {
+        name: "integer_datetimes",
+        report: true,
+        writable: false,
+        check: any,
+    },
+    Param {
+        name: "IntervalStyle",
+        report: true,
+        writable: true,
+        check: |v| one_of(v, &["postgres"], "postgres"),
+    },
+    Param {
+        name: "is_superuser",
+        report: true,
+        writable: false,
+        check: any,
+    },
+    Param {
+        name: "search_path",
+        report: false,
+        writable: true,
+        check: any,
+    },
+    Param {
+        name: "server_encoding",
+        report: true,
+        writable: false,
+        check: any,
+    },
+    Param {
+        name: "server_version",
+        report: true,
+        writable: false,
+        check: any,
+    },
+    Param {
+        name: "session_authorization",
+        report: true,
+        writable: false,
+        check: any,
+    },
+    Param {
+        name: "standard_conforming_strings",
+        report: true,
+        writable: true,
+        check: |v| one_of(v, &["on", "true", "1", "yes"], "on"),
+    },
+    Param {
+        name: "statement_timeout",
+        report: false,
+        writable: true,
+        check: any,
+    },
+    Param {
+        name: "TimeZone",
+        report: true,
+        writable: true,
+        check: |v| {
+            one_of(
+                v,
+                &["UTC", "GMT", "Etc/UTC", "Z", "Zulu", "UCT", "+00", "0"],
+                "UTC",
+            )
+        },
+    },
+];
+
+fn unrecognized(name: &str) -> SqlError {
+    SqlError::new(
+        "42704",
+        format!("unrecognized configuration parameter \"{name}\""),
+    )
+}
+
+fn find(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// A parsed utility statement on a session parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Utility {
+    Show(String),
+    ShowAll,
+    /// `None` value: back to the default (`SET x TO DEFAULT`).
+    Set(String, Option<String>),
+    /// `RESET x`.
+    Reset(String),
+    ResetAll,
+}
+
+/// Recognises SET/SHOW/RESET; `None` for anything else and for `SET` of a parameter that
+/// is not known here (the query layer gets those).
+pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()?;
+    if !["set", "show", "reset"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(first))
+    {
+        return None;
+    }
+    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .ok()?
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
+        .collect();
+    let word = |i: usize| match tokens.get(i) {
+        Some(Token::Word(w)) => Some(w.value.clone()),
+        _ => None,
+    };
+    let is = |i: usize, k: &str| word(i).is_some_and(|w| w.eq_ignore_ascii_case(k));
+    // A dotted name (`zq.as_of`) is a custom parameter: not ours.
+    let dotted = |i: usize| matches!(tokens.get(i + 1), Some(Token::Period));
+    if is(0, "show") {
+        return Some(match word(1) {
+            _ if is(1, "all") && tokens.len() == 2 => Utility::ShowAll,
+            _ if is(1, "time") && is(2, "zone") => Utility::Show("TimeZone".into()),
+            Some(name) if tokens.len() == 2 => Utility::Show(name),
+            _ => return None,
+        });
+    }
+    if is(0, "reset") {
+        if is(1, "all") {
+            return Some(Utility::ResetAll);
+        }
+        let name = word(1)?;
+        return (tokens.len() == 2 && find(&name).is_some()).then_some(Utility::Reset(name));
+    }
+    let mut i = 1;
+    if is(i, "session") || is(i, "local") {
+        i += 1;
+    }
+    let (name, value_at) = if is(i, "time") && is(i + 1, "zone") {
+        ("TimeZone".to_string(), i + 2)
+    } else {
+        let name = word(i)?;
+        if dotted(i) || find(&name).is_none() {
+            return None;
+        }
+        if !matches!(tokens.get(i + 1), Some(Token::Eq)) && !is(i + 1, "to") {
+            return None;
+        }
+        (name, i + 2)
+    };
+    let rest = &tokens[value_at.min(tokens.len())..];
+    if rest.len() == 1
+        && matches!(&rest[0], Token::Word(w) if w.value.eq_ignore_ascii_case("default") || w.value.eq_ignore_ascii_case("local"))
+    {
+        return Some(Utility::Set(name, None));
+    }
+    let mut parts = Vec::new();
+    for t in rest {
+        match t {
+            Token::Comma => {}
+            Token::SingleQuotedString(s) => parts.push(s.clone()),
+            Token::Word(w) => parts.push(w.value.clone()),
+            Token::Number(n, _) => parts.push(n.clone()),
+            Token::Minus => parts.push("-".into()),
+            _ => return None,
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let mut value = String::new();
+    for p in parts {
+        if !value.is_empty() && value != "-" {
+            value.push_str(", ");
+        }
+        value.push_str(&p);
+    }
+    Some(Utility::Set(name, Some(value)))
+}
+
+/// The connection's parameter values.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    values: BTreeMap<&'static str, String>,
+    defaults: BTreeMap<&'static str, String>,
+}
+
+/// What running a utility statement produced.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    pub result: QueryResult,
+    /// Reported parameters whose value changed (send `ParameterStatus`).
+    pub changed: Vec<(&'static str, String)>,
+}
+
+impl Settings {
+    pub(crate) fn new(info: &StartupInfo) -> Settings {
+        let mut defaults: BTreeMap<&'static str, String> = crate::startup::server_parameters(info)
+            .into_iter()
+            .collect();
+        defaults.insert("extra_float_digits", "1".into());
+        defaults.insert("search_path", "\"$user\", public".into());
+        defaults.insert("statement_timeout", "0".into());
+        Settings {
+            values: defaults.clone(),
+            defaults,
+        }
+    }
+
+    pub(crate) fn apply(&mut self, u: Utility) -> Result<Applied, SqlError> {
+        let text_rows = |names: &[&str], rows: Vec<Vec<Value>>| QueryResult::Rows {
+            columns: names
+                .iter()
+                .map(|n| Column {
+                    name: n.to_string(),
+                    data_type: DataType::Text,
+                })
+                .collect(),
+            rows,
+        };
+        match u {
+            Utility::Show(name) => {
+                let p = find(&name).ok_or_else(|| unrecognized(&name))?;
+                let v = self.values.get(p.name).cloned().unwrap_or_default();
+                Ok(Applied {
+                    result: text_rows(&[p.name], vec![vec![Value::Text(v)]]),
+                    changed: Vec::new(),
+                })
+            }
+            Utility::ShowAll => Ok(Applied {
+                result: text_rows(
+                    &["name", "setting"],
+                    self.values
+                        .iter()
+                        .map(|(k, v)| vec![Value::Text(k.to_string()), Value::Text(v.clone())])
+                        .collect(),
+                ),
+                changed: Vec::new(),
+            }),
+            Utility::Set(name, value) => self.set(&name, value, "SET"),
+            Utility::Reset(name) => self.set(&name, None, "RESET"),
+            Utility::ResetAll => {
+                let mut changed = Vec::new();
+                for p in PARAMS.iter().filter(|p| p.writable) {
+                    let default = self.defaults.get(p.name).cloned().unwrap_or_default();
+                    let old = self.values.insert(p.name, default.clone());
+                    if p.report && old.as_deref() != Some(default.as_str()) {
+                        changed.push((p.name, default));
+                    }
+                }
+                Ok(Applied {
+                    result: QueryResult::Command {
+                        command: "RESET".into(),
+                        rows: None,
+                    },
+                    changed,
+                })
+            }
+        }
+    }
+
+    fn set(&mut self, name: &str, value: Option<String>, tag: &str) -> Result<Applied, SqlError> {
+        let p = find(name).ok_or_else(|| unrecognized(name))?;
+        if !p.writable {
+            return Err(SqlError::new(
+                "55P02",
+                format!("parameter \"{}\" cannot be changed", p.name),
+            ));
+        }
+        let new = match value {
+            None => self.defaults.get(p.name).cloned().unwrap_or_default(),
+            Some(v) => (p.check)(&v).ok_or_else(|| SqlError {
+                detail: Some(format!(
+                    "zqlite supports {} = {} only",
+                    p.name,
+                    self.defaults
+                        .get(p.name)
+                        .map_or("its default", String::as_str)
+                )),
+                ..SqlError::new(
+                    "22023",
+                    format!("invalid value for parameter \"{}\": \"{v}\"", p.name),
+                )
+            })?,
+        };
+        let old = self.values.insert(p.name, new.clone());
+        let changed = if p.report && old.as_deref() != Some(new.as_str()) {
+            vec![(p.name, new)]
+        } else {
+            Vec::new()
+        };
+        Ok(Applied {
+            result: QueryResult::Command {
+                command: tag.into(),
+                rows: None,
+            },
+            changed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> StartupInfo {
+        StartupInfo::for_tests("alice", "psql")
+    }
+
+    #[test]
+    fn parses_the_forms_clients_send() {
+        let set = |n: &str, v: &str| Some(Utility::Set(n.into(), Some(v.into())));
+        assert_eq!(
+            parse_utility("SET DateStyle = ISO, MDY"),
+            set("DateStyle", "ISO, MDY")
+        );
+        assert_eq!(
+            parse_utility("set datestyle to 'ISO'"),
+            set("datestyle", "ISO")
+        );
+        assert_eq!(
+            parse_utility("SET SESSION TIME ZONE 'UTC'"),
+            set("TimeZone", "UTC")
+        );
+        assert_eq!(
+            parse_utility("SET extra_float_digits = -2"),
+            set("extra_float_digits", "-2")
+        );
+        assert_eq!(
+            parse_utility("SET application_name TO DEFAULT"),
+            Some(Utility::Set("application_name".into(), None))
+        );
+        assert_eq!(parse_utility("show all"), Some(Utility::ShowAll));
+        assert_eq!(
+            parse_utility("SHOW server_version;"),
+            Some(Utility::Show("server_version".into()))
+        );
+        assert_eq!(parse_utility("RESET ALL"), Some(Utility::ResetAll));
+        // Not ours: the query layer decides.
+        assert_eq!(parse_utility("SET zq.as_of = '2026-01-01'"), None);
+        assert_eq!(parse_utility("SET some_unknown = 1"), None);
+        assert_eq!(parse_utility("SELECT 1"), None);
+        assert_eq!(parse_utility("settle"), None);
+    }
+
+    #[test]
+    fn set_show_reset_track_values_and_report_changes() {
+        let mut s = Settings::new(&info());
+        let shown = |s: &mut Settings, n: &str| match s
+            .apply(Utility::Show(n.into()))
+            .expect("known")
+            .result
+        {
+            QueryResult::Rows { rows, .. } => rows[0][0].to_text().expect("text"),
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(shown(&mut s, "application_name"), "psql");
+        let a = s
+            .apply(parse_utility("SET application_name = 'etl'").expect("utility"))
+            .expect("writable");
+        assert_eq!(a.changed, vec![("application_name", "etl".to_string())]);
+        assert_eq!(a.result.tag(), "SET");
+        assert_eq!(shown(&mut s, "APPLICATION_NAME"), "etl");
+        let a = s
+            .apply(parse_utility("RESET application_name").expect("utility"))
+            .expect("reset");
+        assert_eq!(a.result.tag(), "RESET");
+        assert_eq!(shown(&mut s, "application_name"), "psql");
+
+        let e = s
+            .apply(parse_utility("SET TimeZone = 'Europe/Paris'").expect("utility"))
+            .expect_err("UTC only");
+        assert_eq!(e.code, "22023");
+        let a = s
+            .apply(parse_utility("SET TIME ZONE 'utc'").expect("utility"))
+            .expect("UTC is fine");
+        assert!(a.changed.is_empty(), "TimeZone stays UTC");
+        let e = s.apply(Utility::Show("nope".into())).expect_err("unknown");
+        assert_eq!(e.code, "42704");
+        let e = s
+            .apply(Utility::Set("server_version".into(), Some("16".into())))
+            .expect_err("read-only");
+        assert_eq!(e.code, "55P02");
+    }
+}

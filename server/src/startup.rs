@@ -1,0 +1,164 @@
+//! The connection's opening: SSL/GSS refusal, the StartupMessage, trust authentication and
+//! the greeting (`AuthenticationOk`, `ParameterStatus`es, `BackendKeyData`,
+//! `ReadyForQuery`).
+//!
+//! - Only loopback peers are trusted (no users are configured yet); others get FATAL 28000.
+//! - Only protocol 3.0 is spoken: a client asking for 3.x (x > 0) or `_pq_.` options gets
+//!   `NegotiateProtocolVersion`, as PostgreSQL answers.
+//! - The default role and database are both `zqlite`.
+
+use std::net::SocketAddr;
+
+use pgwire::messages::PgWireBackendMessage as B;
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::response::{ErrorResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::startup::{
+    Authentication, BackendKeyData, NegotiateProtocolVersion, ParameterStatus, SecretKey,
+};
+use pgwire::messages::{PgWireFrontendMessage as F, SslNegotiationMetaMessage};
+
+use crate::error::{Error, Result};
+use crate::framing::{MessageStream, Phase};
+
+/// The role and database used when the client names none.
+pub(crate) const DEFAULT_NAME: &str = "zqlite";
+
+/// Who connected, from the StartupMessage.
+#[derive(Debug, Clone)]
+pub(crate) struct StartupInfo {
+    pub user: String,
+    pub database: String,
+    pub application_name: String,
+    minor_version: u16,
+    protocol_options: Vec<String>,
+}
+
+/// What a new socket turned out to be.
+#[derive(Debug)]
+pub(crate) enum Opening {
+    Session(StartupInfo),
+    Cancel(CancelRequest),
+    /// The client hung up before starting.
+    Closed,
+}
+
+/// Reads up to and including the StartupMessage (or a CancelRequest).
+pub(crate) async fn negotiate(stream: &mut MessageStream) -> Result<Opening> {
+    loop {
+        let Some(msg) = stream.next().await? else {
+            return Ok(Opening::Closed);
+        };
+        match msg {
+            F::SslNegotiation(SslNegotiationMetaMessage::PostgresSsl(_))
+            | F::SslNegotiation(SslNegotiationMetaMessage::PostgresGss(_)) => {
+                stream.send_byte(b'N');
+                stream.flush().await?;
+            }
+            F::SslNegotiation(SslNegotiationMetaMessage::None) => stream.set_phase(Phase::Startup),
+            F::CancelRequest(c) => return Ok(Opening::Cancel(c)),
+            F::Startup(s) => {
+                if s.protocol_number_major != 3 {
+                    return Err(Error::Protocol(format!(
+                        "unsupported frontend protocol {}.{}",
+                        s.protocol_number_major, s.protocol_number_minor
+                    )));
+                }
+                stream.set_phase(Phase::Typed);
+                let param = |k: &str| s.parameters.get(k).filter(|v| !v.is_empty()).cloned();
+                let user = param("user").unwrap_or_else(|| DEFAULT_NAME.to_string());
+                return Ok(Opening::Session(StartupInfo {
+                    database: param("database").unwrap_or_else(|| user.clone()),
+                    user,
+                    application_name: param("application_name").unwrap_or_default(),
+                    minor_version: s.protocol_number_minor,
+                    protocol_options: s
+                        .parameters
+                        .keys()
+                        .filter(|k| k.starts_with("_pq_."))
+                        .cloned()
+                        .collect(),
+                }));
+            }
+            other => {
+                return Err(Error::Protocol(format!(
+                    "expected a startup message, got {other:?}"
+                )));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl StartupInfo {
+    pub(crate) fn for_tests(user: &str, application_name: &str) -> StartupInfo {
+        StartupInfo {
+            user: user.into(),
+            database: user.into(),
+            application_name: application_name.into(),
+            minor_version: 0,
+            protocol_options: Vec::new(),
+        }
+    }
+}
+
+/// Whether `peer` may connect without a password.
+pub(crate) fn trusted(peer: Option<SocketAddr>) -> bool {
+    peer.is_some_and(|p| p.ip().is_loopback())
+}
+
+/// The `ParameterStatus` values reported at startup (name, value).
+pub(crate) fn server_parameters(info: &StartupInfo) -> Vec<(&'static str, String)> {
+    vec![
+        ("server_version", "15.0 (zqlite)".into()),
+        ("server_encoding", "UTF8".into()),
+        ("client_encoding", "UTF8".into()),
+        ("DateStyle", "ISO, MDY".into()),
+        ("IntervalStyle", "postgres".into()),
+        ("TimeZone", "UTC".into()),
+        ("integer_datetimes", "on".into()),
+        ("standard_conforming_strings", "on".into()),
+        ("is_superuser", "on".into()),
+        ("session_authorization", info.user.clone()),
+        ("application_name", info.application_name.clone()),
+    ]
+}
+
+/// Sends the greeting that ends a successful startup.
+pub(crate) fn greet(
+    stream: &mut MessageStream,
+    info: &StartupInfo,
+    pid: i32,
+    secret: i32,
+) -> Result<()> {
+    if info.minor_version > 0 || !info.protocol_options.is_empty() {
+        stream.send(B::NegotiateProtocolVersion(NegotiateProtocolVersion::new(
+            0,
+            info.protocol_options.clone(),
+        )))?;
+    }
+    stream.send(B::Authentication(Authentication::Ok))?;
+    for (name, value) in server_parameters(info) {
+        stream.send(B::ParameterStatus(ParameterStatus::new(
+            name.to_string(),
+            value,
+        )))?;
+    }
+    stream.send(B::BackendKeyData(BackendKeyData::new(
+        pid,
+        SecretKey::I32(secret),
+    )))?;
+    stream.send(B::ReadyForQuery(ReadyForQuery::new(
+        TransactionStatus::Idle,
+    )))
+}
+
+/// Sends a FATAL error (the caller then closes the connection).
+pub(crate) async fn fatal(stream: &mut MessageStream, code: &str, message: &str) -> Result<()> {
+    stream.send(B::ErrorResponse(ErrorResponse::new(vec![
+        (b'S', "FATAL".to_string()),
+        (b'V', "FATAL".to_string()),
+        (b'C', code.to_string()),
+        (b'M', message.to_string()),
+    ])))?;
+    stream.flush().await
+}
