@@ -1,8 +1,10 @@
 //! [`Log`]: the open log, its appenders' entry points and its lifecycle.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
@@ -15,6 +17,9 @@ use crate::recovery::{LOCK_FILE, RecoveryReport, recover};
 use crate::writer::{
     Ack, ActiveView, Batch, Queue, Sealed, Segments, Shared, Submitted, Writer, lock,
 };
+
+/// How long a lone [`AppendTicket::wait`] polls before parking the thread.
+pub const WAIT_SPIN: Duration = Duration::from_micros(200);
 
 /// An open, exclusively locked log directory.
 ///
@@ -48,6 +53,7 @@ pub struct Appended {
 pub struct AppendTicket {
     appended: Appended,
     ack: oneshot::Receiver<Ack>,
+    blocked_waiters: Arc<AtomicUsize>,
 }
 
 impl AppendTicket {
@@ -62,10 +68,33 @@ impl AppendTicket {
     }
 
     /// Blocks the thread until the append is durable. Must not be called from async code.
-    pub fn wait(self) -> Result<Appended> {
-        // No spinning here: with many blocked committers on a small machine, spinning waiters
-        // starve the writer thread (measured: 16 SQL writers fell to a quarter of the rate).
+    ///
+    /// A lone blocked waiter polls for up to [`WAIT_SPIN`] before parking: a sync usually
+    /// completes within that time, and noticing it without a kernel wake-up shortens a single
+    /// writer's every append. With several waiters nobody spins (spinning waiters would starve
+    /// the writer thread on a small machine).
+    pub fn wait(mut self) -> Result<Appended> {
+        let waiters = self.blocked_waiters.clone();
+        waiters.fetch_add(1, Ordering::AcqRel);
+        let _leave = LeaveOnDrop(&waiters);
+        let spin_until = Instant::now() + WAIT_SPIN;
+        while waiters.load(Ordering::Acquire) == 1 && Instant::now() < spin_until {
+            match self.ack.try_recv() {
+                Ok(ack) => return settle(self.appended, Ok(ack)),
+                Err(oneshot::error::TryRecvError::Closed) => return Err(Error::Closed),
+                Err(oneshot::error::TryRecvError::Empty) => std::hint::spin_loop(),
+            }
+        }
         settle(self.appended, self.ack.blocking_recv())
+    }
+}
+
+/// Decrements the blocked-waiter count when a wait ends, however it ends.
+struct LeaveOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -160,6 +189,7 @@ impl Log {
             segments: RwLock::new(segments),
             durable_tx: watch::Sender::new(durable_lsn),
             work_hint: Default::default(),
+            blocked_waiters: Default::default(),
         });
         let writer = Writer::new(shared.clone(), active);
         let handle = std::thread::Builder::new()
@@ -184,6 +214,7 @@ impl Log {
             ack,
         } = self.shared.submit(records)?;
         Ok(AppendTicket {
+            blocked_waiters: self.shared.blocked_waiters.clone(),
             appended: Appended {
                 first_lsn,
                 last_lsn,

@@ -14,7 +14,7 @@
 //!   fails with [`Error::WriterFailed`], since what reached the disk is unknown.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub durable_tx: watch::Sender<Lsn>,
     /// Set by appenders after queueing; lets the writer spin briefly instead of parking.
     pub work_hint: AtomicBool,
+    /// Threads blocked in `AppendTicket::wait`; a lone waiter may spin instead of parking.
+    pub blocked_waiters: Arc<AtomicUsize>,
 }
 
 /// The segments as readers see them: only durable frames count.
