@@ -289,6 +289,37 @@ impl LogFile for SimFile {
     }
 }
 
+/// Crash tests with a real process: runs the current test binary again as a child (only the
+/// test `test_name`, with the environment variable `env` set so the test acts as the child),
+/// lets it run for `run_for`, kills it with SIGKILL, and returns the whole lines it printed to
+/// stdout. The child's stderr is discarded.
+pub fn run_child_then_kill(
+    test_name: &str,
+    env: (&str, &std::ffi::OsStr),
+    run_for: std::time::Duration,
+) -> io::Result<Vec<String>> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let reader = std::thread::spawn(move || {
+        io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    std::thread::sleep(run_for);
+    child.kill()?;
+    child.wait()?;
+    reader
+        .join()
+        .map_err(|_| io::Error::other("the stdout reader panicked"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

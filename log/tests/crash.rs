@@ -8,9 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -86,27 +85,15 @@ fn kill_9_loses_no_acknowledged_append() {
     let mut rng = Instant::now().elapsed().as_nanos() as u64 | 1;
     let mut acked = std::collections::BTreeMap::new();
     for round in 0..rounds {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-        });
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(20 + rng % 200));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        let lines = reader.join().unwrap();
+        let lines = zqlite_log::sim::run_child_then_kill(
+            TEST_NAME,
+            (CHILD_ENV, dir.as_os_str()),
+            Duration::from_millis(20 + rng % 200),
+        )
+        .unwrap();
         for line in lines {
             let parts: Vec<&str> = line.split_whitespace().collect();
             if parts.len() != 4 || parts[0] != "ack" {

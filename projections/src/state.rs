@@ -106,6 +106,18 @@ impl TableData {
         self.indexes[position].range((lower, upper)).map(|(k, _)| k)
     }
 
+    /// Rewrites every row in place (keys and index entries unchanged), keeping row LSNs.
+    fn rewrite_rows(&mut self, rewrite: impl Fn(&mut Vec<Value>)) {
+        let keys: Vec<Key> = self.rows.keys().cloned().collect();
+        for key in keys {
+            if let Some(entry) = self.rows.get_mut(&key) {
+                let mut row = entry.row.to_vec();
+                rewrite(&mut row);
+                entry.row = Arc::from(row);
+            }
+        }
+    }
+
     /// Keys of rows whose `columns` equal `values` (NULLs never match), using the primary key
     /// or an index whose leading columns are `columns` when there is one.
     pub fn find_matching(&self, def: &TableDef, columns: &[usize], values: &[Value]) -> Vec<Key> {
@@ -713,22 +725,7 @@ impl State {
                 def.columns.push(column.clone());
                 self.catalog.tables.insert(*table, Arc::new(def));
                 let data = self.data_mut(*table)?;
-                let rows: Vec<(Key, RowEntry)> = data
-                    .rows
-                    .iter()
-                    .map(|(k, e)| (k.clone(), e.clone()))
-                    .collect();
-                for (key, entry) in rows {
-                    let mut row = entry.row.to_vec();
-                    row.push(fill.clone());
-                    data.rows.insert(
-                        key,
-                        RowEntry {
-                            row: Arc::from(row),
-                            lsn: entry.lsn,
-                        },
-                    );
-                }
+                data.rewrite_rows(|row| row.push(fill.clone()));
                 data.def_lsn = lsn;
             }
             Change::DropColumn { table, column } => {
@@ -753,22 +750,9 @@ impl State {
                 }
                 self.catalog.tables.insert(*table, Arc::new(def));
                 let data = self.data_mut(*table)?;
-                let rows: Vec<(Key, RowEntry)> = data
-                    .rows
-                    .iter()
-                    .map(|(k, e)| (k.clone(), e.clone()))
-                    .collect();
-                for (key, entry) in rows {
-                    let mut row = entry.row.to_vec();
+                data.rewrite_rows(|row| {
                     row.remove(*column);
-                    data.rows.insert(
-                        key,
-                        RowEntry {
-                            row: Arc::from(row),
-                            lsn: entry.lsn,
-                        },
-                    );
-                }
+                });
                 data.def_lsn = lsn;
             }
             Change::CreateIndex { table, index } => {

@@ -9,9 +9,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -83,27 +82,16 @@ fn kill_9_keeps_acknowledged_transactions_whole() {
     let mut rng = Instant::now().elapsed().as_nanos() as u64 | 1;
     let mut acked = Vec::new();
     for round in 0..rounds {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-        });
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(30 + rng % 200));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        for line in reader.join().unwrap() {
+        let lines = zqlite_log::sim::run_child_then_kill(
+            TEST_NAME,
+            (CHILD_ENV, dir.as_os_str()),
+            Duration::from_millis(30 + rng % 200),
+        )
+        .unwrap();
+        for line in lines {
             if let Some(n) = line.strip_prefix("ack ") {
                 acked.push(n.parse::<i64>().unwrap());
             }

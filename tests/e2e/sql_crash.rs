@@ -7,9 +7,8 @@
 //! through SQL. `ZQLITE_CRASH_ROUNDS` sets the rounds (default 30).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,30 +64,17 @@ fn kill_9_during_sql_transactions_keeps_them_whole() {
     let mut rng = Instant::now().elapsed().as_nanos() as u64 | 1;
     let mut acked = Vec::new();
     for round in 0..rounds {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<_>>()
-        });
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(50 + rng % 200));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        let lines = zqlite_log::sim::run_child_then_kill(
+            TEST_NAME,
+            (CHILD_ENV, dir.as_os_str()),
+            Duration::from_millis(50 + rng % 200),
+        )
+        .unwrap();
         acked.extend(
-            reader
-                .join()
-                .unwrap()
+            lines
                 .iter()
                 .filter_map(|l| l.strip_prefix("ack ")?.parse::<i64>().ok()),
         );
