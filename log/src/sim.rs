@@ -289,6 +289,27 @@ impl LogFile for SimFile {
     }
 }
 
+/// How long each round of a kill -9 test lets its child run: `ZQLITE_CRASH_ROUNDS` rounds
+/// (default 30), each between `min` and `min` + 200 ms, at random.
+pub fn crash_schedule(min: std::time::Duration) -> Vec<std::time::Duration> {
+    let rounds: usize = std::env::var("ZQLITE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let mut x = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
+    (0..rounds)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            min + std::time::Duration::from_millis(x % 200)
+        })
+        .collect()
+}
+
 /// Crash tests with a real process: runs the current test binary again as a child (only the
 /// test `test_name`, with the environment variable `env` set so the test acts as the child),
 /// lets it run for `run_for`, kills it with SIGKILL, and returns the whole lines it printed to

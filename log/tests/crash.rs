@@ -11,7 +11,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zqlite_log::{Log, LogOptions, NewRecord, RecordKind, verify};
 
@@ -76,24 +76,14 @@ fn kill_9_loses_no_acknowledged_append() {
     if let Some(dir) = std::env::var_os(CHILD_ENV) {
         run_child(Path::new(&dir));
     }
-    let rounds: u32 = std::env::var("ZQLITE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("log");
-    let mut rng = Instant::now().elapsed().as_nanos() as u64 | 1;
     let mut acked = std::collections::BTreeMap::new();
-    for round in 0..rounds {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let lines = zqlite_log::sim::run_child_then_kill(
-            TEST_NAME,
-            (CHILD_ENV, dir.as_os_str()),
-            Duration::from_millis(20 + rng % 200),
-        )
-        .unwrap();
+    let schedule = zqlite_log::sim::crash_schedule(Duration::from_millis(20));
+    for (round, run_for) in schedule.iter().enumerate() {
+        let lines =
+            zqlite_log::sim::run_child_then_kill(TEST_NAME, (CHILD_ENV, dir.as_os_str()), *run_for)
+                .unwrap();
         for line in lines {
             let parts: Vec<&str> = line.split_whitespace().collect();
             if parts.len() != 4 || parts[0] != "ack" {

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use zqlite_projections::{Change, DataType, Store, StoreOptions, TxMeta, Value};
@@ -73,24 +73,14 @@ fn kill_9_keeps_acknowledged_transactions_whole() {
     if let Some(dir) = std::env::var_os(CHILD_ENV) {
         run_child(Path::new(&dir));
     }
-    let rounds: u32 = std::env::var("ZQLITE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("db");
-    let mut rng = Instant::now().elapsed().as_nanos() as u64 | 1;
     let mut acked = Vec::new();
-    for round in 0..rounds {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let lines = zqlite_log::sim::run_child_then_kill(
-            TEST_NAME,
-            (CHILD_ENV, dir.as_os_str()),
-            Duration::from_millis(30 + rng % 200),
-        )
-        .unwrap();
+    let schedule = zqlite_log::sim::crash_schedule(Duration::from_millis(30));
+    for (round, run_for) in schedule.iter().enumerate() {
+        let lines =
+            zqlite_log::sim::run_child_then_kill(TEST_NAME, (CHILD_ENV, dir.as_os_str()), *run_for)
+                .unwrap();
         for line in lines {
             if let Some(n) = line.strip_prefix("ack ") {
                 acked.push(n.parse::<i64>().unwrap());

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use zqlite_query::{Database, QueryResult, Value};
 
@@ -55,24 +55,14 @@ fn kill_9_during_sql_transactions_keeps_them_whole() {
     if let Some(dir) = std::env::var_os(CHILD_ENV) {
         run_child(Path::new(&dir));
     }
-    let rounds: u32 = std::env::var("ZQLITE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let mut rng = Instant::now().elapsed().as_nanos() as u64 | 1;
     let mut acked = Vec::new();
-    for round in 0..rounds {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let lines = zqlite_log::sim::run_child_then_kill(
-            TEST_NAME,
-            (CHILD_ENV, dir.as_os_str()),
-            Duration::from_millis(50 + rng % 200),
-        )
-        .unwrap();
+    let schedule = zqlite_log::sim::crash_schedule(Duration::from_millis(50));
+    for (round, run_for) in schedule.iter().enumerate() {
+        let lines =
+            zqlite_log::sim::run_child_then_kill(TEST_NAME, (CHILD_ENV, dir.as_os_str()), *run_for)
+                .unwrap();
         acked.extend(
             lines
                 .iter()
@@ -112,7 +102,7 @@ fn kill_9_during_sql_transactions_keeps_them_whole() {
         db.close().unwrap();
     }
     assert!(
-        acked.len() > rounds as usize,
+        acked.len() > schedule.len(),
         "the child committed transactions ({})",
         acked.len()
     );
