@@ -216,7 +216,7 @@ impl State {
         self.next_rowid.max(1)
     }
 
-    fn def(&self, table: TableId) -> Result<Arc<TableDef>> {
+    pub(crate) fn def(&self, table: TableId) -> Result<Arc<TableDef>> {
         self.catalog
             .tables
             .get(&table)
@@ -461,14 +461,7 @@ impl State {
                 .get(&table)
                 .expect("definition and data exist together");
             if data.rows.contains_key(&key) {
-                let cols = def.primary_key.clone().unwrap_or_default();
-                return Err(Error::UniqueViolation {
-                    constraint: def
-                        .primary_key_name
-                        .clone()
-                        .unwrap_or_else(|| format!("{}_pkey", def.name)),
-                    detail: format!("Key {} already exists.", describe(&cols, &def, &key)),
-                });
+                return Err(primary_key_violation(&def, &key, "already exists"));
             }
             self.check_row_constraints(&def, data, row, &key, None)?;
         }
@@ -492,33 +485,18 @@ impl State {
         lsn: Lsn,
         check: Check,
     ) -> Result<()> {
-        let def = self.def(table)?;
+        let (def, old) = self.existing_row(table, key, lsn, check, "update")?;
         let data = self
             .tables
             .get(&table)
             .expect("definition and data exist together");
-        let old = data.rows.get(key).cloned();
-        self.conflict_check(old.as_ref(), &def, lsn, check)?;
-        let Some(old) = old else {
-            return Err(Error::Internal(format!(
-                "update of a missing row in \"{}\"",
-                def.name
-            )));
-        };
         let new_key: Key = match &def.primary_key {
             Some(cols) => cols.iter().map(|&c| row[c].clone()).collect(),
             None => Arc::from(key),
         };
         if check != Check::Replay {
             if *new_key != *key && data.rows.contains_key(&new_key) {
-                let cols = def.primary_key.clone().unwrap_or_default();
-                return Err(Error::UniqueViolation {
-                    constraint: def
-                        .primary_key_name
-                        .clone()
-                        .unwrap_or_else(|| format!("{}_pkey", def.name)),
-                    detail: format!("Key {} already exists.", describe(&cols, &def, &new_key)),
-                });
+                return Err(primary_key_violation(&def, &new_key, "already exists"));
             }
             self.check_row_constraints(&def, data, row, &new_key, Some(&old.row))?;
             self.check_not_referenced(&def, key, &old.row, Some(row))?;
@@ -536,7 +514,16 @@ impl State {
         Ok(())
     }
 
-    fn delete(&mut self, table: TableId, key: &[Value], lsn: Lsn, check: Check) -> Result<()> {
+    /// The definition and current entry of the row an update or delete targets, after the
+    /// commit-time conflict check.
+    fn existing_row(
+        &self,
+        table: TableId,
+        key: &[Value],
+        lsn: Lsn,
+        check: Check,
+        verb: &str,
+    ) -> Result<(Arc<TableDef>, RowEntry)> {
         let def = self.def(table)?;
         let data = self
             .tables
@@ -544,12 +531,14 @@ impl State {
             .expect("definition and data exist together");
         let old = data.rows.get(key).cloned();
         self.conflict_check(old.as_ref(), &def, lsn, check)?;
-        let Some(old) = old else {
-            return Err(Error::Internal(format!(
-                "delete of a missing row in \"{}\"",
-                def.name
-            )));
-        };
+        let old = old.ok_or_else(|| {
+            Error::Internal(format!("{verb} of a missing row in \"{}\"", def.name))
+        })?;
+        Ok((def, old))
+    }
+
+    fn delete(&mut self, table: TableId, key: &[Value], lsn: Lsn, check: Check) -> Result<()> {
+        let (def, old) = self.existing_row(table, key, lsn, check, "delete")?;
         if check != Check::Replay {
             self.check_not_referenced(&def, key, &old.row, None)?;
         }
@@ -591,14 +580,7 @@ impl State {
                 }
             }
             if rows.insert(key.clone(), entry.clone()).is_some() && check != Check::Replay {
-                let cols = def.primary_key.clone().unwrap_or_default();
-                return Err(Error::UniqueViolation {
-                    constraint: def
-                        .primary_key_name
-                        .clone()
-                        .unwrap_or_else(|| format!("{}_pkey", def.name)),
-                    detail: format!("Key {} is duplicated.", describe(&cols, def, &key)),
-                });
+                return Err(primary_key_violation(def, &key, "is duplicated"));
             }
         }
         let mut indexes = Vec::with_capacity(def.indexes.len());
@@ -987,6 +969,18 @@ impl State {
         crate::checkpoint::write_state(&mut HashWriter(&mut hasher), self)
             .expect("hashing cannot fail");
         hasher.finalize().into()
+    }
+}
+
+/// A duplicate primary key, worded like PostgreSQL ("already exists" / "is duplicated").
+fn primary_key_violation(def: &TableDef, key: &[Value], what: &str) -> Error {
+    let cols = def.primary_key.clone().unwrap_or_default();
+    Error::UniqueViolation {
+        constraint: def
+            .primary_key_name
+            .clone()
+            .unwrap_or_else(|| format!("{}_pkey", def.name)),
+        detail: format!("Key {} {what}.", describe(&cols, def, key)),
     }
 }
 

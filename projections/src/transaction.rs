@@ -88,15 +88,7 @@ impl Transaction {
     /// Inserts a full row and returns its key (allocating a row id for a table without a
     /// primary key).
     pub fn insert(&mut self, table: TableId, row: Vec<Value>) -> Result<Key> {
-        let def =
-            self.state
-                .catalog()
-                .table(table)
-                .cloned()
-                .ok_or_else(|| Error::UndefinedObject {
-                    kind: "relation",
-                    name: format!("with id {table}"),
-                })?;
+        let def = self.state.def(table)?;
         let (rowid, key): (Option<i64>, Key) = match def.key_of(&row) {
             Some(key) => (None, Arc::from(key)),
             None => {
@@ -134,15 +126,7 @@ impl Transaction {
                 "foreign key cascade deeper than 1000 levels".into(),
             ));
         }
-        let def =
-            self.state
-                .catalog()
-                .table(table)
-                .cloned()
-                .ok_or_else(|| Error::UndefinedObject {
-                    kind: "relation",
-                    name: format!("with id {table}"),
-                })?;
+        let def = self.state.def(table)?;
         let Some(entry) = self
             .state
             .table_data(table)
