@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use zqlite_log::RecordKind;
 
 use crate::catalog::{ColumnDef, IndexDef, SequenceDef, TableDef, TableId, ViewDef};
+use crate::state::Row;
 use crate::value::Value;
 
 /// The log record kind of a committed transaction.
@@ -50,13 +51,14 @@ pub enum Change {
     Insert {
         table: TableId,
         rowid: Option<i64>,
-        row: Vec<Value>,
+        /// Shared with the stored row (encoded as a plain array).
+        row: Row,
     },
     /// Replaces the row stored under `key` (its primary key, or `[rowid]`).
     Update {
         table: TableId,
         key: Vec<Value>,
-        row: Vec<Value>,
+        row: Row,
     },
     Delete {
         table: TableId,

@@ -16,6 +16,7 @@
 
 use std::ops::Bound;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub type Row = Arc<[Value]>;
 
 /// LSN stamped on rows written by a transaction that has not committed.
 pub const PENDING_LSN: Lsn = u64::MAX;
+
+/// Catalog versions of uncommitted DDL count up from 2^63, far above any real LSN, and are never reused within a process.
+static PENDING_CATALOG_VERSION: AtomicU64 = AtomicU64::new(1 << 63);
 
 /// What [`State::apply`] verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +90,8 @@ impl TableData {
     /// sorts before every longer key that starts with it.
     pub fn range<'a>(
         &'a self,
-        lower: Bound<&'a [Value]>,
-        upper: Bound<&'a [Value]>,
+        lower: Bound<&[Value]>,
+        upper: Bound<&[Value]>,
     ) -> impl DoubleEndedIterator<Item = (&'a Key, &'a RowEntry)> + 'a {
         let lower = lower.map(Arc::<[Value]>::from);
         let upper = upper.map(Arc::<[Value]>::from);
@@ -98,8 +102,8 @@ impl TableData {
     pub fn index_range<'a>(
         &'a self,
         position: usize,
-        lower: Bound<&'a [Value]>,
-        upper: Bound<&'a [Value]>,
+        lower: Bound<&[Value]>,
+        upper: Bound<&[Value]>,
     ) -> impl DoubleEndedIterator<Item = &'a Key> + 'a {
         let lower = lower.map(Arc::<[Value]>::from);
         let upper = upper.map(Arc::<[Value]>::from);
@@ -431,7 +435,7 @@ impl State {
         &mut self,
         table: TableId,
         rowid: Option<i64>,
-        row: &[Value],
+        row: &Row,
         lsn: Lsn,
         check: Check,
     ) -> Result<()> {
@@ -468,7 +472,7 @@ impl State {
         if let Some(id) = rowid {
             self.next_rowid = self.next_rowid.max(id + 1);
         }
-        let row: Row = Arc::from(row);
+        let row = row.clone();
         let data = self.data_mut(table)?;
         for (pos, index) in def.indexes.iter().enumerate() {
             data.indexes[pos].insert(index_entry(index, &row, &key), ());
@@ -481,7 +485,7 @@ impl State {
         &mut self,
         table: TableId,
         key: &[Value],
-        row: &[Value],
+        row: &Row,
         lsn: Lsn,
         check: Check,
     ) -> Result<()> {
@@ -501,7 +505,7 @@ impl State {
             self.check_row_constraints(&def, data, row, &new_key, Some(&old.row))?;
             self.check_not_referenced(&def, key, &old.row, Some(row))?;
         }
-        let row: Row = Arc::from(row);
+        let row = row.clone();
         let data = self.data_mut(table)?;
         for (pos, index) in def.indexes.iter().enumerate() {
             data.indexes[pos].remove(&index_entry(index, &old.row, key));
@@ -604,7 +608,13 @@ impl State {
                         .into(),
             });
         }
-        self.catalog.version = lsn;
+        self.catalog.version = if lsn == PENDING_LSN {
+            // Uncommitted DDL: a version no other catalog has had, so plans cached inside
+            // the transaction (or before a rollback to a savepoint) never match it wrongly.
+            PENDING_CATALOG_VERSION.fetch_add(1, AtomicOrdering::Relaxed)
+        } else {
+            lsn
+        };
         match change {
             Change::CreateTable(def) => {
                 if self.catalog.relation_exists(&def.name) {
@@ -954,7 +964,7 @@ impl State {
                         out.push(Change::Update {
                             table: child_def.id,
                             key: key.to_vec(),
-                            row: new_row,
+                            row: Row::from(new_row),
                         });
                     }
                 }

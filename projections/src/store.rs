@@ -290,19 +290,15 @@ impl Store {
     ) -> Result<(R, PendingCommit)> {
         self.check_running()?;
         let mut head = lock(&self.head);
-        let mut txn = Transaction::new(head.state.clone(), self.alloc.clone());
+        let lsn = head.state.lsn() + 1;
+        let mut txn = Transaction::at_head(head.state.clone(), self.alloc.clone(), lsn);
         let result = statement(&mut txn)?;
-        let (_, changes) = txn.into_changes();
+        let (next, changes) = txn.into_state_and_changes();
         if changes.is_empty() {
             let lsn = head.state.lsn();
             return Ok((result, PendingCommit { lsn, ticket: None }));
         }
-        let lsn = head.state.lsn() + 1;
-        let mut next = head.state.clone();
-        for change in &changes {
-            // Validated by the statement against this very state; stamp the LSN.
-            next.apply(change, lsn, Check::Replay)?;
-        }
+        // The statement validated and applied its changes to this very head, stamped `lsn`.
         let pending = self.submit(&mut head, next, lsn, meta, changes)?;
         Ok((result, pending))
     }

@@ -24,6 +24,9 @@ use crate::value::Value;
 pub struct Transaction {
     state: State,
     snapshot_lsn: Lsn,
+    /// The LSN stamped on what the transaction writes: [`crate::PENDING_LSN`], or the LSN
+    /// its commit will get when it runs at the head under the committer's lock.
+    stamp: Lsn,
     changes: Vec<Change>,
     alloc: Arc<Allocators>,
 }
@@ -39,10 +42,25 @@ impl Transaction {
     pub(crate) fn new(state: State, alloc: Arc<Allocators>) -> Self {
         Transaction {
             snapshot_lsn: state.lsn(),
+            stamp: crate::state::PENDING_LSN,
             state,
             changes: Vec::new(),
             alloc,
         }
+    }
+
+    /// A transaction on the head that will commit as `lsn`: its state, with its changes
+    /// stamped with `lsn`, becomes the next head as it is (no second application).
+    pub(crate) fn at_head(state: State, alloc: Arc<Allocators>, lsn: Lsn) -> Self {
+        Transaction {
+            stamp: lsn,
+            ..Transaction::new(state, alloc)
+        }
+    }
+
+    /// The state and the changes, for a commit from the head (see [`Transaction::at_head`]).
+    pub(crate) fn into_state_and_changes(self) -> (State, Vec<Change>) {
+        (self.state, self.changes)
     }
 
     /// The state as this transaction sees it: its snapshot plus its own changes.
@@ -74,11 +92,10 @@ impl Transaction {
         );
         if in_place {
             // Row changes validate before they modify: nothing to undo on error.
-            self.state
-                .apply(&change, crate::state::PENDING_LSN, Check::Statement)?;
+            self.state.apply(&change, self.stamp, Check::Statement)?;
         } else {
             let mut next = self.state.clone();
-            next.apply(&change, crate::state::PENDING_LSN, Check::Statement)?;
+            next.apply(&change, self.stamp, Check::Statement)?;
             self.state = next;
         }
         self.changes.push(change);
@@ -96,7 +113,11 @@ impl Transaction {
                 (Some(id), Arc::from([Value::Int8(id)]))
             }
         };
-        self.apply(Change::Insert { table, rowid, row })?;
+        self.apply(Change::Insert {
+            table,
+            rowid,
+            row: row.into(),
+        })?;
         Ok(key)
     }
 
@@ -105,7 +126,7 @@ impl Transaction {
         self.apply(Change::Update {
             table,
             key: key.to_vec(),
-            row,
+            row: row.into(),
         })
     }
 

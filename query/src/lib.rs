@@ -38,11 +38,13 @@ mod fold;
 pub mod functions;
 pub mod optimizer;
 pub mod plan;
+mod prepared;
 mod result;
 pub mod session;
 
 pub use database::Database;
 pub use error::{Error, Location, Result};
+pub use prepared::Prepared;
 pub use result::{Column, QueryResult};
 pub use session::Session;
 pub use zqlite_projections::value::{self, DataType, Value, ValueError};

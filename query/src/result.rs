@@ -48,6 +48,22 @@ impl QueryResult {
         }
     }
 
+    /// The rows of a query result (`None` for a command).
+    pub fn rows(&self) -> Option<&[Vec<Value>]> {
+        match self {
+            QueryResult::Rows { rows, .. } => Some(rows),
+            QueryResult::Command { .. } => None,
+        }
+    }
+
+    /// The columns of a query result (empty for a command).
+    pub fn columns(&self) -> &[Column] {
+        match self {
+            QueryResult::Rows { columns, .. } => columns,
+            QueryResult::Command { .. } => &[],
+        }
+    }
+
     /// Rows affected (DML) or returned (queries).
     pub fn row_count(&self) -> u64 {
         match self {

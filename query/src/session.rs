@@ -2,13 +2,15 @@
 //!
 //! - Outside a transaction block every statement is its own transaction: reads run on the
 //!   latest snapshot; writes run through [`Store::write_at_head`] and wait for durability.
-//! - `BEGIN` opens a block: statements run on the block's [`Transaction`], each behind a
-//!   savepoint so a failing statement leaves no trace; after a failure the block only
-//!   accepts `ROLLBACK` (25P02), and `COMMIT` of a failed block rolls back.
+//! - `BEGIN` opens a block: statements run on the block's [`Transaction`]. After a failure
+//!   the block only accepts `ROLLBACK` and `ROLLBACK TO SAVEPOINT` (25P02 otherwise), and
+//!   `COMMIT` of a failed block rolls back, so whatever a failing statement did before it
+//!   failed is never read or committed, and statements need no savepoint of their own.
 //! - `SAVEPOINT`, `ROLLBACK TO` and `RELEASE` map to the transaction's O(1) savepoints.
-//! - Plans of queries with parameters are cached per (text, parameter types) and reused
-//!   while the catalog version is unchanged (only outside transaction blocks, whose pending
-//!   DDL does not bump the version).
+//! - [`Session::prepare`] parses a statement once; [`Session::execute_prepared`] runs it with
+//!   new parameters, reusing the bound plan of a query or INSERT while the catalog is
+//!   unchanged (see `prepared.rs`). `execute` with parameters prepares single statements
+//!   behind the scenes, keyed by their text, so drivers that resend the same text benefit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,10 +22,11 @@ use zqlite_projections::value::{DataType, Value};
 use zqlite_projections::{Savepoint, State, Store, Transaction, TxMeta};
 
 use crate::bind::{Binder, OutputColumn, ident_name};
+use crate::dml::InsertPlan;
 use crate::error::{Error, Result};
-use crate::exec::Exec;
+use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
-use crate::plan::Plan;
+use crate::prepared::{Bound, Prepared};
 use crate::result::{Column, QueryResult};
 use crate::{alter, ddl, dml};
 
@@ -35,21 +38,18 @@ struct Block {
     statements: Vec<String>,
 }
 
-#[derive(Debug)]
-struct CachedPlan {
-    catalog_version: u64,
-    plan: Plan,
-    columns: Vec<OutputColumn>,
-}
-
 /// One client's connection to a [`crate::Database`].
 #[derive(Debug)]
 pub struct Session {
     store: Arc<Store>,
     block: Option<Block>,
     user: String,
-    plans: HashMap<(String, Vec<Option<DataType>>), CachedPlan>,
+    /// Statements prepared behind `execute` with parameters, by text.
+    by_text: HashMap<String, Prepared>,
 }
+
+/// How many statements `execute` keeps prepared by text before starting over.
+const TEXT_CACHE_SIZE: usize = 256;
 
 /// Parses SQL text into statements (syntax errors carry line and column).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
@@ -73,11 +73,28 @@ fn columns_of(cols: &[OutputColumn]) -> Vec<Column> {
         .collect()
 }
 
-/// Runs one DDL or DML statement on `txn`.
-fn run_write(txn: &mut Transaction, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
+/// Runs one DDL or DML statement on `txn` (with `prepared`'s cached plan when it has one).
+fn run_write(
+    txn: &mut Transaction,
+    stmt: &Statement,
+    params: &[Value],
+    prepared: Option<&Prepared>,
+) -> Result<QueryResult> {
     use Statement as S;
     match stmt {
-        S::Insert(i) => dml::insert(txn, i, params),
+        S::Insert(i) => match prepared {
+            Some(p) => {
+                let state = txn.state();
+                let cached = p.plan(state, params, || {
+                    Ok(Bound::Insert(Box::new(InsertPlan::bind(state, i, params)?)))
+                })?;
+                let Bound::Insert(plan) = &cached.bound else {
+                    return Err(internal("a prepared INSERT holds another kind of plan"));
+                };
+                plan.run(txn, params)
+            }
+            None => InsertPlan::bind(txn.state(), i, params)?.run(txn, params),
+        },
         S::Update(u) => dml::update(txn, u, params),
         S::Delete(d) => dml::delete(txn, d, params),
         S::CreateTable(ct) => ddl::create_table(txn, ct),
@@ -124,7 +141,7 @@ impl Session {
             store,
             block: None,
             user: String::new(),
-            plans: HashMap::new(),
+            by_text: HashMap::new(),
         }
     }
 
@@ -141,15 +158,76 @@ impl Session {
     /// Runs every statement of `sql` in order, binding `$n` to `params[n-1]`; stops at the
     /// first error.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
-        let statements = parse(sql)?;
+        if !params.is_empty()
+            && let Some(p) = self.by_text.get(sql).cloned()
+        {
+            return Ok(vec![self.execute_prepared(&p, params)?]);
+        }
+        let mut statements = parse(sql)?;
+        if !params.is_empty() && statements.len() == 1 {
+            let p = Prepared::new(sql, statements.pop());
+            self.remember(&p);
+            return Ok(vec![self.execute_prepared(&p, params)?]);
+        }
         let mut out = Vec::with_capacity(statements.len());
         for stmt in &statements {
-            out.push(self.statement(stmt, params)?);
+            out.push(self.statement(stmt, params, None)?);
         }
         Ok(out)
     }
 
-    fn statement(&mut self, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
+    /// Parses one statement for running many times with [`Session::execute_prepared`].
+    ///
+    /// ```
+    /// use zqlite_query::{Database, Value};
+    ///
+    /// let db = Database::open_in_memory().unwrap();
+    /// let mut s = db.session();
+    /// s.execute("CREATE TABLE t (id bigint PRIMARY KEY, name text)", &[]).unwrap();
+    /// let insert = s.prepare("INSERT INTO t VALUES ($1, $2)").unwrap();
+    /// for id in 0..3 {
+    ///     let name = Value::Text(format!("n{id}"));
+    ///     s.execute_prepared(&insert, &[Value::Int8(id), name]).unwrap();
+    /// }
+    /// let count = s.prepare("SELECT count(*) FROM t WHERE id >= $1").unwrap();
+    /// let result = s.execute_prepared(&count, &[Value::Int8(1)]).unwrap();
+    /// assert_eq!(result.rows().unwrap()[0][0], Value::Int8(2));
+    /// ```
+    pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        let mut statements = parse(sql)?;
+        if statements.len() > 1 {
+            return Err(Error::bind(
+                "42601",
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+        Ok(Prepared::new(sql, statements.pop()))
+    }
+
+    /// Runs a prepared statement with `params` bound to `$1`, `$2`, ...
+    pub fn execute_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<QueryResult> {
+        match p.statement() {
+            Some(stmt) => self.statement(stmt, params, Some(p)),
+            None => Ok(QueryResult::Rows {
+                columns: Vec::new(),
+                rows: Vec::new(),
+            }),
+        }
+    }
+
+    fn remember(&mut self, p: &Prepared) {
+        if self.by_text.len() >= TEXT_CACHE_SIZE {
+            self.by_text.clear();
+        }
+        self.by_text.insert(p.sql().to_string(), p.clone());
+    }
+
+    fn statement(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        prepared: Option<&Prepared>,
+    ) -> Result<QueryResult> {
         use Statement as S;
         match stmt {
             S::StartTransaction { .. } => {
@@ -217,7 +295,10 @@ impl Session {
                 Ok(QueryResult::command("RELEASE", None))
             }
             S::Query(q) => {
-                let result = self.read(|state| query(state, q, params, None));
+                let result = self.read(|state| match prepared {
+                    Some(p) => prepared_query(state, q, params, p),
+                    None => query(state, q, params),
+                });
                 self.fail_block_on_error(result)
             }
             S::Explain {
@@ -235,57 +316,32 @@ impl Session {
                 self.fail_block_on_error(result)
             }
             S::Set(_) => Ok(QueryResult::command("SET", None)),
-            s if is_write(s) => self.write(s, params),
+            s if is_write(s) => self.write(s, params, prepared),
             other => Err(unsupported_statement(other)),
         }
     }
 
-    /// Runs a query with a cached plan when there is a current one (see module doc).
+    /// Runs one query, prepared behind the scenes by its text (see [`Session::prepare`]).
     pub fn query_cached(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        let mut statements = parse(sql)?;
-        let (Some(Statement::Query(q)), true) = (statements.pop(), statements.is_empty()) else {
+        let p = match self.by_text.get(sql) {
+            Some(p) => p.clone(),
+            None => {
+                let p = self.prepare(sql)?;
+                self.remember(&p);
+                p
+            }
+        };
+        if !p.is_query() {
             return Err(Error::unsupported(
                 "query_cached with anything but one query",
             ));
-        };
-        if self.block.is_some() {
-            return self.read(|state| query(state, &q, params, None));
         }
-        let key = (
-            sql.to_string(),
-            params.iter().map(Value::data_type).collect::<Vec<_>>(),
-        );
-        let state = self.store.snapshot();
-        let version = state.catalog().version();
-        let cached = self
-            .plans
-            .get(&key)
-            .filter(|c| c.catalog_version == version);
-        if let Some(c) = cached {
-            let rows = Exec::new(&state, params).run(&c.plan)?;
-            return Ok(QueryResult::Rows {
-                columns: columns_of(&c.columns),
-                rows,
-            });
-        }
-        let mut plan_out = None;
-        let result = query(&state, &q, params, Some(&mut plan_out))?;
-        if let Some((plan, columns)) = plan_out {
-            self.plans.insert(
-                key,
-                CachedPlan {
-                    catalog_version: version,
-                    plan,
-                    columns,
-                },
-            );
-        }
-        Ok(result)
+        self.execute_prepared(&p, params)
     }
 
-    /// How many plans the cache holds (for tests).
+    /// How many statements prepared by text hold a plan (for tests).
     pub fn cached_plans(&self) -> usize {
-        self.plans.len()
+        self.by_text.values().filter(|p| p.has_plan()).count()
     }
 
     fn fail_block_on_error(&mut self, result: Result<QueryResult>) -> Result<QueryResult> {
@@ -304,17 +360,26 @@ impl Session {
         }
     }
 
-    fn write(&mut self, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
-        let text = stmt.to_string();
+    fn write(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        prepared: Option<&Prepared>,
+    ) -> Result<QueryResult> {
+        let text = match prepared {
+            Some(p) => p.sql().to_string(),
+            None => stmt.to_string(),
+        };
         if let Some(block) = &mut self.block {
-            let sp = block.txn.savepoint();
-            return match run_write(&mut block.txn, stmt, params) {
+            // A failing statement may leave part of its work in the transaction: the block
+            // is failed from then on, so that work can be neither read nor committed, and
+            // ROLLBACK (TO SAVEPOINT) discards it.
+            return match run_write(&mut block.txn, stmt, params, prepared) {
                 Ok(r) => {
                     block.statements.push(text);
                     Ok(r)
                 }
                 Err(e) => {
-                    block.txn.rollback_to(&sp);
                     block.failed = true;
                     Err(e)
                 }
@@ -327,7 +392,7 @@ impl Session {
         };
         let mut failure = None;
         let result = self.store.write_at_head(meta, |txn| {
-            run_write(txn, stmt, params).map_err(|e| {
+            run_write(txn, stmt, params, prepared).map_err(|e| {
                 failure = Some(e);
                 zqlite_projections::Error::Internal("statement failed".into())
             })
@@ -373,24 +438,40 @@ fn no_savepoint(name: &str) -> Error {
     }
 }
 
-type PlanOut<'a> = Option<&'a mut Option<(Plan, Vec<OutputColumn>)>>;
-
 /// Binds, optimises and runs a query on `state`.
-fn query(
-    state: &State,
-    q: &ast::Query,
-    params: &[Value],
-    keep: PlanOut<'_>,
-) -> Result<QueryResult> {
+fn query(state: &State, q: &ast::Query, params: &[Value]) -> Result<QueryResult> {
     let mut binder = Binder::new(state, params);
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
     let rows = Exec::new(state, params).run(&plan)?;
-    let columns = columns_of(&bound.columns);
-    if let Some(out) = keep {
-        *out = Some((plan, bound.columns));
-    }
-    Ok(QueryResult::Rows { columns, rows })
+    Ok(QueryResult::Rows {
+        columns: columns_of(&bound.columns),
+        rows,
+    })
+}
+
+/// Runs a prepared query with its cached plan (binding it first when there is none).
+fn prepared_query(
+    state: &State,
+    q: &ast::Query,
+    params: &[Value],
+    p: &Prepared,
+) -> Result<QueryResult> {
+    let cached = p.plan(state, params, || {
+        let bound = Binder::new(state, params).query(q)?;
+        Ok(Bound::Query {
+            plan: Box::new(optimize(bound.plan, state.catalog())?),
+            columns: bound.columns,
+        })
+    })?;
+    let Bound::Query { plan, columns } = &cached.bound else {
+        return Err(internal("a prepared query holds another kind of plan"));
+    };
+    let rows = Exec::new(state, params).run(plan)?;
+    Ok(QueryResult::Rows {
+        columns: columns_of(columns),
+        rows,
+    })
 }
 
 /// EXPLAIN: the optimised plan tree, one line per row.

@@ -149,3 +149,137 @@ fn statement_failure_leaves_no_trace() {
     let r = s.execute("SELECT count(*) FROM t", &[]).unwrap();
     assert_eq!(rows(&r[0])[0][0], Value::Int8(1));
 }
+
+#[test]
+fn prepared_statements_rebind_after_ddl_and_savepoint_rollback() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "CREATE TABLE t (a int PRIMARY KEY, b text DEFAULT 'x')",
+        &[],
+    )
+    .unwrap();
+    let ins = s.prepare("INSERT INTO t (a) VALUES ($1)").unwrap();
+    let sel = s.prepare("SELECT * FROM t WHERE a = $1").unwrap();
+    let one = |s: &mut zqlite_query::Session, a: i32| {
+        rows(&s.execute_prepared(&sel, &[Value::Int4(a)]).unwrap())[0].clone()
+    };
+    s.execute("BEGIN", &[]).unwrap();
+    s.execute_prepared(&ins, &[Value::Int4(1)]).unwrap();
+    assert!(ins.has_plan());
+    s.execute("SAVEPOINT s1", &[]).unwrap();
+    s.execute("ALTER TABLE t ADD COLUMN c int DEFAULT 7", &[])
+        .unwrap();
+    s.execute_prepared(&ins, &[Value::Int4(2)]).unwrap();
+    assert_eq!(
+        one(&mut s, 2),
+        [Value::Int4(2), Value::Text("x".into()), Value::Int4(7)]
+    );
+    // After the rollback the catalog differs from every one a plan was bound to.
+    s.execute("ROLLBACK TO SAVEPOINT s1", &[]).unwrap();
+    s.execute("ALTER TABLE t ADD COLUMN d text DEFAULT 'd'", &[])
+        .unwrap();
+    s.execute_prepared(&ins, &[Value::Int4(3)]).unwrap();
+    assert_eq!(
+        one(&mut s, 3),
+        [
+            Value::Int4(3),
+            Value::Text("x".into()),
+            Value::Text("d".into())
+        ]
+    );
+    s.execute("COMMIT", &[]).unwrap();
+    assert_eq!(
+        one(&mut s, 1),
+        [
+            Value::Int4(1),
+            Value::Text("x".into()),
+            Value::Text("d".into())
+        ]
+    );
+    // Another session shares the prepared statement's plan cache safely.
+    let mut other = db.session();
+    assert_eq!(one(&mut other, 3)[0], Value::Int4(3));
+    // A parameter of another type is bound again, not run with the old plan.
+    let r = s.execute_prepared(&sel, &[Value::Int8(1)]).unwrap();
+    assert_eq!(rows(&r).len(), 1);
+    // A prepared insert is one statement: the error and the text cache behave.
+    let err = s.prepare("SELECT 1; SELECT 2").unwrap_err();
+    assert_eq!(err.sqlstate(), "42601");
+    let err = s.execute_prepared(&ins, &[Value::Int4(1)]).unwrap_err();
+    assert_eq!(err.sqlstate(), "23505");
+    let empty = s.prepare("-- nothing").unwrap();
+    assert!(rows(&s.execute_prepared(&empty, &[]).unwrap()).is_empty());
+}
+
+#[test]
+fn update_and_delete_find_rows_through_indexes() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "CREATE TABLE t (a int PRIMARY KEY, b int, c text); CREATE INDEX t_b ON t (b)",
+        &[],
+    )
+    .unwrap();
+    let insert = s.prepare("INSERT INTO t VALUES ($1, $2, $3)").unwrap();
+    for i in 1..=100 {
+        let row = [
+            Value::Int4(i),
+            Value::Int4(i % 10),
+            Value::Text(format!("r{i}")),
+        ];
+        s.execute_prepared(&insert, &row).unwrap();
+    }
+    let tag =
+        |s: &mut zqlite_query::Session, sql: &str, p: &[Value]| s.execute(sql, p).unwrap()[0].tag();
+    assert_eq!(
+        tag(
+            &mut s,
+            "UPDATE t SET c = 'pk' WHERE a = $1 AND b = 3",
+            &[Value::Int4(13)]
+        ),
+        "UPDATE 1"
+    );
+    assert_eq!(
+        tag(
+            &mut s,
+            "UPDATE t SET c = 'pk' WHERE a = $1 AND b = 4",
+            &[Value::Int4(13)]
+        ),
+        "UPDATE 0"
+    );
+    assert_eq!(
+        tag(
+            &mut s,
+            "UPDATE t SET b = b + 100 WHERE b = $1",
+            &[Value::Int4(7)]
+        ),
+        "UPDATE 10"
+    );
+    assert_eq!(
+        tag(
+            &mut s,
+            "DELETE FROM t WHERE b >= $1 AND b < 200",
+            &[Value::Int4(100)]
+        ),
+        "DELETE 10"
+    );
+    assert_eq!(
+        tag(
+            &mut s,
+            "DELETE FROM t WHERE a BETWEEN $1 AND 20",
+            &[Value::Int4(11)]
+        ),
+        "DELETE 9"
+    );
+    let r = s
+        .execute("SELECT count(*), sum(a) FROM t WHERE c = 'pk'", &[])
+        .unwrap();
+    assert_eq!(rows(&r[0])[0], [Value::Int8(0), Value::Null]);
+    let r = s.execute("SELECT count(*) FROM t", &[]).unwrap();
+    assert_eq!(rows(&r[0])[0][0], Value::Int8(81));
+    let plan = s
+        .execute("EXPLAIN SELECT * FROM t WHERE b = 3", &[])
+        .unwrap();
+    assert!(format!("{:?}", rows(&plan[0])).contains("IndexScan"));
+}

@@ -1,8 +1,9 @@
 //! SQL benchmark: zqlite (embedded) next to SQLite (WAL, synchronous=FULL) on the same data,
 //! in one run, printing rates and the zqlite/SQLite ratio against the targets.
 //!
-//! `cargo bench -p zqlite --bench sql -- [--rows N] [--seconds S]` (defaults: 1,000,000 rows,
-//! 3 s per timed measurement). Both engines use one durable file-backed database in a
+//! `cargo bench -p zqlite --bench sql -- [--rows N] [--seconds S] [--only NAME]` (defaults:
+//! 1,000,000 rows, 3 s per timed measurement; `--only` runs the measurements whose name
+//! contains NAME, after loading the data). Both engines use one durable file-backed database in a
 //! temporary directory on the same disk.
 
 use std::sync::Arc;
@@ -10,23 +11,33 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
-use zqlite_query::{Database, QueryResult, Value};
+use zqlite_query::{Database, Prepared, QueryResult, Session, Value};
 
 struct Config {
     rows: i64,
     seconds: f64,
+    /// Run only the measurements whose name contains this (for profiling one of them).
+    only: Option<String>,
+}
+
+impl Config {
+    fn wants(&self, measurement: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| measurement.contains(o))
+    }
 }
 
 fn config() -> Config {
     let mut cfg = Config {
         rows: 1_000_000,
         seconds: 3.0,
+        only: None,
     };
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
         match pair[0].as_str() {
             "--rows" => cfg.rows = pair[1].parse().expect("--rows takes a number"),
             "--seconds" => cfg.seconds = pair[1].parse().expect("--seconds takes a number"),
+            "--only" => cfg.only = Some(pair[1].clone()),
             _ => {}
         }
     }
@@ -126,9 +137,12 @@ fn main() {
     {
         let mut s = db.session();
         s.execute("BEGIN", &[]).unwrap();
+        let insert = s
+            .prepare("INSERT INTO accounts VALUES ($1, $2, $3, $4)")
+            .unwrap();
         for id in 0..bulk {
-            s.execute(
-                "INSERT INTO accounts VALUES ($1, $2, $3, $4)",
+            s.execute_prepared(
+                &insert,
                 &[
                     Value::Int8(id),
                     Value::Text(format!("account-{id:012}")),
@@ -212,109 +226,128 @@ fn main() {
     }
     s.execute("COMMIT", &[]).unwrap();
 
-    // Point select by primary key, prepared.
     let rows = cfg.rows;
-    let zq = rate(cfg.seconds, |i| {
-        let r = s
-            .query_cached(
-                "SELECT name, balance FROM accounts WHERE id = $1",
-                &[Value::Int8(key(i, rows))],
-            )
+    // Point select by primary key, prepared.
+    if cfg.wants("point select by primary key (prepared)") {
+        let point = s
+            .prepare("SELECT name, balance FROM accounts WHERE id = $1")
             .unwrap();
-        assert_eq!(rows_of(std::slice::from_ref(&r)), 1);
-    });
-    let mut stmt = lite
-        .prepare("SELECT name, balance FROM accounts WHERE id = ?1")
-        .unwrap();
-    let sq = rate(cfg.seconds, |i| {
-        let n: usize = stmt
-            .query_map(params![key(i, rows)], |_| Ok(()))
-            .unwrap()
-            .count();
-        assert_eq!(n, 1);
-    });
-    drop(stmt);
-    report(
-        "point select by primary key (prepared)",
-        zq,
-        sq,
-        1.0,
-        "queries/s",
-    );
-
-    // 1% range scan.
-    let span = (rows / 100).max(1);
-    let zq = rate(cfg.seconds / 3.0, |i| {
-        let lo = key(i, rows - span);
-        s.query_cached(
-            "SELECT sum(balance) FROM accounts WHERE id >= $1 AND id < $2",
-            &[Value::Int8(lo), Value::Int8(lo + span)],
-        )
-        .unwrap();
-    });
-    let mut stmt = lite
-        .prepare("SELECT sum(balance) FROM accounts WHERE id >= ?1 AND id < ?2")
-        .unwrap();
-    let sq = rate(cfg.seconds / 3.0, |i| {
-        let lo = key(i, rows - span);
-        let _: f64 = stmt
-            .query_row(params![lo, lo + span], |r| r.get(0))
-            .unwrap();
-    });
-    drop(stmt);
-    report("1% range scan (sum)", zq, sq, 1.0, "queries/s");
-
-    // Join + GROUP BY over every account.
-    let join = "SELECT b.name, count(*), sum(a.balance) FROM accounts a JOIN branches b ON a.branch = b.id GROUP BY b.name";
-    let start = Instant::now();
-    let groups = rows_of(&s.execute(join, &[]).unwrap());
-    let zq = 1.0 / start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let mut stmt = lite.prepare(join).unwrap();
-    let lite_groups = stmt.query_map([], |_| Ok(())).unwrap().count();
-    let sq = 1.0 / start.elapsed().as_secs_f64();
-    drop(stmt);
-    assert_eq!(groups, lite_groups);
-    report("join + GROUP BY over all rows", zq, sq, 1.0, "queries/s");
-
-    // Durable single-row autocommit inserts.
-    for writers in [1usize, 16] {
-        let next_id = Arc::new(AtomicU64::new(writers as u64 * 10_000_000));
-        let zq = {
-            let db = db.clone();
-            let next_id = next_id.clone();
-            concurrent_rate(writers, cfg.seconds, move |_, _| {
-                let id = next_id.fetch_add(1, Ordering::Relaxed) as i64;
-                db.session()
-                    .execute("INSERT INTO events VALUES ($1, 'e')", &[Value::Int8(id)])
-                    .unwrap();
-            })
-        };
-        let path = lite_path.clone();
-        let next_id = Arc::new(AtomicU64::new(writers as u64 * 10_000_000));
-        let sq = concurrent_rate(writers, cfg.seconds, move |_, _| {
-            thread_local! {
-                static CONN: std::cell::OnceCell<Connection> = const { std::cell::OnceCell::new() };
-            }
-            CONN.with(|c| {
-                let conn = c.get_or_init(|| {
-                    let conn = Connection::open(&path).unwrap();
-                    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
-                        .unwrap();
-                    conn
-                });
-                let id = next_id.fetch_add(1, Ordering::Relaxed) as i64;
-                conn.execute("INSERT INTO events VALUES (?1, 'e')", params![id])
-                    .unwrap();
-            });
+        let zq = rate(cfg.seconds, |i| {
+            let r = s
+                .execute_prepared(&point, &[Value::Int8(key(i, rows))])
+                .unwrap();
+            assert_eq!(rows_of(std::slice::from_ref(&r)), 1);
         });
-        let target = if writers == 16 { 5.0 } else { 1.0 };
+        let mut stmt = lite
+            .prepare("SELECT name, balance FROM accounts WHERE id = ?1")
+            .unwrap();
+        let sq = rate(cfg.seconds, |i| {
+            let n: usize = stmt
+                .query_map(params![key(i, rows)], |_| Ok(()))
+                .unwrap()
+                .count();
+            assert_eq!(n, 1);
+        });
+        drop(stmt);
         report(
-            &format!("durable autocommit inserts, {writers} writers"),
+            "point select by primary key (prepared)",
             zq,
             sq,
-            target,
-            "commits/s",
+            1.0,
+            "queries/s",
         );
+    }
+    // 1% range scan.
+    if cfg.wants("1% range scan (sum)") {
+        let span = (rows / 100).max(1);
+        let zq = rate(cfg.seconds / 3.0, |i| {
+            let lo = key(i, rows - span);
+            s.query_cached(
+                "SELECT sum(balance) FROM accounts WHERE id >= $1 AND id < $2",
+                &[Value::Int8(lo), Value::Int8(lo + span)],
+            )
+            .unwrap();
+        });
+        let mut stmt = lite
+            .prepare("SELECT sum(balance) FROM accounts WHERE id >= ?1 AND id < ?2")
+            .unwrap();
+        let sq = rate(cfg.seconds / 3.0, |i| {
+            let lo = key(i, rows - span);
+            let _: f64 = stmt
+                .query_row(params![lo, lo + span], |r| r.get(0))
+                .unwrap();
+        });
+        drop(stmt);
+        report("1% range scan (sum)", zq, sq, 1.0, "queries/s");
+    }
+    // Join + GROUP BY over every account.
+    if cfg.wants("join + GROUP BY over all rows") {
+        let join = "SELECT b.name, count(*), sum(a.balance) FROM accounts a JOIN branches b ON a.branch = b.id GROUP BY b.name";
+        let start = Instant::now();
+        let groups = rows_of(&s.execute(join, &[]).unwrap());
+        let zq = 1.0 / start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let mut stmt = lite.prepare(join).unwrap();
+        let lite_groups = stmt.query_map([], |_| Ok(())).unwrap().count();
+        let sq = 1.0 / start.elapsed().as_secs_f64();
+        drop(stmt);
+        assert_eq!(groups, lite_groups);
+        report("join + GROUP BY over all rows", zq, sq, 1.0, "queries/s");
+    }
+    // Durable single-row autocommit inserts.
+    {
+        for writers in [1usize, 16] {
+            let name = format!("durable autocommit inserts, {writers} writers");
+            if !cfg.wants(&name) {
+                continue;
+            }
+            let next_id = Arc::new(AtomicU64::new(writers as u64 * 10_000_000));
+            let zq = {
+                let db = db.clone();
+                let next_id = next_id.clone();
+                concurrent_rate(writers, cfg.seconds, move |_, _| {
+                    // Each writer thread keeps its session and prepared statement, as SQLite's
+                    // keep their connection and cached statement.
+                    thread_local! {
+                        static WRITER: std::cell::OnceCell<std::cell::RefCell<(Session, Prepared)>> =
+                            const { std::cell::OnceCell::new() };
+                    }
+                    WRITER.with(|w| {
+                        let mut w = w
+                            .get_or_init(|| {
+                                let mut s = db.session();
+                                let p = s.prepare("INSERT INTO events VALUES ($1, 'e')").unwrap();
+                                std::cell::RefCell::new((s, p))
+                            })
+                            .borrow_mut();
+                        let (s, p) = &mut *w;
+                        let id = next_id.fetch_add(1, Ordering::Relaxed) as i64;
+                        s.execute_prepared(p, &[Value::Int8(id)]).unwrap();
+                    });
+                })
+            };
+            let path = lite_path.clone();
+            let next_id = Arc::new(AtomicU64::new(writers as u64 * 10_000_000));
+            let sq = concurrent_rate(writers, cfg.seconds, move |_, _| {
+                thread_local! {
+                    static CONN: std::cell::OnceCell<Connection> = const { std::cell::OnceCell::new() };
+                }
+                CONN.with(|c| {
+                    let conn = c.get_or_init(|| {
+                        let conn = Connection::open(&path).unwrap();
+                        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;")
+                            .unwrap();
+                        conn
+                    });
+                    let id = next_id.fetch_add(1, Ordering::Relaxed) as i64;
+                    conn.prepare_cached("INSERT INTO events VALUES (?1, 'e')")
+                        .unwrap()
+                        .execute(params![id])
+                        .unwrap();
+                });
+            });
+            let target = if writers == 16 { 5.0 } else { 1.0 };
+            report(&name, zq, sq, target, "commits/s");
+        }
     }
 }

@@ -7,6 +7,8 @@
 //! defaults, identity columns and type coercion (assignment casts, `varchar(n)` lengths,
 //! `numeric(p,s)` rounding) are handled here.
 
+use std::sync::Arc;
+
 use sqlparser::ast;
 use zqlite_projections::value::{CastContext, DataType, Value, cast};
 use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
@@ -18,13 +20,14 @@ use crate::exec::{Exec, Row};
 use crate::expr::Expr;
 use crate::functions::Func;
 use crate::optimizer::optimize;
+use crate::plan::Plan;
 use crate::result::{Column, QueryResult};
 
-pub(super) fn table_def(state: &State, name: &str) -> Result<TableDef> {
+pub(super) fn table_def(state: &State, name: &str) -> Result<Arc<TableDef>> {
     state
         .catalog()
         .table_by_name(name)
-        .map(|d| (**d).clone())
+        .cloned()
         .ok_or_else(|| Error::bind("42P01", format!("relation \"{name}\" does not exist")))
 }
 
@@ -49,6 +52,7 @@ pub(super) fn parse_expr(text: &str) -> Result<ast::Expr> {
 }
 
 /// A default expression, bound: `nextval('seq')` is recognised so the transaction can run it.
+#[derive(Debug)]
 enum Default {
     NextVal(String),
     Expr(Expr),
@@ -209,69 +213,125 @@ pub(super) fn returning_result(cols: Vec<OutputColumn>, rows: Vec<Row>) -> Query
     }
 }
 
-pub(crate) fn insert(
-    txn: &mut Transaction,
-    ins: &ast::Insert,
-    params: &[Value],
-) -> Result<QueryResult> {
-    if ins.or.is_some() || ins.replace_into || ins.ignore {
-        return Err(Error::Syntax {
-            message: "syntax error: INSERT OR / REPLACE INTO / INSERT IGNORE are not PostgreSQL"
-                .into(),
-            location: crate::error::Location { line: 1, column: 1 },
-        });
-    }
-    let ast::TableObject::TableName(tname) = &ins.table else {
-        return Err(Error::unsupported("INSERT into a table function"));
-    };
-    let name = object_name(tname)?;
-    let state = txn.state().clone();
-    let def = table_def(&state, &name)?;
-    let alias = ins
-        .table_alias
-        .as_ref()
-        .map(|a| ident_name(&a.alias))
-        .unwrap_or_else(|| def.name.clone());
-    let targets: Vec<usize> = if ins.columns.is_empty() {
-        (0..def.columns.len()).collect()
-    } else {
-        let mut out = Vec::new();
-        for c in &ins.columns {
-            let cname = object_name(c)?;
-            let pos = def.column_index(&cname).ok_or_else(|| {
-                Error::bind(
-                    "42703",
-                    format!(
-                        "column \"{cname}\" of relation \"{}\" does not exist",
-                        def.name
-                    ),
-                )
-            })?;
-            if out.contains(&pos) {
-                return Err(Error::bind(
-                    "42701",
-                    format!("column \"{cname}\" specified more than once"),
-                ));
-            }
-            out.push(pos);
+/// Where an INSERT's rows come from.
+#[derive(Debug)]
+enum Source {
+    DefaultValues,
+    /// `VALUES` rows; `None` is `DEFAULT`.
+    Values(Vec<Vec<Option<Expr>>>),
+    Query(Plan),
+}
+
+/// A bound INSERT: everything resolved against the catalog, so a prepared statement runs it
+/// again with new parameters without parsing or binding.
+#[derive(Debug)]
+pub(crate) struct InsertPlan {
+    def: Arc<TableDef>,
+    /// Table column of each provided value.
+    targets: Vec<usize>,
+    source: Source,
+    overriding: bool,
+    checks: Vec<(String, Expr)>,
+    defaults: Vec<Option<Default>>,
+    returning: Option<(Vec<Expr>, Vec<OutputColumn>)>,
+    conflict: Option<Conflict>,
+}
+
+impl InsertPlan {
+    /// Binds `ins` against `state` (parameters are used for their types only).
+    pub(crate) fn bind(state: &State, ins: &ast::Insert, params: &[Value]) -> Result<InsertPlan> {
+        if ins.or.is_some() || ins.replace_into || ins.ignore {
+            return Err(Error::Syntax {
+                message:
+                    "syntax error: INSERT OR / REPLACE INTO / INSERT IGNORE are not PostgreSQL"
+                        .into(),
+                location: crate::error::Location { line: 1, column: 1 },
+            });
         }
-        out
-    };
-    let types: Vec<DataType> = targets.iter().map(|&c| def.columns[c].data_type).collect();
-    let mut ex = Exec::new(&state, params);
-    // The provided values: None = DEFAULT.
-    let provided: Vec<Vec<Option<Value>>> = match &ins.source {
-        None => vec![vec![]],
-        Some(q) => match q.body.as_ref() {
-            ast::SetExpr::Values(v) if q.order_by.is_none() && q.limit_clause.is_none() => {
-                let mut b = Binder::new(&state, params);
-                let rows = b.insert_values(v, &types)?;
+        let ast::TableObject::TableName(tname) = &ins.table else {
+            return Err(Error::unsupported("INSERT into a table function"));
+        };
+        let name = object_name(tname)?;
+        let def = table_def(state, &name)?;
+        let alias = ins
+            .table_alias
+            .as_ref()
+            .map(|a| ident_name(&a.alias))
+            .unwrap_or_else(|| def.name.clone());
+        let targets = insert_targets(&def, &ins.columns)?;
+        let types: Vec<DataType> = targets.iter().map(|&c| def.columns[c].data_type).collect();
+        let source = match &ins.source {
+            None => Source::DefaultValues,
+            Some(q) => match q.body.as_ref() {
+                ast::SetExpr::Values(v) if q.order_by.is_none() && q.limit_clause.is_none() => {
+                    Source::Values(Binder::new(state, params).insert_values(v, &types)?)
+                }
+                _ => {
+                    let bound = Binder::new(state, params).query(q)?;
+                    if bound.columns.len() > targets.len() {
+                        return Err(Error::bind(
+                            "42601",
+                            "INSERT has more expressions than target columns",
+                        ));
+                    }
+                    if bound.columns.len() < targets.len() {
+                        return Err(Error::bind(
+                            "42601",
+                            "INSERT has more target columns than expressions",
+                        ));
+                    }
+                    Source::Query(optimize(bound.plan, state.catalog())?)
+                }
+            },
+        };
+        let checks = bind_checks(state, &def)?;
+        let mut defaults = Vec::with_capacity(def.columns.len());
+        for c in &def.columns {
+            defaults.push(match &c.default {
+                Some(text) => Some(bind_default(state, text, &c.data_type, params)?),
+                None => None,
+            });
+        }
+        let mut b = Binder::new(state, params);
+        b.scope().columns = table_scope(&def, &alias);
+        let returning = ins
+            .returning
+            .as_ref()
+            .map(|r| bind_returning(&mut b, r))
+            .transpose()?;
+        let conflict = match &ins.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(oc)) => {
+                Some(bind_conflict(state, &def, &alias, oc, params)?)
+            }
+            Some(other) => return Err(Error::unsupported(format!("{other}"))),
+        };
+        Ok(InsertPlan {
+            def,
+            targets,
+            source,
+            overriding: ins.overriding.is_some(),
+            checks,
+            defaults,
+            returning,
+            conflict,
+        })
+    }
+
+    /// Runs the insert on `txn`. Sources, defaults, CHECKs and RETURNING are evaluated on
+    /// the state as of the statement's start, as in PostgreSQL.
+    pub(crate) fn run(&self, txn: &mut Transaction, params: &[Value]) -> Result<QueryResult> {
+        let start = txn.state().clone();
+        let mut ex = Exec::new(&start, params);
+        let provided: Vec<Vec<Option<Value>>> = match &self.source {
+            Source::DefaultValues => vec![vec![]],
+            Source::Values(rows) => {
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
                     let mut vals = Vec::with_capacity(r.len());
                     for e in r {
                         vals.push(match e {
-                            Some(e) => Some(ex.eval(&e, &[])?),
+                            Some(e) => Some(ex.eval(e, &[])?),
                             None => None,
                         });
                     }
@@ -279,61 +339,71 @@ pub(crate) fn insert(
                 }
                 out
             }
-            _ => {
-                let mut b = Binder::new(&state, params);
-                let bound = b.query(q)?;
-                if bound.columns.len() > targets.len() {
-                    return Err(Error::bind(
-                        "42601",
-                        "INSERT has more expressions than target columns",
-                    ));
+            Source::Query(plan) => ex
+                .run(plan)?
+                .into_iter()
+                .map(|r| r.into_iter().map(Some).collect())
+                .collect(),
+        };
+        let mut count = 0u64;
+        let mut returned = Vec::new();
+        let mut inserts = Vec::with_capacity(provided.len());
+        for vals in provided {
+            let full = self.complete_row(txn, &mut ex, vals)?;
+            if let Some(c) = &self.conflict {
+                // Conflicts are found among rows this statement inserted too: apply as we go.
+                let now = txn.state().clone();
+                if let Some((key, existing)) = c.find(&now, &self.def, &full) {
+                    if let Some(new) = self.conflict_update(c, &mut ex, existing, &full)? {
+                        if let Some((exprs, _)) = &self.returning {
+                            returned.push(eval_all(&mut ex, exprs, &new)?);
+                        }
+                        txn.update(self.def.id, &key, new)?;
+                        count += 1;
+                    }
+                    continue;
                 }
-                if bound.columns.len() < targets.len() {
-                    return Err(Error::bind(
-                        "42601",
-                        "INSERT has more target columns than expressions",
-                    ));
+                if let Some((exprs, _)) = &self.returning {
+                    returned.push(eval_all(&mut ex, exprs, &full)?);
                 }
-                let plan = optimize(bound.plan, state.catalog())?;
-                ex.run(&plan)?
-                    .into_iter()
-                    .map(|r| r.into_iter().map(Some).collect())
-                    .collect()
+                txn.insert(self.def.id, full)?;
+                count += 1;
+                continue;
             }
-        },
-    };
-    let checks = bind_checks(&state, &def)?;
-    let mut defaults: Vec<Option<Default>> = Vec::new();
-    for c in &def.columns {
-        defaults.push(match &c.default {
-            Some(text) => Some(bind_default(&state, text, &c.data_type, params)?),
-            None => None,
-        });
-    }
-    let mut b = Binder::new(&state, params);
-    b.scope().columns = table_scope(&def, &alias);
-    let returning = ins
-        .returning
-        .as_ref()
-        .map(|r| bind_returning(&mut b, r))
-        .transpose()?;
-    let conflict = match &ins.on {
-        None => None,
-        Some(ast::OnInsert::OnConflict(oc)) => {
-            Some(bind_conflict(&state, &def, &alias, oc, params)?)
+            if let Some((exprs, _)) = &self.returning {
+                returned.push(eval_all(&mut ex, exprs, &full)?);
+            }
+            inserts.push(full);
         }
-        Some(other) => return Err(Error::unsupported(format!("{other}"))),
-    };
+        // Without ON CONFLICT every row is computed first and the statement's snapshot is
+        // released, so the inserts change the transaction's maps in place.
+        drop(ex);
+        drop(start);
+        for full in inserts {
+            txn.insert(self.def.id, full)?;
+            count += 1;
+        }
+        Ok(match &self.returning {
+            Some((_, cols)) => returning_result(cols.clone(), returned),
+            None => QueryResult::command("INSERT", Some(count)),
+        })
+    }
 
-    let mut count = 0u64;
-    let mut returned = Vec::new();
-    for vals in provided {
+    /// The full row for provided values (`None` = DEFAULT): identity and default values,
+    /// assignment casts, CHECK constraints.
+    fn complete_row(
+        &self,
+        txn: &mut Transaction,
+        ex: &mut Exec<'_>,
+        vals: Vec<Option<Value>>,
+    ) -> Result<Vec<Value>> {
+        let def = &self.def;
         let mut row: Vec<Option<Value>> = vec![None; def.columns.len()];
         for (i, v) in vals.into_iter().enumerate() {
-            let col = targets[i];
+            let col = self.targets[i];
             if let (Some(_), Some(id)) = (&v, &def.columns[col].identity)
                 && id.kind == IdentityKind::Always
-                && ins.overriding.is_none()
+                && !self.overriding
             {
                 return Err(Error::bind(
                     "428C9",
@@ -349,76 +419,84 @@ pub(crate) fn insert(
         for (col, v) in row.into_iter().enumerate() {
             let v = match v {
                 Some(v) => v,
-                None => match (&def.columns[col].identity, &defaults[col]) {
+                None => match (&def.columns[col].identity, &self.defaults[col]) {
                     (Some(id), _) => Value::Int8(txn.nextval(&id.sequence)?),
                     (None, Some(Default::NextVal(seq))) => Value::Int8(txn.nextval(seq)?),
-                    (None, Some(Default::Expr(e))) => {
-                        Exec::new(txn.state(), params).eval(e, &[])?
-                    }
+                    (None, Some(Default::Expr(e))) => ex.eval(e, &[])?,
                     (None, None) => Value::Null,
                 },
             };
-            full.push(assign(v, &def, col)?);
+            full.push(assign(v, def, col)?);
         }
-        {
-            let now = txn.state().clone();
-            run_checks(&mut Exec::new(&now, params), &def, &checks, &full)?;
-        }
-        if let Some(c) = &conflict {
-            let now = txn.state().clone();
-            if let Some((key, existing)) = c.find(&now, &def, &full) {
-                match &c.action {
-                    None => continue,
-                    Some((sets, filter)) => {
-                        let mut ctx_row = existing.clone();
-                        ctx_row.extend(full.iter().cloned());
-                        let mut ex = Exec::new(&now, params);
-                        if let Some(f) = filter
-                            && !ex.test(f, &ctx_row)?
-                        {
-                            continue;
-                        }
-                        let mut new = existing.clone();
-                        for (col, e) in sets {
-                            new[*col] = assign(ex.eval(e, &ctx_row)?, &def, *col)?;
-                        }
-                        run_checks(&mut ex, &def, &checks, &new)?;
-                        txn.update(def.id, &key, new.clone())?;
-                        if let Some((exprs, _)) = &returning {
-                            let mut out = Vec::new();
-                            for e in exprs {
-                                out.push(ex.eval(e, &new)?);
-                            }
-                            returned.push(out);
-                        }
-                        count += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        txn.insert(def.id, full.clone())?;
-        if let Some((exprs, _)) = &returning {
-            let now = txn.state().clone();
-            let mut ex = Exec::new(&now, params);
-            let mut out = Vec::new();
-            for e in exprs {
-                out.push(ex.eval(e, &full)?);
-            }
-            returned.push(out);
-        }
-        count += 1;
+        run_checks(ex, def, &self.checks, &full)?;
+        Ok(full)
     }
-    Ok(match returning {
-        Some((_, cols)) => returning_result(cols, returned),
-        None => QueryResult::command("INSERT", Some(count)),
-    })
+
+    /// ON CONFLICT for a row that collides with `existing`: the updated row, or `None`
+    /// (DO NOTHING, or DO UPDATE whose WHERE is not true).
+    fn conflict_update(
+        &self,
+        c: &Conflict,
+        ex: &mut Exec<'_>,
+        existing: Vec<Value>,
+        full: &[Value],
+    ) -> Result<Option<Vec<Value>>> {
+        let Some((sets, filter)) = &c.action else {
+            return Ok(None);
+        };
+        let mut ctx_row = existing.clone();
+        ctx_row.extend(full.iter().cloned());
+        if let Some(f) = filter
+            && !ex.test(f, &ctx_row)?
+        {
+            return Ok(None);
+        }
+        let mut new = existing;
+        for (col, e) in sets {
+            new[*col] = assign(ex.eval(e, &ctx_row)?, &self.def, *col)?;
+        }
+        run_checks(ex, &self.def, &self.checks, &new)?;
+        Ok(Some(new))
+    }
+}
+
+fn eval_all(ex: &mut Exec<'_>, exprs: &[Expr], row: &[Value]) -> Result<Row> {
+    exprs.iter().map(|e| ex.eval(e, row)).collect()
+}
+
+/// The table columns an INSERT's column list names (all columns when it is empty).
+fn insert_targets(def: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usize>> {
+    if columns.is_empty() {
+        return Ok((0..def.columns.len()).collect());
+    }
+    let mut out = Vec::with_capacity(columns.len());
+    for c in columns {
+        let cname = object_name(c)?;
+        let pos = def.column_index(&cname).ok_or_else(|| {
+            Error::bind(
+                "42703",
+                format!(
+                    "column \"{cname}\" of relation \"{}\" does not exist",
+                    def.name
+                ),
+            )
+        })?;
+        if out.contains(&pos) {
+            return Err(Error::bind(
+                "42701",
+                format!("column \"{cname}\" specified more than once"),
+            ));
+        }
+        out.push(pos);
+    }
+    Ok(out)
 }
 
 /// ON CONFLICT DO UPDATE: the SET list and the WHERE.
 type DoUpdate = (Vec<(usize, Expr)>, Option<Expr>);
 
 /// A bound ON CONFLICT clause.
+#[derive(Debug)]
 struct Conflict {
     /// Column sets of the unique keys that count as a conflict.
     keys: Vec<Vec<usize>>,

@@ -11,9 +11,10 @@ use super::{
 };
 use crate::bind::{Binder, ident_name, object_name};
 use crate::error::{Error, Result};
-use crate::exec::{Exec, Row};
+use crate::exec::{Exec, KeyedRow};
 use crate::expr::Expr;
 use crate::optimizer::optimize;
+use crate::plan::Plan;
 use crate::result::QueryResult;
 
 /// Rows of the target table (key and row) matched by WHERE, each with the first matching
@@ -22,12 +23,25 @@ fn matching_rows(
     ex: &mut Exec<'_>,
     state: &State,
     def: &TableDef,
-    from: Option<&crate::plan::Plan>,
+    from: Option<&Plan>,
     selection: &Option<Expr>,
-) -> Result<Vec<(Vec<Value>, Row)>> {
+) -> Result<Vec<KeyedRow>> {
     let from_rows = match from {
         Some(p) => Some(ex.run(p)?),
-        None => None,
+        None => {
+            // The target rows alone: let the optimiser pick an index for the WHERE.
+            let scan = Plan::Scan {
+                table: def.id,
+                name: def.name.clone(),
+                width: def.columns.len(),
+                filter: selection.clone(),
+            };
+            let plan = optimize(scan, state.catalog())?;
+            if let Some(rows) = ex.run_keyed(&plan)? {
+                return Ok(rows);
+            }
+            None
+        }
     };
     let mut out = Vec::new();
     let Some(data) = state.table_data(def.id) else {

@@ -18,7 +18,7 @@ use std::ops::Bound;
 use std::rc::Rc;
 
 use zqlite_projections::value::{DataType, Value, cmp_total};
-use zqlite_projections::{State, TableData};
+use zqlite_projections::{RowEntry, State, TableData};
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
@@ -28,6 +28,9 @@ pub(crate) use eval::internal;
 
 /// A row of values.
 pub type Row = Vec<Value>;
+
+/// A table row with its primary key (or row id).
+pub(crate) type KeyedRow = (Vec<Value>, Row);
 
 /// Execution context of one statement.
 #[derive(Debug)]
@@ -39,32 +42,46 @@ pub struct Exec<'a> {
     cache: HashMap<usize, Rc<Vec<Row>>>,
 }
 
-/// Keys of the rows of `data` found through `access` for a leading-column range.
-fn lookup(data: &TableData, access: Access, index_width: usize, range: &ResolvedRange) -> Vec<Row> {
+/// A stored row and its key, as a scan visits them.
+type Entry<'d> = (&'d [Value], &'d RowEntry);
+
+/// The rows of `data` found through `access` for a leading-column range, with their keys.
+fn lookup<'d>(
+    data: &'d TableData,
+    access: Access,
+    index_width: usize,
+    range: &ResolvedRange,
+) -> Box<dyn Iterator<Item = Entry<'d>> + 'd> {
     let (lo, hi) = match range {
-        ResolvedRange::Empty => return Vec::new(),
+        ResolvedRange::Empty => return Box::new(std::iter::empty()),
         ResolvedRange::Eq(v) => (Some(v), Some(v)),
         ResolvedRange::Range(lo, hi) => (lo.as_ref(), hi.as_ref()),
     };
-    let lo_key: Option<Vec<Value>> = lo.map(|v| vec![v.clone()]);
+    let lo_key: Option<[Value; 1]> = lo.map(|v| [v.clone()]);
     let lower = match &lo_key {
         Some(k) => Bound::Included(k.as_slice()),
         None => Bound::Unbounded,
     };
-    let within = |first: &Value| hi.is_none_or(|h| cmp_total(first, h) != Ordering::Greater);
-    let rows: Vec<Row> = match access {
-        Access::PrimaryKey => data
-            .range(lower, Bound::Unbounded)
-            .take_while(|(k, _)| within(&k[0]))
-            .map(|(_, e)| e.row.to_vec())
-            .collect(),
-        Access::Index(pos) => data
-            .index_range(pos, lower, Bound::Unbounded)
-            .take_while(|entry| within(&entry[0]))
-            .filter_map(|entry| data.get(&entry[index_width..]).map(|e| e.row.to_vec()))
-            .collect(),
+    let hi = hi.cloned();
+    let within = move |first: &Value| {
+        hi.as_ref()
+            .is_none_or(|h| cmp_total(first, h) != Ordering::Greater)
     };
-    rows
+    match access {
+        Access::PrimaryKey => Box::new(
+            data.range(lower, Bound::Unbounded)
+                .take_while(move |(k, _)| within(&k[0]))
+                .map(|(k, e)| (&k[..], e)),
+        ),
+        Access::Index(pos) => Box::new(
+            data.index_range(pos, lower, Bound::Unbounded)
+                .take_while(move |entry| within(&entry[0]))
+                .filter_map(move |entry| {
+                    let key = &entry[index_width..];
+                    data.get(key).map(|e| (key, e))
+                }),
+        ),
+    }
 }
 
 /// Whether `v` orders like the values of a column of type `ty` (same family), so it can
@@ -138,13 +155,13 @@ impl<'a> Exec<'a> {
     }
 
     /// Rows for `range`, or every row when a bound's type family differs from the column's.
-    fn probe(
+    fn probe<'d>(
         &self,
-        data: &TableData,
+        data: &'d TableData,
         table: u64,
         access: Access,
         range: &ResolvedRange,
-    ) -> Vec<Row> {
+    ) -> Box<dyn Iterator<Item = Entry<'d>> + 'd> {
         let ty = self.leading_type(table, access);
         let ok = |v: &Option<Value>| match (ty, v) {
             (Some(t), Some(v)) => probe_compatible(t, v),
@@ -159,7 +176,7 @@ impl<'a> Exec<'a> {
         if compatible {
             lookup(data, access, self.index_width(table, access), range)
         } else {
-            data.scan().map(|(_, e)| e.row.to_vec()).collect()
+            Box::new(data.scan().map(|(k, e)| (&k[..], e)))
         }
     }
 
@@ -183,21 +200,67 @@ impl<'a> Exec<'a> {
         })
     }
 
-    fn filtered(
+    fn filtered<'d>(
         &mut self,
-        rows: impl Iterator<Item = Row>,
+        rows: impl Iterator<Item = Entry<'d>>,
         filter: &Option<Expr>,
     ) -> Result<Vec<Row>> {
+        Ok(self
+            .filtered_keyed(rows, filter)?
+            .into_iter()
+            .map(|(_, row)| row)
+            .collect())
+    }
+
+    /// The rows (and keys) that pass `filter`, copied out of the store.
+    fn filtered_keyed<'d>(
+        &mut self,
+        rows: impl Iterator<Item = Entry<'d>>,
+        filter: &Option<Expr>,
+    ) -> Result<Vec<(&'d [Value], Row)>> {
         let mut out = Vec::new();
-        for row in rows {
+        for (key, entry) in rows {
             if let Some(f) = filter
-                && !self.test(f, &row)?
+                && !self.test(f, &entry.row)?
             {
                 continue;
             }
-            out.push(row);
+            out.push((key, entry.row.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Runs a scan or index scan of one table, returning each row with its key (UPDATE and
+    /// DELETE use it to find their target rows). `None` for any other plan.
+    pub(crate) fn run_keyed(&mut self, plan: &Plan) -> Result<Option<Vec<KeyedRow>>> {
+        let rows = match plan {
+            Plan::Scan {
+                table,
+                name,
+                filter,
+                ..
+            } => {
+                let data = self.table(*table, name)?;
+                self.filtered_keyed(data.scan().map(|(k, e)| (&k[..], e)), filter)?
+            }
+            Plan::IndexScan {
+                table,
+                name,
+                access,
+                range,
+                filter,
+                ..
+            } => {
+                let data = self.table(*table, name)?;
+                let range = self.resolve_range(range)?;
+                let rows = self.probe(data, *table, *access, &range);
+                self.filtered_keyed(rows, filter)?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(
+            rows.into_iter().map(|(k, r)| (k.to_vec(), r)).collect(),
+        ))
     }
 
     /// Runs a plan to completion.
@@ -228,7 +291,7 @@ impl<'a> Exec<'a> {
                 ..
             } => {
                 let data = self.table(*table, name)?;
-                self.filtered(data.scan().map(|(_, e)| e.row.to_vec()), filter)
+                self.filtered(data.scan().map(|(k, e)| (&k[..], e)), filter)
             }
             Plan::IndexScan {
                 table,
@@ -241,11 +304,17 @@ impl<'a> Exec<'a> {
                 let data = self.table(*table, name)?;
                 let range = self.resolve_range(range)?;
                 let rows = self.probe(data, *table, *access, &range);
-                self.filtered(rows.into_iter(), filter)
+                self.filtered(rows, filter)
             }
             Plan::Filter { input, predicate } => {
                 let rows = self.run(input)?;
-                self.filtered(rows.into_iter(), &Some(predicate.clone()))
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    if self.test(predicate, &row)? {
+                        out.push(row);
+                    }
+                }
+                Ok(out)
             }
             Plan::Project { input, exprs } => {
                 let rows = self.run(input)?;
@@ -288,9 +357,9 @@ impl<'a> Exec<'a> {
                         v => ResolvedRange::Eq(v),
                     };
                     let mut matched = false;
-                    for r in self.probe(data, *table, *access, &range) {
+                    for (_, r) in self.probe(data, *table, *access, &range) {
                         let mut row = lrow.clone();
-                        row.extend(r);
+                        row.extend(r.row.iter().cloned());
                         if let Some(on) = on
                             && !self.test(on, &row)?
                         {
