@@ -110,7 +110,7 @@ impl<'de> Deserialize<'de> for RowsOf {
                     seq.next_element::<(Vec<Value>, Vec<Value>, Lsn)>()?
                 {
                     map.insert(
-                        Arc::from(key),
+                        Key::from(key),
                         RowEntry {
                             row: Arc::from(row),
                             lsn,

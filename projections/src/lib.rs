@@ -22,6 +22,7 @@ pub mod catalog;
 mod change;
 mod checkpoint;
 mod error;
+mod key;
 mod state;
 mod store;
 mod transaction;

@@ -27,8 +27,7 @@ use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::value::Value;
 
-/// A row key: primary key values, or `[Int8(rowid)]` for a table without a primary key.
-pub type Key = Arc<[Value]>;
+pub use crate::key::Key;
 /// A stored row, in column order.
 pub type Row = Arc<[Value]>;
 
@@ -93,8 +92,8 @@ impl TableData {
         lower: Bound<&[Value]>,
         upper: Bound<&[Value]>,
     ) -> impl DoubleEndedIterator<Item = (&'a Key, &'a RowEntry)> + 'a {
-        let lower = lower.map(Arc::<[Value]>::from);
-        let upper = upper.map(Arc::<[Value]>::from);
+        let lower = lower.map(Key::from);
+        let upper = upper.map(Key::from);
         self.rows.range((lower, upper))
     }
 
@@ -105,8 +104,8 @@ impl TableData {
         lower: Bound<&[Value]>,
         upper: Bound<&[Value]>,
     ) -> impl DoubleEndedIterator<Item = &'a Key> + 'a {
-        let lower = lower.map(Arc::<[Value]>::from);
-        let upper = upper.map(Arc::<[Value]>::from);
+        let lower = lower.map(Key::from);
+        let upper = upper.map(Key::from);
         self.indexes[position].range((lower, upper)).map(|(k, _)| k)
     }
 
@@ -132,7 +131,7 @@ impl TableData {
             return self
                 .rows
                 .get(values)
-                .map(|_| Arc::from(values))
+                .map(|_| Key::from(values))
                 .into_iter()
                 .collect();
         }
@@ -144,7 +143,7 @@ impl TableData {
             return self
                 .index_range(pos, Bound::Included(values), Bound::Unbounded)
                 .take_while(|entry| entry[..values.len()] == *values)
-                .map(|entry| Arc::from(&entry[index_len..index_len + key_len]))
+                .map(|entry| Key::from(&entry[index_len..index_len + key_len]))
                 .collect();
         }
         self.rows
@@ -450,7 +449,7 @@ impl State {
         }
         let key: Key = match (&def.primary_key, rowid) {
             (Some(cols), None) => cols.iter().map(|&c| row[c].clone()).collect(),
-            (None, Some(id)) => Arc::from([Value::Int8(id)]),
+            (None, Some(id)) => Key::from([Value::Int8(id)]),
             _ => {
                 return Err(Error::Internal(format!(
                     "insert into \"{}\" with a mismatched row id",
@@ -496,7 +495,7 @@ impl State {
             .expect("definition and data exist together");
         let new_key: Key = match &def.primary_key {
             Some(cols) => cols.iter().map(|&c| row[c].clone()).collect(),
-            None => Arc::from(key),
+            None => Key::from(key),
         };
         if check != Check::Replay {
             if *new_key != *key && data.rows.contains_key(&new_key) {
@@ -570,7 +569,7 @@ impl State {
                 None => {
                     let id = self.next_rowid.max(1);
                     self.next_rowid = id + 1;
-                    Arc::from([Value::Int8(id)])
+                    Key::from([Value::Int8(id)])
                 }
             };
             if check != Check::Replay {

@@ -107,10 +107,10 @@ impl Transaction {
     pub fn insert(&mut self, table: TableId, row: Vec<Value>) -> Result<Key> {
         let def = self.state.def(table)?;
         let (rowid, key): (Option<i64>, Key) = match def.key_of(&row) {
-            Some(key) => (None, Arc::from(key)),
+            Some(key) => (None, Key::from(key)),
             None => {
                 let id = self.alloc.next_rowid(self.state.next_rowid());
-                (Some(id), Arc::from([Value::Int8(id)]))
+                (Some(id), Key::from([Value::Int8(id)]))
             }
         };
         self.apply(Change::Insert {
