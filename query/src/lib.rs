@@ -36,6 +36,7 @@ pub mod exec;
 pub mod expr;
 mod fold;
 pub mod functions;
+mod maintenance;
 pub mod optimizer;
 pub mod plan;
 mod prepared;

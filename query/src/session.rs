@@ -28,7 +28,7 @@ use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
 use crate::prepared::{Bound, Prepared};
 use crate::result::{Column, QueryResult};
-use crate::{alter, ddl, dml};
+use crate::{alter, ddl, dml, maintenance};
 
 #[derive(Debug)]
 struct Block {
@@ -158,6 +158,9 @@ impl Session {
     /// Runs every statement of `sql` in order, binding `$n` to `params[n-1]`; stops at the
     /// first error.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
+        if let Some(command) = maintenance::recognise(sql) {
+            return Ok(vec![self.maintenance(command)?]);
+        }
         if !params.is_empty()
             && let Some(p) = self.by_text.get(sql).cloned()
         {
@@ -174,6 +177,26 @@ impl Session {
             out.push(self.statement(stmt, params, None)?);
         }
         Ok(out)
+    }
+
+    /// VACUUM / ANALYZE: checks the tables and does nothing else (see `maintenance.rs`).
+    fn maintenance(&mut self, command: Result<(&'static str, Vec<String>)>) -> Result<QueryResult> {
+        if self.block.as_ref().is_some_and(|b| b.failed) {
+            return Err(Error::TransactionAborted);
+        }
+        let result = command.and_then(|(tag, tables)| {
+            if tag == "VACUUM" && self.block.is_some() {
+                return Err(Error::Runtime {
+                    sqlstate: "25001",
+                    message: "VACUUM cannot run inside a transaction block".into(),
+                });
+            }
+            self.read(|state| {
+                maintenance::check_tables(state, &tables)?;
+                Ok(QueryResult::command(tag, None))
+            })
+        });
+        self.fail_block_on_error(result)
     }
 
     /// Parses one statement for running many times with [`Session::execute_prepared`].
