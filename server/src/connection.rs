@@ -226,6 +226,28 @@ impl Connection {
     /// Runs SET/SHOW/RESET on the connection's parameters; changed reported parameters
     /// are sent as `ParameterStatus` right away (before the command's completion).
     pub(crate) fn apply_utility(&mut self, u: Utility) -> Result<QueryResult, SqlError> {
+        if let Utility::Deallocate(target) = u {
+            let command = match target {
+                None => {
+                    self.statements.clear();
+                    "DEALLOCATE ALL"
+                }
+                Some(name) => {
+                    if self.statements.remove(&name).is_none() {
+                        return Err(SqlError::new(
+                            "26000",
+                            format!("prepared statement \"{name}\" does not exist"),
+                        ));
+                    }
+                    "DEALLOCATE"
+                }
+            };
+            self.note_success();
+            return Ok(QueryResult::Command {
+                command: command.into(),
+                rows: None,
+            });
+        }
         let applied = self.settings.apply(u)?;
         for (name, value) in applied.changed {
             // Encoding a ParameterStatus cannot fail for these short values.

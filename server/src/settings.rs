@@ -165,6 +165,9 @@ pub(crate) enum Utility {
     /// `RESET x`.
     Reset(String),
     ResetAll,
+    /// `DEALLOCATE [PREPARE] name`, or `None` for `DEALLOCATE ALL` (the connection runs it:
+    /// prepared statements are the connection's).
+    Deallocate(Option<String>),
 }
 
 /// Recognises SET/SHOW/RESET; `None` for anything else and for `SET` of a parameter that
@@ -174,7 +177,7 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
         .trim_start()
         .split(|c: char| !c.is_ascii_alphabetic())
         .next()?;
-    if !["set", "show", "reset"]
+    if !["set", "show", "reset", "deallocate"]
         .iter()
         .any(|k| k.eq_ignore_ascii_case(first))
     {
@@ -191,6 +194,22 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
         _ => None,
     };
     let is = |i: usize, k: &str| word(i).is_some_and(|w| w.eq_ignore_ascii_case(k));
+    if is(0, "deallocate") {
+        let at = if is(1, "prepare") { 2 } else { 1 };
+        if tokens.len() != at + 1 {
+            return None;
+        }
+        return Some(match &tokens[at] {
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("all") => {
+                Utility::Deallocate(None)
+            }
+            Token::Word(w) if w.quote_style.is_none() => {
+                Utility::Deallocate(Some(w.value.to_lowercase()))
+            }
+            Token::Word(w) => Utility::Deallocate(Some(w.value.clone())),
+            _ => return None,
+        });
+    }
     // A dotted name (`zq.as_of`) is a custom parameter: not ours.
     let dotted = |i: usize| matches!(tokens.get(i + 1), Some(Token::Period));
     if is(0, "show") {
@@ -315,6 +334,10 @@ impl Settings {
             }),
             Utility::Set(name, value) => self.set(&name, value, "SET"),
             Utility::Reset(name) => self.set(&name, None, "RESET"),
+            Utility::Deallocate(_) => Err(SqlError::new(
+                "XX000",
+                "DEALLOCATE is run by the connection, not the settings",
+            )),
             Utility::ResetAll => {
                 let mut changed = Vec::new();
                 for p in PARAMS.iter().filter(|p| p.writable) {
@@ -412,6 +435,14 @@ mod tests {
             Some(Utility::Show("server_version".into()))
         );
         assert_eq!(parse_utility("RESET ALL"), Some(Utility::ResetAll));
+        assert_eq!(
+            parse_utility("DEALLOCATE ALL"),
+            Some(Utility::Deallocate(None))
+        );
+        assert_eq!(
+            parse_utility("deallocate prepare _pg3_0;"),
+            Some(Utility::Deallocate(Some("_pg3_0".into())))
+        );
         // Not ours: the query layer decides.
         assert_eq!(parse_utility("SET zq.as_of = '2026-01-01'"), None);
         assert_eq!(parse_utility("SET some_unknown = 1"), None);

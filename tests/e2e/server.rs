@@ -337,6 +337,63 @@ async fn transactions_roll_back_and_errors_carry_sqlstate_and_position() {
 }
 
 #[test]
+fn psycopg_connects_inserts_selects_and_rolls_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clients/psycopg_client.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(server.conninfo())
+        .output()
+        .expect("python3 runs (.ci/run installs psycopg)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.trim_end().ends_with("ok"),
+        "psycopg client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn pgbench_initialises_and_runs_select_only_in_both_protocols() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let pgbench = |args: &[&str]| {
+        let out = Command::new("pgbench")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &server.port.to_string(),
+                "-U",
+                "zqlite",
+            ])
+            .args(args)
+            .arg("zqlite")
+            .output()
+            .expect("pgbench runs (.ci/run installs postgresql-contrib)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "pgbench {args:?} failed:\n{text}");
+        text
+    };
+    pgbench(&["-i", "-s", "1"]);
+    for mode in ["simple", "prepared"] {
+        let text = pgbench(&["-S", "-M", mode, "-c", "4", "-j", "2", "-T", "2"]);
+        assert!(
+            text.contains("number of failed transactions: 0 (0.000%)"),
+            "{text}"
+        );
+    }
+    let out = server.psql(&["-At", "-c", "SELECT count(*) FROM pgbench_accounts"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "100000");
+}
+
+#[test]
 fn psql_runs_a_script_and_shows_error_positions() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
