@@ -28,6 +28,17 @@ pub enum Error {
     #[error("could not serialize access due to concurrent update")]
     SerializationFailure { detail: String },
 
+    #[error("deadlock detected")]
+    Deadlock { detail: String },
+
+    /// An autocommit write found a row locked by a transaction block; the caller waits with
+    /// [`crate::Store::wait_until_unlocked`] and runs the statement again.
+    #[error("row of table {table} is locked by another transaction")]
+    RowLocked {
+        table: u64,
+        key: Vec<crate::value::Value>,
+    },
+
     #[error("{kind} \"{name}\" already exists")]
     DuplicateObject { kind: &'static str, name: String },
 
@@ -80,6 +91,8 @@ impl Error {
             Error::ForeignKeyViolation { .. } => "23503",
             Error::NotNullViolation { .. } => "23502",
             Error::SerializationFailure { .. } => "40001",
+            Error::Deadlock { .. } => "40P01",
+            Error::RowLocked { .. } => "55P03",
             Error::DuplicateObject { kind, .. } => match *kind {
                 "relation" => "42P07",
                 _ => "42710",
@@ -105,7 +118,8 @@ impl Error {
         match self {
             Error::UniqueViolation { detail, .. }
             | Error::ForeignKeyViolation { detail, .. }
-            | Error::SerializationFailure { detail } => Some(detail.clone()),
+            | Error::SerializationFailure { detail }
+            | Error::Deadlock { detail } => Some(detail.clone()),
             Error::DependentObjects { dependents, .. } => Some(
                 dependents
                     .iter()

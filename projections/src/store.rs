@@ -25,12 +25,14 @@ use std::time::Instant;
 use tracing::{info, warn};
 use zqlite_log::{AppendTicket, Log, LogOptions, Lsn, NewRecord};
 
-use crate::catalog::SequenceDef;
+use crate::catalog::{SequenceDef, TableId};
 use crate::change::{Change, TRANSACTION, TxMeta, TxRecord};
 use crate::checkpoint;
 use crate::error::{Error, Result};
-use crate::state::{Check, SequenceState, State};
-use crate::transaction::Transaction;
+use crate::locks::{HeldLocks, RowLocks};
+use crate::state::{Check, Key, SequenceState, State};
+use crate::transaction::{Published, Transaction};
+use crate::value::Value;
 
 /// How a store is opened.
 #[derive(Debug, Clone)]
@@ -43,10 +45,18 @@ pub struct StoreOptions {
     pub checkpoints_kept: usize,
 }
 
+/// The largest transaction record (the log's own limit).
+pub const MAX_TRANSACTION_RECORD: usize = 1 << 30;
+
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            log: LogOptions::default(),
+            log: LogOptions {
+                // A transaction is one record: allow bulk loads (pgbench -i -s 10 commits
+                // 1M rows, about 160 MiB, in one transaction).
+                max_record_size: MAX_TRANSACTION_RECORD,
+                ..LogOptions::default()
+            },
             checkpoint_bytes: 64 << 20,
             checkpoints_kept: 2,
         }
@@ -59,6 +69,7 @@ impl StoreOptions {
         StoreOptions {
             log: LogOptions {
                 fs: Arc::new(zqlite_log::sim::SimFs::new()),
+                max_record_size: MAX_TRANSACTION_RECORD,
                 ..LogOptions::default()
             },
             checkpoint_bytes: 0,
@@ -159,8 +170,9 @@ pub struct Store {
     log: Log,
     opts: StoreOptions,
     head: Mutex<Head>,
-    published: RwLock<Arc<State>>,
+    published: Published,
     alloc: Arc<Allocators>,
+    locks: Arc<RowLocks>,
     stopped: Mutex<Option<String>>,
     bytes_since_checkpoint: AtomicU64,
     checkpointing: Arc<AtomicBool>,
@@ -172,6 +184,9 @@ pub struct Store {
 pub struct PendingCommit {
     lsn: Lsn,
     ticket: Option<AppendTicket>,
+    /// Row locks of the block, released once the commit is durable and visible (dropping
+    /// the commit releases them too).
+    locks: Option<HeldLocks>,
 }
 
 impl PendingCommit {
@@ -214,7 +229,8 @@ impl Store {
             dir,
             log,
             opts,
-            published: RwLock::new(Arc::new(state.clone())),
+            published: Arc::new(RwLock::new(Arc::new(state.clone()))),
+            locks: Arc::new(RowLocks::default()),
             head: Mutex::new(Head {
                 state,
                 unpublished: VecDeque::new(),
@@ -237,7 +253,17 @@ impl Store {
 
     /// Starts a transaction on the latest durable state.
     pub fn begin(&self) -> Transaction {
-        Transaction::new((*self.snapshot()).clone(), self.alloc.clone())
+        Transaction::new(
+            (*self.snapshot()).clone(),
+            self.alloc.clone(),
+            self.locks.clone(),
+            self.published.clone(),
+        )
+    }
+
+    /// Waits until no transaction block holds the row (after [`Error::RowLocked`]).
+    pub fn wait_until_unlocked(&self, table: TableId, key: &[Value]) {
+        self.locks.wait_until_free(table, key);
     }
 
     pub fn log(&self) -> &Log {
@@ -262,21 +288,36 @@ impl Store {
     /// Validates `txn` against the head and queues its record; wait on the result with
     /// [`Store::wait`] or [`Store::durable`].
     pub fn commit(&self, txn: Transaction, meta: TxMeta) -> Result<PendingCommit> {
-        let (snapshot_lsn, changes) = txn.into_changes();
-        if changes.is_empty() {
+        let parts = txn.into_commit();
+        let snapshot_lsn = parts.snapshot_lsn;
+        if parts.changes.is_empty() {
             return Ok(PendingCommit {
                 lsn: snapshot_lsn,
                 ticket: None,
+                locks: parts.locks,
             });
         }
         self.check_running()?;
         let mut head = lock(&self.head);
         let lsn = head.state.lsn() + 1;
         let mut next = head.state.clone();
-        for change in &changes {
+        for change in &parts.changes {
+            // A row brought up to a newer version under its lock conflicts only with commits
+            // after that version (there can be none while the lock is held, except an
+            // autocommit write that was not yet visible when the row was refreshed).
+            let based = match change {
+                Change::Update { table, key, .. } | Change::Delete { table, key } => parts
+                    .based
+                    .get(&(*table, Key::from(key.as_slice())))
+                    .copied(),
+                _ => None,
+            };
+            let snapshot_lsn = based.map_or(snapshot_lsn, |b| b.max(snapshot_lsn));
             next.apply(change, lsn, Check::Commit { snapshot_lsn })?;
         }
-        self.submit(&mut head, next, lsn, meta, changes)
+        let mut pending = self.submit(&mut head, next, lsn, meta, parts.changes)?;
+        pending.locks = parts.locks;
+        Ok(pending)
     }
 
     /// Runs `statement` on a transaction started from the head state under the commit lock,
@@ -291,12 +332,22 @@ impl Store {
         self.check_running()?;
         let mut head = lock(&self.head);
         let lsn = head.state.lsn() + 1;
-        let mut txn = Transaction::at_head(head.state.clone(), self.alloc.clone(), lsn);
+        let mut txn = Transaction::at_head(
+            head.state.clone(),
+            self.alloc.clone(),
+            self.locks.clone(),
+            lsn,
+        );
         let result = statement(&mut txn)?;
         let (next, changes) = txn.into_state_and_changes();
         if changes.is_empty() {
             let lsn = head.state.lsn();
-            return Ok((result, PendingCommit { lsn, ticket: None }));
+            let pending = PendingCommit {
+                lsn,
+                ticket: None,
+                locks: None,
+            };
+            return Ok((result, pending));
         }
         // The statement validated and applied its changes to this very head, stamped `lsn`.
         let pending = self.submit(&mut head, next, lsn, meta, changes)?;
@@ -342,6 +393,7 @@ impl Store {
         Ok(PendingCommit {
             lsn,
             ticket: Some(ticket),
+            locks: None,
         })
     }
 
@@ -375,8 +427,12 @@ impl Store {
     }
 
     /// Publishes every queued head state up to `durable`.
+    ///
+    /// Popping the queue and storing the snapshot happen under the head lock, so when this
+    /// returns the snapshot includes `durable` even if another thread popped its state
+    /// (a committer releases its row locks right after, and the next holder reads it).
     fn publish(&self, durable: Lsn) {
-        let latest = {
+        {
             let mut head = lock(&self.head);
             let mut latest = None;
             while head
@@ -386,12 +442,9 @@ impl Store {
             {
                 latest = head.unpublished.pop_front();
             }
-            latest
-        };
-        let Some((lsn, state)) = latest else {
-            return;
-        };
-        {
+            let Some((lsn, state)) = latest else {
+                return;
+            };
             let mut published = self
                 .published
                 .write()

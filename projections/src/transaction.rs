@@ -9,13 +9,15 @@
 //! - `state` equals the snapshot with `changes` applied in order.
 //! - A change that fails leaves the transaction as it was.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use zqlite_log::Lsn;
 
 use crate::catalog::TableId;
 use crate::change::Change;
 use crate::error::{Error, Result};
+use crate::locks::{HeldLocks, RowLocks};
 use crate::state::{Check, Key, State};
 use crate::store::Allocators;
 use crate::value::Value;
@@ -29,6 +31,46 @@ pub struct Transaction {
     stamp: Lsn,
     changes: Vec<Change>,
     alloc: Arc<Allocators>,
+    mode: Mode,
+    /// Rows refreshed to a version committed after the snapshot (READ COMMITTED), with the
+    /// LSN of that version: the commit checks against it instead of the snapshot.
+    based: HashMap<(TableId, Key), Lsn>,
+}
+
+/// How a transaction block treats rows that others changed after its snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// PostgreSQL's default: UPDATE and DELETE lock each row they change (waiting for a
+    /// block that holds it) and work on its newest committed version. Reads see the
+    /// snapshot the block started with.
+    ReadCommitted,
+    /// REPEATABLE READ and SERIALIZABLE: snapshot isolation; if a row the block changed was
+    /// changed by a commit after its snapshot, the commit fails with 40001.
+    Snapshot,
+}
+
+/// The store's latest published state, shared with its transactions.
+pub(crate) type Published = Arc<RwLock<Arc<State>>>;
+
+#[derive(Debug)]
+enum Mode {
+    /// A single statement at the head under the committer's lock: holds no locks, and
+    /// stops at a row another block holds ([`Error::RowLocked`]).
+    AtHead(Arc<RowLocks>),
+    Block {
+        isolation: Isolation,
+        locks: HeldLocks,
+        published: Published,
+    },
+}
+
+/// What a commit needs from a transaction.
+#[derive(Debug)]
+pub(crate) struct CommitParts {
+    pub snapshot_lsn: Lsn,
+    pub changes: Vec<Change>,
+    pub based: HashMap<(TableId, Key), Lsn>,
+    pub locks: Option<HeldLocks>,
 }
 
 /// A point to roll a transaction back to.
@@ -39,22 +81,124 @@ pub struct Savepoint {
 }
 
 impl Transaction {
-    pub(crate) fn new(state: State, alloc: Arc<Allocators>) -> Self {
+    /// A transaction block on `state` (READ COMMITTED until told otherwise).
+    pub(crate) fn new(
+        state: State,
+        alloc: Arc<Allocators>,
+        locks: Arc<RowLocks>,
+        published: Published,
+    ) -> Self {
         Transaction {
             snapshot_lsn: state.lsn(),
             stamp: crate::state::PENDING_LSN,
             state,
             changes: Vec::new(),
             alloc,
+            mode: Mode::Block {
+                isolation: Isolation::ReadCommitted,
+                locks: HeldLocks::new(locks),
+                published,
+            },
+            based: HashMap::new(),
         }
     }
 
     /// A transaction on the head that will commit as `lsn`: its state, with its changes
     /// stamped with `lsn`, becomes the next head as it is (no second application).
-    pub(crate) fn at_head(state: State, alloc: Arc<Allocators>, lsn: Lsn) -> Self {
+    pub(crate) fn at_head(
+        state: State,
+        alloc: Arc<Allocators>,
+        locks: Arc<RowLocks>,
+        lsn: Lsn,
+    ) -> Self {
         Transaction {
+            snapshot_lsn: state.lsn(),
             stamp: lsn,
-            ..Transaction::new(state, alloc)
+            state,
+            changes: Vec::new(),
+            alloc,
+            mode: Mode::AtHead(locks),
+            based: HashMap::new(),
+        }
+    }
+
+    /// Sets the block's isolation (before its first statement, as `BEGIN ISOLATION LEVEL`).
+    pub fn set_isolation(&mut self, level: Isolation) {
+        if let Mode::Block { isolation, .. } = &mut self.mode {
+            *isolation = level;
+        }
+    }
+
+    /// Before an UPDATE or DELETE changes a row: in a READ COMMITTED block, locks it
+    /// (waiting while another block holds it) and, when a commit after the snapshot changed
+    /// it, brings this transaction's copy up to that newest version. Returns true when the
+    /// row was refreshed (the caller re-reads it; it may be gone). At the head, fails with
+    /// [`Error::RowLocked`] when a block holds the row.
+    pub fn lock_for_write(&mut self, table: TableId, key: &[Value]) -> Result<bool> {
+        let published = match &mut self.mode {
+            Mode::AtHead(locks) => {
+                return match locks.holder(table, key) {
+                    Some(_) => Err(Error::RowLocked {
+                        table,
+                        key: key.to_vec(),
+                    }),
+                    None => Ok(false),
+                };
+            }
+            Mode::Block {
+                isolation: Isolation::Snapshot,
+                ..
+            } => return Ok(false),
+            Mode::Block {
+                locks, published, ..
+            } => {
+                locks.acquire(table, key)?;
+                published.clone()
+            }
+        };
+        let ours = self.state.table_data(table).and_then(|d| d.get(key));
+        if ours.is_none_or(|e| e.lsn == self.stamp) {
+            // Not visible to this transaction, or already written by it.
+            return Ok(false);
+        }
+        let latest_state = published
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let latest = latest_state.table_data(table).and_then(|d| d.get(key));
+        match latest {
+            Some(e) if e.lsn <= self.snapshot_lsn => Ok(false),
+            Some(e) => {
+                let refresh = Change::Update {
+                    table,
+                    key: key.to_vec(),
+                    row: e.row.clone(),
+                };
+                self.state.apply(&refresh, e.lsn, Check::Replay)?;
+                self.based.insert((table, Key::from(key)), e.lsn);
+                Ok(true)
+            }
+            None => {
+                // Deleted by a commit after the snapshot: gone for this transaction too.
+                let gone = Change::Delete {
+                    table,
+                    key: key.to_vec(),
+                };
+                self.state.apply(&gone, latest_state.lsn(), Check::Replay)?;
+                Ok(true)
+            }
+        }
+    }
+
+    pub(crate) fn into_commit(self) -> CommitParts {
+        CommitParts {
+            snapshot_lsn: self.snapshot_lsn,
+            changes: self.changes,
+            based: self.based,
+            locks: match self.mode {
+                Mode::Block { locks, .. } => Some(locks),
+                Mode::AtHead(_) => None,
+            },
         }
     }
 
@@ -75,10 +219,6 @@ impl Transaction {
 
     pub fn changes(&self) -> &[Change] {
         &self.changes
-    }
-
-    pub(crate) fn into_changes(self) -> (Lsn, Vec<Change>) {
-        (self.snapshot_lsn, self.changes)
     }
 
     /// Validates and applies one change.

@@ -19,7 +19,9 @@ use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use zqlite_projections::value::{DataType, Value};
-use zqlite_projections::{Savepoint, State, Store, Transaction, TxMeta};
+use zqlite_projections::{
+    Error as StoreError, Isolation, Savepoint, State, Store, Transaction, TxMeta,
+};
 
 use crate::bind::{Binder, OutputColumn, ident_name};
 use crate::dml::InsertPlan;
@@ -253,10 +255,14 @@ impl Session {
     ) -> Result<QueryResult> {
         use Statement as S;
         match stmt {
-            S::StartTransaction { .. } => {
+            S::StartTransaction { modes, .. } => {
                 if self.block.is_none() {
+                    let mut txn = self.store.begin();
+                    if let Some(level) = isolation(modes) {
+                        txn.set_isolation(level);
+                    }
                     self.block = Some(Block {
-                        txn: self.store.begin(),
+                        txn,
                         savepoints: Vec::new(),
                         failed: false,
                         statements: Vec::new(),
@@ -338,6 +344,16 @@ impl Session {
                 let result = self.read(|state| explain(state, q, params));
                 self.fail_block_on_error(result)
             }
+            S::Set(ast::Set::SetTransaction {
+                modes,
+                session: false,
+                ..
+            }) => {
+                if let (Some(block), Some(level)) = (&mut self.block, isolation(modes)) {
+                    block.txn.set_isolation(level);
+                }
+                Ok(QueryResult::command("SET", None))
+            }
             S::Set(_) => Ok(QueryResult::command("SET", None)),
             s if is_write(s) => self.write(s, params, prepared),
             other => Err(unsupported_statement(other)),
@@ -413,19 +429,28 @@ impl Session {
             statements: vec![text],
             ..TxMeta::default()
         };
-        let mut failure = None;
-        let result = self.store.write_at_head(meta, |txn| {
-            run_write(txn, stmt, params, prepared).map_err(|e| {
-                failure = Some(e);
-                zqlite_projections::Error::Internal("statement failed".into())
-            })
-        });
-        match result {
-            Ok((r, pending)) => {
-                self.store.wait(pending)?;
-                Ok(r)
+        loop {
+            let mut failure = None;
+            let result = self.store.write_at_head(meta.clone(), |txn| {
+                run_write(txn, stmt, params, prepared).map_err(|e| {
+                    failure = Some(e);
+                    zqlite_projections::Error::Internal("statement failed".into())
+                })
+            });
+            match result {
+                Ok((r, pending)) => {
+                    self.store.wait(pending)?;
+                    return Ok(r);
+                }
+                Err(e) => match failure.unwrap_or(Error::Storage(e)) {
+                    // A transaction block holds a row the statement changes: wait for it to
+                    // finish, then run the statement again on the newer head.
+                    Error::Storage(StoreError::RowLocked { table, key }) => {
+                        self.store.wait_until_unlocked(table, &key);
+                    }
+                    other => return Err(other),
+                },
             }
-            Err(e) => Err(failure.unwrap_or(Error::Storage(e))),
         }
     }
 
@@ -445,6 +470,19 @@ impl Session {
         self.store.wait(pending)?;
         Ok(QueryResult::command("COMMIT", None))
     }
+}
+
+/// The isolation level a `BEGIN` or `SET TRANSACTION` asks for, if any. READ UNCOMMITTED
+/// is READ COMMITTED, and SERIALIZABLE is snapshot isolation (REPEATABLE READ).
+fn isolation(modes: &[ast::TransactionMode]) -> Option<Isolation> {
+    use ast::TransactionIsolationLevel as L;
+    modes.iter().rev().find_map(|m| match m {
+        ast::TransactionMode::IsolationLevel(L::ReadCommitted | L::ReadUncommitted) => {
+            Some(Isolation::ReadCommitted)
+        }
+        ast::TransactionMode::IsolationLevel(_) => Some(Isolation::Snapshot),
+        _ => None,
+    })
 }
 
 fn no_block(what: &'static str) -> impl FnOnce() -> Error {

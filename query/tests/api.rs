@@ -283,3 +283,123 @@ fn update_and_delete_find_rows_through_indexes() {
         .unwrap();
     assert!(format!("{:?}", rows(&plan[0])).contains("IndexScan"));
 }
+
+/// READ COMMITTED (the default): a block's UPDATE locks the row; a second block waits for
+/// the first to commit, then updates the newest version. REPEATABLE READ fails instead.
+#[test]
+fn read_committed_updates_wait_for_the_row_and_apply_to_the_newest_version() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let db = Database::open_in_memory().unwrap();
+    let mut s1 = db.session();
+    s1.execute(
+        "CREATE TABLE acct (id int PRIMARY KEY, balance int NOT NULL); \
+         INSERT INTO acct VALUES (1, 100), (2, 100)",
+        &[],
+    )
+    .unwrap();
+    let balance = |s: &mut zqlite_query::Session, id: i32| {
+        let r = s
+            .execute("SELECT balance FROM acct WHERE id = $1", &[Value::Int4(id)])
+            .unwrap();
+        rows(&r[0])[0][0].clone()
+    };
+
+    s1.execute(
+        "BEGIN; UPDATE acct SET balance = balance - 30 WHERE id = 1",
+        &[],
+    )
+    .unwrap();
+    let (done_tx, done_rx) = mpsc::channel();
+    let db2 = db.clone();
+    let second = std::thread::spawn(move || {
+        let mut s2 = db2.session();
+        s2.execute("BEGIN", &[]).unwrap();
+        // Waits here until the first block commits.
+        let r = s2
+            .execute(
+                "UPDATE acct SET balance = balance + 5 WHERE id = 1 AND balance > 50",
+                &[],
+            )
+            .unwrap();
+        done_tx.send(()).unwrap();
+        s2.execute("COMMIT", &[]).unwrap();
+        r[0].tag()
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the second UPDATE must wait for the row lock"
+    );
+    s1.execute("COMMIT", &[]).unwrap();
+    // Re-checked on the committed version (70 > 50), then applied to it: 70 + 5.
+    assert_eq!(second.join().unwrap(), "UPDATE 1");
+    assert_eq!(balance(&mut s1, 1), Value::Int4(75));
+
+    // An autocommit UPDATE waits for a block's lock too, and nothing is lost.
+    s1.execute(
+        "BEGIN; UPDATE acct SET balance = balance * 2 WHERE id = 2",
+        &[],
+    )
+    .unwrap();
+    let db3 = db.clone();
+    let auto = std::thread::spawn(move || {
+        db3.session()
+            .execute("UPDATE acct SET balance = balance + 1 WHERE id = 2", &[])
+            .unwrap()[0]
+            .tag()
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    s1.execute("COMMIT", &[]).unwrap();
+    assert_eq!(auto.join().unwrap(), "UPDATE 1");
+    assert_eq!(balance(&mut s1, 2), Value::Int4(201));
+
+    // REPEATABLE READ keeps snapshot isolation: the later committer of a row fails.
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ", &[])
+        .unwrap();
+    b.execute("BEGIN; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", &[])
+        .unwrap();
+    assert_eq!(balance(&mut a, 1), Value::Int4(75));
+    assert_eq!(balance(&mut b, 1), Value::Int4(75));
+    a.execute("UPDATE acct SET balance = 0 WHERE id = 1", &[])
+        .unwrap();
+    b.execute("UPDATE acct SET balance = 1 WHERE id = 1", &[])
+        .unwrap();
+    a.execute("COMMIT", &[]).unwrap();
+    let err = b.execute("COMMIT", &[]).unwrap_err();
+    assert_eq!(err.sqlstate(), "40001");
+
+    // Two blocks locking two rows in opposite orders: one gets a deadlock error.
+    let mut a = db.session();
+    a.execute("BEGIN; UPDATE acct SET balance = 1 WHERE id = 1", &[])
+        .unwrap();
+    let db4 = db.clone();
+    let (locked_tx, locked_rx) = mpsc::channel();
+    let other = std::thread::spawn(move || {
+        let mut b = db4.session();
+        b.execute("BEGIN; UPDATE acct SET balance = 2 WHERE id = 2", &[])
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        let r = b.execute("UPDATE acct SET balance = 2 WHERE id = 1", &[]);
+        let outcome = r.map(|_| ()).map_err(|e| e.sqlstate().to_string());
+        let _ = b.execute("ROLLBACK", &[]);
+        outcome
+    });
+    locked_rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mine = a.execute("UPDATE acct SET balance = 1 WHERE id = 2", &[]);
+    let mine = mine.map(|_| ()).map_err(|e| e.sqlstate().to_string());
+    if mine.is_err() {
+        a.execute("ROLLBACK", &[]).unwrap();
+    } else {
+        a.execute("COMMIT", &[]).unwrap();
+    }
+    let theirs = other.join().unwrap();
+    let codes: Vec<_> = [&mine, &theirs]
+        .iter()
+        .filter_map(|r| r.as_ref().err().cloned())
+        .collect();
+    assert_eq!(codes, ["40P01"], "exactly one side is the deadlock victim");
+}

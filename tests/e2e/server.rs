@@ -356,7 +356,7 @@ fn psycopg_connects_inserts_selects_and_rolls_back() {
 }
 
 #[test]
-fn pgbench_initialises_and_runs_select_only_in_both_protocols() {
+fn pgbench_tpcb_and_select_only_in_both_protocols_keep_the_invariant() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
     let pgbench = |args: &[&str]| {
@@ -381,16 +381,34 @@ fn pgbench_initialises_and_runs_select_only_in_both_protocols() {
         assert!(out.status.success(), "pgbench {args:?} failed:\n{text}");
         text
     };
-    pgbench(&["-i", "-s", "1"]);
+    let invariant = "SELECT (SELECT sum(abalance) FROM pgbench_accounts) || ' ' || \
+                     (SELECT sum(bbalance) FROM pgbench_branches) || ' ' || \
+                     (SELECT sum(tbalance) FROM pgbench_tellers) || ' ' || \
+                     (SELECT sum(delta) FROM pgbench_history)";
     for mode in ["simple", "prepared"] {
+        pgbench(&["-i", "-s", "1"]);
+        let out = server.psql(&["-At", "-c", "SELECT count(*) FROM pgbench_accounts"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "100000");
+        // TPC-B: 8 clients on one branch contend for its row on every transaction.
+        let text = pgbench(&["-M", mode, "-c", "8", "-j", "2", "-T", "3"]);
+        assert!(
+            text.contains("number of failed transactions: 0 (0.000%)"),
+            "{text}"
+        );
+        let out = server.psql(&["-At", "-c", invariant]);
+        let sums = String::from_utf8_lossy(&out.stdout);
+        let sums: Vec<&str> = sums.split_whitespace().collect();
+        assert_eq!(sums.len(), 4, "{sums:?}");
+        assert!(
+            sums.iter().all(|s| *s == sums[0]),
+            "pgbench invariant: {sums:?}"
+        );
         let text = pgbench(&["-S", "-M", mode, "-c", "4", "-j", "2", "-T", "2"]);
         assert!(
             text.contains("number of failed transactions: 0 (0.000%)"),
             "{text}"
         );
     }
-    let out = server.psql(&["-At", "-c", "SELECT count(*) FROM pgbench_accounts"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "100000");
 }
 
 #[test]

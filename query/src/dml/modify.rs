@@ -11,7 +11,7 @@ use super::{
 };
 use crate::bind::{Binder, ident_name, object_name};
 use crate::error::{Error, Result};
-use crate::exec::{Exec, KeyedRow};
+use crate::exec::{Exec, KeyedRow, Row};
 use crate::expr::Expr;
 use crate::optimizer::optimize;
 use crate::plan::Plan;
@@ -74,6 +74,35 @@ fn matching_rows(
         }
     }
     Ok(out)
+}
+
+/// Locks a row an UPDATE or DELETE is about to change (see
+/// [`Transaction::lock_for_write`]). When a commit after the statement's snapshot changed
+/// the row, the newest version replaces it if it still satisfies WHERE (PostgreSQL's READ
+/// COMMITTED re-check); `None` skips the row.
+fn lock_target(
+    txn: &mut Transaction,
+    ex: &mut Exec<'_>,
+    def: &TableDef,
+    selection: &Option<Expr>,
+    key: &[Value],
+    row: Row,
+) -> Result<Option<Row>> {
+    if !txn.lock_for_write(def.id, key)? {
+        return Ok(Some(row));
+    }
+    let Some(entry) = txn.state().table_data(def.id).and_then(|d| d.get(key)) else {
+        return Ok(None);
+    };
+    let mut fresh = entry.row.to_vec();
+    // The FROM/USING row this target was joined with stays as it was.
+    fresh.extend(row[def.columns.len()..].iter().cloned());
+    if let Some(s) = selection
+        && !ex.test(s, &fresh)?
+    {
+        return Ok(None);
+    }
+    Ok(Some(fresh))
 }
 
 /// The table an UPDATE or DELETE changes, its alias, and for a simple view (`SELECT
@@ -195,6 +224,9 @@ pub(crate) fn update(
     let targets = matching_rows(&mut ex, &state, &def, from.as_ref(), &selection)?;
     let mut updates = Vec::with_capacity(targets.len());
     for (key, row) in targets {
+        let Some(row) = lock_target(txn, &mut ex, &def, &selection, &key, row)? else {
+            continue;
+        };
         let mut new: Vec<Value> = row[..def.columns.len()].to_vec();
         for (col, e) in &sets {
             new[*col] = assign(ex.eval(e, &row)?, &def, *col)?;
@@ -258,18 +290,23 @@ pub(crate) fn delete(
     let mut ex = Exec::new(&state, params);
     let targets = matching_rows(&mut ex, &state, &def, from.as_ref(), &selection)?;
     let mut returned = Vec::new();
-    for (key, row) in &targets {
-        txn.delete(def.id, key)?;
+    let mut count = 0u64;
+    for (key, row) in targets {
+        let Some(row) = lock_target(txn, &mut ex, &def, &selection, &key, row)? else {
+            continue;
+        };
+        txn.delete(def.id, &key)?;
+        count += 1;
         if let Some((exprs, _)) = &returning {
             let mut out = Vec::new();
             for e in exprs {
-                out.push(ex.eval(e, row)?);
+                out.push(ex.eval(e, &row)?);
             }
             returned.push(out);
         }
     }
     Ok(match returning {
         Some((_, cols)) => returning_result(cols, returned),
-        None => QueryResult::command("DELETE", Some(targets.len() as u64)),
+        None => QueryResult::command("DELETE", Some(count)),
     })
 }
