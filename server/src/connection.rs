@@ -13,8 +13,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use pgwire::messages::PgWireBackendMessage as B;
 use pgwire::messages::PgWireFrontendMessage as F;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
 };
@@ -23,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 use zqlite_query::{Database, QueryResult};
 
 use crate::blocking::SessionSlot;
-use crate::copy::parse_copy_in;
+use crate::copy::{CopyFormat, parse_copy_in};
+use crate::copy_out::{CopyOut, encode_row, header_line, parse_copy_out};
 use crate::encode::{data_row, row_description};
 use crate::error::{Error, Result};
 use crate::framing::MessageStream;
@@ -165,6 +169,25 @@ impl Connection {
                 }
                 None => {}
             }
+            match parse_copy_out(&text) {
+                Some(Ok(copy)) => match self.copy_out(copy).await? {
+                    Ok(tag) => {
+                        self.note_success();
+                        self.stream
+                            .send(B::CommandComplete(CommandComplete::new(tag)))?;
+                        continue;
+                    }
+                    Err(e) => {
+                        self.send_error(&e)?;
+                        break;
+                    }
+                },
+                Some(Err(e)) => {
+                    self.send_error(&e)?;
+                    break;
+                }
+                None => {}
+            }
             let stmt = text.clone();
             let outcome = self.session.run(move |s| s.execute(&stmt, &[])).await?;
             match outcome {
@@ -221,6 +244,41 @@ impl Connection {
             TransactionStatus::Idle
         };
         self.stream.send(B::ErrorResponse(e.to_response()))
+    }
+
+    /// `COPY ... TO STDOUT`: runs the query, then streams its rows as CopyData messages.
+    pub(crate) async fn copy_out(&mut self, copy: CopyOut) -> Result<Result<String, SqlError>> {
+        let query = copy.query.clone();
+        let outcome = self.session.run(move |s| s.execute(&query, &[])).await?;
+        let (columns, rows) = match outcome {
+            Ok(mut results) => match results.pop() {
+                Some(QueryResult::Rows { columns, rows }) => (columns, rows),
+                _ => {
+                    return Ok(Err(SqlError::new(
+                        "0A000",
+                        "COPY query must be a SELECT, VALUES or DML with RETURNING",
+                    )));
+                }
+            },
+            Err(e) => return Ok(Err(SqlError::from_query(&e, &copy.query, 0))),
+        };
+        let n = columns.len();
+        self.stream.send(B::CopyOutResponse(CopyOutResponse::new(
+            0,
+            n as i16,
+            vec![0; n],
+        )))?;
+        let data = |text: String| B::CopyData(CopyData::new(Bytes::from(text)));
+        if copy.options.header && copy.options.format == CopyFormat::Csv {
+            let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            self.stream.send(data(header_line(&copy.options, &names)))?;
+        }
+        for row in &rows {
+            self.stream.send(data(encode_row(&copy.options, row)))?;
+            self.stream.flush_if_over(FLUSH_AT).await?;
+        }
+        self.stream.send(B::CopyDone(CopyDone::new()))?;
+        Ok(Ok(format!("COPY {}", rows.len())))
     }
 
     /// Runs SET/SHOW/RESET on the connection's parameters; changed reported parameters

@@ -1,4 +1,5 @@
-//! `COPY table [(columns)] FROM STDIN`: the statement's grammar and the data formats.
+//! `COPY table [(columns)] FROM STDIN`: the statement's grammar and the data formats
+//! (`copy_out.rs` has `COPY ... TO STDOUT`, sharing the options).
 //!
 //! sqlparser 0.64 rejects options PostgreSQL clients send (`WITH (FREEZE ON)` from
 //! pgbench), so this small parser runs in front of it: it recognises only
@@ -98,7 +99,7 @@ pub(crate) fn parse_copy_in(sql: &str) -> Option<Result<CopyIn, SqlError>> {
     }))
 }
 
-fn parse_options(tokens: &[Token]) -> Result<CopyIn, SqlError> {
+pub(crate) fn parse_options(tokens: &[Token]) -> Result<CopyIn, SqlError> {
     let mut copy = CopyIn {
         table: String::new(),
         columns: Vec::new(),

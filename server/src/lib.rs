@@ -26,6 +26,7 @@ mod config;
 mod connection;
 mod copy;
 mod copy_in;
+mod copy_out;
 mod encode;
 mod error;
 mod extended;

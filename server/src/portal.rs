@@ -12,6 +12,7 @@ use sqlparser::ast::Statement;
 use zqlite_query::{Column, DataType, QueryResult, Value};
 
 use crate::copy::CopyIn;
+use crate::copy_out::CopyOut;
 use crate::settings::Utility;
 
 /// What a statement returns, as far as Describe is concerned.
@@ -52,6 +53,8 @@ pub(crate) struct Prepared {
     pub param_types: Vec<Option<DataType>>,
     /// Set for `COPY ... FROM STDIN`, which the server runs itself (`copy_in.rs`).
     pub copy: Option<CopyIn>,
+    /// Set for `COPY ... TO STDOUT`, also run by the server (`copy_out.rs`).
+    pub copy_out: Option<CopyOut>,
     /// Set for SET/SHOW/RESET of a parameter the server keeps (`settings.rs`).
     pub utility: Option<Utility>,
 }

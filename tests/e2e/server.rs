@@ -604,6 +604,61 @@ async fn copy_from_stdin_in_text_and_csv() {
 }
 
 #[tokio::test]
+async fn copy_to_stdout_in_text_and_csv() {
+    use futures_util::TryStreamExt;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE notes (id int PRIMARY KEY, body text, score numeric(4,1)); \
+             INSERT INTO notes VALUES (1, E'tab\\there', 1.5), (2, NULL, NULL), \
+             (3, 'say \"hi\", ok', -2)",
+        )
+        .await
+        .unwrap();
+    // tokio-postgres: text format of a whole table.
+    let stream = client
+        .copy_out("COPY notes TO STDOUT")
+        .await
+        .expect("COPY TO starts");
+    let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
+    let text: Vec<u8> = chunks.concat();
+    assert_eq!(
+        String::from_utf8(text).unwrap(),
+        "1\ttab\\there\t1.5\n2\t\\N\t\\N\n3\tsay \"hi\", ok\t-2.0\n"
+    );
+    // psql: CSV with a header, from a query.
+    let out = server.psql(&[
+        "-c",
+        "COPY (SELECT id, body FROM notes WHERE id > 1 ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "id,body\n2,\n3,\"say \"\"hi\"\", ok\"\n"
+    );
+    // Errors name the problem; the connection stays usable.
+    let err = client
+        .copy_out("COPY missing TO STDOUT")
+        .await
+        .err()
+        .expect("a missing table fails");
+    assert_eq!(err.code().map(|c| c.code()), Some("42P01"));
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM notes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+}
+
+#[tokio::test]
 async fn session_parameters_set_show_reset() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
