@@ -47,5 +47,5 @@ pub use database::Database;
 pub use error::{Error, Location, Result};
 pub use prepared::Prepared;
 pub use result::{Column, QueryResult};
-pub use session::Session;
+pub use session::{InterruptHandle, Session};
 pub use zqlite_projections::value::{self, DataType, Value, ValueError};

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -48,6 +49,19 @@ pub struct Session {
     user: String,
     /// Statements prepared behind `execute` with parameters, by text.
     by_text: HashMap<String, Prepared>,
+    interrupt: Arc<AtomicBool>,
+}
+
+/// Cancels the statement a [`Session`] is running, from another thread (a client's cancel
+/// request). The statement fails with SQLSTATE 57014; a request with no statement running
+/// does nothing.
+#[derive(Debug, Clone)]
+pub struct InterruptHandle(Arc<AtomicBool>);
+
+impl InterruptHandle {
+    pub fn interrupt(&self) {
+        self.0.store(true, AtomicOrdering::Relaxed);
+    }
 }
 
 /// How many statements `execute` keeps prepared by text before starting over.
@@ -144,12 +158,18 @@ impl Session {
             block: None,
             user: String::new(),
             by_text: HashMap::new(),
+            interrupt: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// Sets the user recorded in the log for this session's commits.
     pub fn set_user(&mut self, user: impl Into<String>) {
         self.user = user.into();
+    }
+
+    /// A handle that cancels whatever statement this session runs when it is used.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle(self.interrupt.clone())
     }
 
     /// Whether a transaction block is open.
@@ -160,6 +180,7 @@ impl Session {
     /// Runs every statement of `sql` in order, binding `$n` to `params[n-1]`; stops at the
     /// first error.
     pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
+        self.interrupt.store(false, AtomicOrdering::Relaxed);
         if let Some(command) = maintenance::recognise(sql) {
             return Ok(vec![self.maintenance(command)?]);
         }
@@ -231,6 +252,7 @@ impl Session {
 
     /// Runs a prepared statement with `params` bound to `$1`, `$2`, ...
     pub fn execute_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<QueryResult> {
+        self.interrupt.store(false, AtomicOrdering::Relaxed);
         match p.statement() {
             Some(stmt) => self.statement(stmt, params, Some(p)),
             None => Ok(QueryResult::Rows {
@@ -324,9 +346,10 @@ impl Session {
                 Ok(QueryResult::command("RELEASE", None))
             }
             S::Query(q) => {
+                let flag = self.interrupt.clone();
                 let result = self.read(|state| match prepared {
-                    Some(p) => prepared_query(state, q, params, p),
-                    None => query(state, q, params),
+                    Some(p) => prepared_query(state, q, params, p, flag),
+                    None => query(state, q, params, flag),
                 });
                 self.fail_block_on_error(result)
             }
@@ -500,11 +523,18 @@ fn no_savepoint(name: &str) -> Error {
 }
 
 /// Binds, optimises and runs a query on `state`.
-fn query(state: &State, q: &ast::Query, params: &[Value]) -> Result<QueryResult> {
+fn query(
+    state: &State,
+    q: &ast::Query,
+    params: &[Value],
+    interrupt: Arc<AtomicBool>,
+) -> Result<QueryResult> {
     let mut binder = Binder::new(state, params);
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
-    let rows = Exec::new(state, params).run(&plan)?;
+    let rows = Exec::new(state, params)
+        .with_interrupt(interrupt)
+        .run(&plan)?;
     Ok(QueryResult::Rows {
         columns: columns_of(&bound.columns),
         rows,
@@ -517,6 +547,7 @@ fn prepared_query(
     q: &ast::Query,
     params: &[Value],
     p: &Prepared,
+    interrupt: Arc<AtomicBool>,
 ) -> Result<QueryResult> {
     let cached = p.plan(state, params, || {
         let bound = Binder::new(state, params).query(q)?;
@@ -528,7 +559,9 @@ fn prepared_query(
     let Bound::Query { plan, columns } = &cached.bound else {
         return Err(internal("a prepared query holds another kind of plan"));
     };
-    let rows = Exec::new(state, params).run(plan)?;
+    let rows = Exec::new(state, params)
+        .with_interrupt(interrupt)
+        .run(plan)?;
     Ok(QueryResult::Rows {
         columns: columns_of(columns),
         rows,

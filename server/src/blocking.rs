@@ -4,7 +4,7 @@
 //! connection's [`Session`] to tokio's blocking pool and back. An idle connection therefore
 //! holds no thread (cheap idle connections), and a busy one holds one while it runs.
 
-use zqlite_query::Session;
+use zqlite_query::{InterruptHandle, Session};
 
 use crate::error::{Error, Result};
 
@@ -12,11 +12,13 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub(crate) struct SessionSlot {
     session: Option<Box<Session>>,
+    interrupt: InterruptHandle,
 }
 
 impl SessionSlot {
     pub(crate) fn new(session: Session) -> SessionSlot {
         SessionSlot {
+            interrupt: session.interrupt_handle(),
             session: Some(Box::new(session)),
         }
     }
@@ -39,6 +41,11 @@ impl SessionSlot {
         .map_err(|e| Error::Worker(e.to_string()))?;
         self.session = Some(session);
         Ok(out)
+    }
+
+    /// The handle that cancels the session's running statement (usable while it runs).
+    pub(crate) fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
     }
 
     /// Whether a transaction block is open (false while a call runs).

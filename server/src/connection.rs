@@ -23,7 +23,7 @@ use pgwire::messages::response::{
 };
 use pgwire::messages::startup::ParameterStatus;
 use tokio_util::sync::CancellationToken;
-use zqlite_query::{Database, QueryResult};
+use zqlite_query::{Database, InterruptHandle, QueryResult};
 
 use crate::blocking::SessionSlot;
 use crate::copy::{CopyFormat, parse_copy_in};
@@ -66,6 +66,11 @@ impl Connection {
             status: TransactionStatus::Idle,
             skip_until_sync: false,
         }
+    }
+
+    /// The handle that cancels this connection's running statement.
+    pub(crate) fn interrupt_handle(&self) -> InterruptHandle {
+        self.session.interrupt_handle()
     }
 
     /// Serves messages until the client leaves, breaks the protocol, or shutdown.

@@ -8,17 +8,19 @@
 //!   connection task has ended or `shutdown_grace` has passed, whichever is first. Once it
 //!   returned without a timeout warning, no session holds the database any more.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use pgwire::messages::startup::SecretKey;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use zqlite_query::Database;
+use zqlite_query::{Database, InterruptHandle};
 
 use crate::config::PgConfig;
 use crate::connection::Connection;
@@ -65,6 +67,7 @@ impl PgServer {
         let tracker = TaskTracker::new();
         let permits = Arc::new(Semaphore::new(self.config.max_connections));
         let pids = Arc::new(AtomicI32::new(1));
+        let cancel_keys = CancelKeys::default();
         tokio::pin!(shutdown);
         loop {
             let (socket, peer) = tokio::select! {
@@ -86,8 +89,9 @@ impl PgServer {
                     let pid = pids.fetch_add(1, Ordering::Relaxed);
                     let db = self.db.clone();
                     let token = token.clone();
+                    let keys = cancel_keys.clone();
                     tracker.spawn(async move {
-                        serve_socket(socket, peer, db, pid, max_bytes, token).await;
+                        serve_socket(socket, peer, db, pid, max_bytes, token, keys).await;
                         drop(permit);
                     });
                 }
@@ -118,6 +122,28 @@ impl PgServer {
     }
 }
 
+/// The cancel key (BackendKeyData) of every live connection, by backend pid, with the
+/// handle that interrupts its session's statement.
+#[derive(Debug, Clone, Default)]
+struct CancelKeys(Arc<Mutex<HashMap<i32, (i32, InterruptHandle)>>>);
+
+impl CancelKeys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (i32, InterruptHandle)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Interrupts `pid`'s statement if `secret` is its key; whether it was.
+    fn cancel(&self, pid: i32, secret: &SecretKey) -> bool {
+        match (self.lock().get(&pid), secret) {
+            (Some((key, handle)), SecretKey::I32(s)) if key == s => {
+                handle.interrupt();
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 async fn serve_socket(
     socket: TcpStream,
     peer: SocketAddr,
@@ -125,6 +151,7 @@ async fn serve_socket(
     pid: i32,
     max_bytes: usize,
     token: CancellationToken,
+    keys: CancelKeys,
 ) {
     let mut stream = MessageStream::new(socket, max_bytes);
     let opening = tokio::select! {
@@ -134,8 +161,12 @@ async fn serve_socket(
     let info = match opening {
         Ok(Ok(Opening::Session(info))) => info,
         Ok(Ok(Opening::Cancel(c))) => {
-            // The query layer cannot interrupt a running statement yet.
-            tracing::info!(%peer, pid = c.pid, "cancel request ignored");
+            // PostgreSQL answers a cancel request with nothing but closing the socket.
+            if keys.cancel(c.pid, &c.secret_key) {
+                tracing::info!(%peer, pid = c.pid, "statement cancelled on request");
+            } else {
+                tracing::info!(%peer, pid = c.pid, "cancel request with an unknown key ignored");
+            }
             return;
         }
         Ok(Ok(Opening::Closed)) => return,
@@ -157,14 +188,17 @@ async fn serve_socket(
         let _ = startup::fatal(&mut stream, "28000", &message).await;
         return;
     }
-    let secret = secret_for(pid);
+    let secret = new_secret(pid);
     if let Err(e) = startup::greet(&mut stream, &info, pid, secret) {
         tracing::warn!(%peer, error = %e, "cannot greet");
         return;
     }
     tracing::debug!(%peer, pid, user = %info.user, database = %info.database, "connected");
     let conn = Connection::new(stream, db, &info);
-    match conn.run(token).await {
+    keys.lock().insert(pid, (secret, conn.interrupt_handle()));
+    let ended = conn.run(token).await;
+    keys.lock().remove(&pid);
+    match ended {
         Ok(()) => tracing::debug!(%peer, pid, "disconnected"),
         Err(e @ Error::Protocol(_)) => {
             tracing::warn!(%peer, pid, error = %e, "protocol violation; connection closed")
@@ -184,11 +218,12 @@ async fn reject_socket(socket: TcpStream, peer: SocketAddr, max_bytes: usize) {
     }
 }
 
-/// A per-connection key for CancelRequest (not a secret against local users: cancel is
-/// not supported yet, so the key guards nothing).
-fn secret_for(pid: i32) -> i32 {
+/// A per-connection key for CancelRequest: SipHash under the process's random keys, so
+/// another client cannot guess it from the pid.
+fn new_secret(pid: i32) -> i32 {
+    use std::hash::BuildHasher;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos as i32) ^ pid.wrapping_mul(0x5bd1_e995)
+        .map_or(0, |d| d.as_nanos());
+    std::collections::hash_map::RandomState::new().hash_one((pid, nanos)) as i32
 }

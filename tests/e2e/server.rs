@@ -658,6 +658,49 @@ async fn copy_to_stdout_in_text_and_csv() {
     assert_eq!(n, 3);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_request_stops_a_long_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let client = server.client().await;
+    let values: Vec<String> = (0..5000).map(|i| format!("({i})")).collect();
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE n (x int); INSERT INTO n VALUES {}",
+            values.join(", ")
+        ))
+        .await
+        .unwrap();
+    let cancel = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel
+            .cancel_query(NoTls)
+            .await
+            .expect("cancel request sent");
+    });
+    let started = Instant::now();
+    // 25 million combinations, none matching: minutes of work unless cancelled.
+    let err = client
+        .query_one("SELECT count(*) FROM n a, n b WHERE a.x + b.x = -1", &[])
+        .await
+        .expect_err("the query is cancelled");
+    canceller.await.unwrap();
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "cancelled after {:?}",
+        started.elapsed()
+    );
+    // The connection goes on, and the next statement is not cancelled.
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM n", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 5000);
+}
+
 #[tokio::test]
 async fn session_parameters_set_show_reset() {
     let tmp = tempfile::tempdir().unwrap();

@@ -142,6 +142,7 @@ impl Exec<'_> {
             index.insert(Vec::new(), 0);
         }
         for row in rows {
+            self.tick()?;
             let mut key = Vec::with_capacity(group_by.len());
             for g in group_by {
                 key.push(self.eval(g, &row)?);

@@ -16,6 +16,8 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use zqlite_projections::value::{DataType, Value, cmp_total};
 use zqlite_projections::{RowEntry, State, TableData};
@@ -40,7 +42,14 @@ pub struct Exec<'a> {
     /// Rows of enclosing queries, innermost last (for correlated subqueries).
     pub outer: Vec<Row>,
     cache: HashMap<usize, Rc<Vec<Row>>>,
+    /// Set from another thread to stop the statement (a client's cancel request).
+    interrupt: Option<Arc<AtomicBool>>,
+    /// Rows visited since the last look at `interrupt`.
+    ticks: u32,
 }
+
+/// How many rows the executor visits between two looks at the interrupt flag.
+const INTERRUPT_EVERY: u32 = 4096;
 
 /// A stored row and its key, as a scan visits them.
 type Entry<'d> = (&'d [Value], &'d RowEntry);
@@ -124,6 +133,30 @@ impl<'a> Exec<'a> {
             params,
             outer: Vec::new(),
             cache: HashMap::new(),
+            interrupt: None,
+            ticks: 0,
+        }
+    }
+
+    /// Stops with SQLSTATE 57014 once `flag` is set (checked every few thousand rows).
+    pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Exec<'a> {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// Counts a visited row; fails when the statement was cancelled.
+    fn tick(&mut self) -> Result<()> {
+        self.ticks += 1;
+        if self.ticks < INTERRUPT_EVERY {
+            return Ok(());
+        }
+        self.ticks = 0;
+        match &self.interrupt {
+            Some(flag) if flag.load(AtomicOrdering::Relaxed) => Err(Error::Runtime {
+                sqlstate: "57014",
+                message: "canceling statement due to user request".into(),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -220,6 +253,7 @@ impl<'a> Exec<'a> {
     ) -> Result<Vec<(&'d [Value], Row)>> {
         let mut out = Vec::new();
         for (key, entry) in rows {
+            self.tick()?;
             if let Some(f) = filter
                 && !self.test(f, &entry.row)?
             {
@@ -320,6 +354,7 @@ impl<'a> Exec<'a> {
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in rows {
+                    self.tick()?;
                     let mut r = Vec::with_capacity(exprs.len());
                     for e in exprs {
                         r.push(self.eval(e, &row)?);
@@ -448,6 +483,7 @@ impl<'a> Exec<'a> {
         for lrow in &l {
             let mut matched = false;
             for (i, rrow) in r.iter().enumerate() {
+                self.tick()?;
                 let mut row = Vec::with_capacity(lw + rw);
                 row.extend_from_slice(lrow);
                 row.extend_from_slice(rrow);
