@@ -121,19 +121,21 @@ impl LogReader {
             let file = active.file.clone();
             let path = active.path.clone();
             drop(segments);
-            let mut want = ((end - start) as usize).min(ACTIVE_CHUNK);
+            let available = (end - start) as usize;
+            let mut want = available.min(ACTIVE_CHUNK);
             loop {
                 let bytes = file
                     .read_vec(start, want)
                     .map_err(Error::io("read", &path))?;
-                // Make sure at least one whole frame is in the chunk.
-                if let Decoded::Incomplete = format::decode_frame(&bytes)
-                    && bytes.len() >= 4
-                    && want < (end - start) as usize
-                {
-                    let frame_len = format::u32_at(&bytes, 0) as usize + format::FRAME_PREFIX_LEN;
-                    want = frame_len.min((end - start) as usize);
-                    continue;
+                // The chunk must hold every frame up to and including the one for `next`
+                // whole: a frame larger than the chunk (or cut by its end) is read again
+                // with a chunk that reaches its end.
+                match self.cut_frame_end(&bytes) {
+                    Some(needed) if want < available => {
+                        want = needed.min(available);
+                        continue;
+                    }
+                    _ => {}
                 }
                 return Ok(Some(Cursor {
                     bytes: Arc::new(bytes),
@@ -158,6 +160,26 @@ impl LogReader {
             base: 0,
             path: sealed.path.clone(),
         }))
+    }
+}
+
+impl LogReader {
+    /// Walks the frames of a chunk up to the one for `self.next`; if one of them runs past
+    /// the chunk's end, the chunk length that would hold it whole.
+    fn cut_frame_end(&self, bytes: &[u8]) -> Option<usize> {
+        let mut pos = 0;
+        loop {
+            match format::decode_frame(&bytes[pos..]) {
+                Decoded::Frame { frame, len } if frame.lsn < self.next => pos += len,
+                Decoded::Incomplete if bytes.len() - pos >= 4 => {
+                    return Some(
+                        pos + format::u32_at(bytes, pos) as usize + format::FRAME_PREFIX_LEN,
+                    );
+                }
+                Decoded::Incomplete => return Some(pos + format::FRAME_PREFIX_LEN),
+                _ => return None,
+            }
+        }
     }
 }
 
