@@ -411,6 +411,95 @@ fn pgbench_tpcb_and_select_only_in_both_protocols_keep_the_invariant() {
     }
 }
 
+/// kill -9 of the server while pgbench's TPC-B runs, five times: after each restart the
+/// balances still agree with the history, and the history holds every transaction pgbench saw
+/// acknowledged (plus at most one in flight per client), never part of one.
+#[test]
+fn kill_9_during_pgbench_keeps_every_acknowledged_transaction_whole() {
+    const CLIENTS: u64 = 8;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pgbench = |port: u16, args: &[&str]| {
+        Command::new("pgbench")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "zqlite"])
+            .args(args)
+            .arg("zqlite")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("pgbench runs (.ci/run installs postgresql-contrib)")
+    };
+    let server = Server::start(&data, &[]);
+    let init = pgbench(server.port, &["-i", "-s", "1"])
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    drop(server);
+    let mut acknowledged = 0u64;
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    for round in 0..5u64 {
+        let server = Server::start(&data, &[]);
+        // -n: no VACUUM and no TRUNCATE of the history, so it accumulates over the rounds.
+        let clients = CLIENTS.to_string();
+        let run = pgbench(server.port, &["-n", "-c", &clients, "-j", "2", "-T", "60"]);
+        let delay = 400 + (seed.wrapping_mul(round + 1).wrapping_mul(2_654_435_761) >> 7) % 1200;
+        std::thread::sleep(Duration::from_millis(delay));
+        drop(server); // SIGKILL
+        let out = run.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let processed: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "pgbench summary in:\n{text}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        acknowledged += processed;
+
+        let server = Server::start(&data, &[]);
+        let out = server.psql(&[
+            "-At",
+            "-c",
+            "SELECT (SELECT sum(abalance) FROM pgbench_accounts) || ' ' || \
+                    (SELECT sum(bbalance) FROM pgbench_branches) || ' ' || \
+                    (SELECT sum(tbalance) FROM pgbench_tellers) || ' ' || \
+                    coalesce((SELECT sum(delta) FROM pgbench_history), 0) || ' ' || \
+                    (SELECT count(*) FROM pgbench_history)",
+        ]);
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let v: Vec<i64> = line
+            .split(' ')
+            .map(|x| x.parse().unwrap_or(i64::MIN))
+            .collect();
+        assert_eq!(
+            v.len(),
+            5,
+            "round {round}: {line:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            v[..4].iter().all(|x| *x == v[0]),
+            "round {round}: sums differ: {line}"
+        );
+        let history = v[4] as u64;
+        assert!(
+            history >= acknowledged && history <= acknowledged + CLIENTS * (round + 1),
+            "round {round}: {history} history rows for {acknowledged} acknowledged transactions"
+        );
+        drop(server);
+    }
+}
+
 #[test]
 fn psql_runs_a_script_and_shows_error_positions() {
     let tmp = tempfile::tempdir().unwrap();
