@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 use zqlite_query::{Database, InterruptHandle, QueryResult};
 
 use crate::blocking::SessionSlot;
-use crate::copy::{CopyFormat, parse_copy_in};
-use crate::copy_out::{CopyOut, encode_row, header_line, parse_copy_out};
+use crate::copy::{CopyFormat, ServerCopy, parse_server_copy};
+use crate::copy_out::{CopyOut, encode_row, header_line};
 use crate::encode::{data_row, row_description};
 use crate::error::{Error, Result};
 use crate::framing::MessageStream;
@@ -155,27 +155,8 @@ impl Connection {
                     }
                 }
             }
-            match parse_copy_in(&text) {
-                Some(Ok(copy)) => match self.copy_in(copy).await? {
-                    Ok(tag) => {
-                        self.note_success();
-                        self.stream
-                            .send(B::CommandComplete(CommandComplete::new(tag)))?;
-                        continue;
-                    }
-                    Err(e) => {
-                        self.send_error(&e)?;
-                        break;
-                    }
-                },
-                Some(Err(e)) => {
-                    self.send_error(&e)?;
-                    break;
-                }
-                None => {}
-            }
-            match parse_copy_out(&text) {
-                Some(Ok(copy)) => match self.copy_out(copy).await? {
+            match parse_server_copy(&text) {
+                Some(Ok(copy)) => match self.run_copy(copy).await? {
                     Ok(tag) => {
                         self.note_success();
                         self.stream
@@ -251,8 +232,16 @@ impl Connection {
         self.stream.send(B::ErrorResponse(e.to_response()))
     }
 
+    /// Runs a COPY the server handles; the command tag, or the error for the client.
+    pub(crate) async fn run_copy(&mut self, copy: ServerCopy) -> Result<Result<String, SqlError>> {
+        match copy {
+            ServerCopy::In(c) => self.copy_in(c).await,
+            ServerCopy::Out(c) => self.copy_out(c).await,
+        }
+    }
+
     /// `COPY ... TO STDOUT`: runs the query, then streams its rows as CopyData messages.
-    pub(crate) async fn copy_out(&mut self, copy: CopyOut) -> Result<Result<String, SqlError>> {
+    async fn copy_out(&mut self, copy: CopyOut) -> Result<Result<String, SqlError>> {
         let query = copy.query.clone();
         let outcome = self.session.run(move |s| s.execute(&query, &[])).await?;
         let (columns, rows) = match outcome {

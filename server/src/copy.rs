@@ -25,6 +25,21 @@ pub(crate) enum CopyFormat {
     Csv,
 }
 
+/// A COPY the server runs itself (the data moves over the protocol, not through SQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServerCopy {
+    In(CopyIn),
+    Out(crate::copy_out::CopyOut),
+}
+
+/// `COPY ... FROM STDIN` or `COPY ... TO STDOUT`; `None` for any other text.
+pub(crate) fn parse_server_copy(sql: &str) -> Option<Result<ServerCopy, SqlError>> {
+    if let Some(parsed) = parse_copy_in(sql) {
+        return Some(parsed.map(ServerCopy::In));
+    }
+    crate::copy_out::parse_copy_out(sql).map(|parsed| parsed.map(ServerCopy::Out))
+}
+
 /// A parsed `COPY ... FROM STDIN`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CopyIn {

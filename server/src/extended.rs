@@ -24,8 +24,7 @@ use sqlparser::ast::Statement;
 use zqlite_query::{Column, QueryResult, Value};
 
 use crate::connection::Connection;
-use crate::copy::parse_copy_in;
-use crate::copy_out::parse_copy_out;
+use crate::copy::parse_server_copy;
 use crate::encode::{data_row, format_of, row_description};
 use crate::error::Result;
 use crate::infer::parameter_types;
@@ -53,7 +52,6 @@ impl Connection {
                 is_select: false,
                 param_types: Vec::new(),
                 copy: None,
-                copy_out: None,
                 utility: None,
             }
         } else if let Some(u) = parse_utility(&msg.query) {
@@ -67,10 +65,9 @@ impl Connection {
                 is_select: false,
                 param_types: Vec::new(),
                 copy: None,
-                copy_out: None,
                 utility: Some(u),
             }
-        } else if let Some(copy) = parse_copy_in(&msg.query) {
+        } else if let Some(copy) = parse_server_copy(&msg.query) {
             match copy {
                 Ok(copy) => Prepared {
                     sql: msg.query,
@@ -78,20 +75,6 @@ impl Connection {
                     is_select: false,
                     param_types: Vec::new(),
                     copy: Some(copy),
-                    copy_out: None,
-                    utility: None,
-                },
-                Err(e) => return Ok(Err(e)),
-            }
-        } else if let Some(copy) = parse_copy_out(&msg.query) {
-            match copy {
-                Ok(copy) => Prepared {
-                    sql: msg.query,
-                    kind: Kind::Command,
-                    is_select: false,
-                    param_types: Vec::new(),
-                    copy: None,
-                    copy_out: Some(copy),
                     utility: None,
                 },
                 Err(e) => return Ok(Err(e)),
@@ -117,7 +100,6 @@ impl Connection {
                 sql: msg.query,
                 param_types,
                 copy: None,
-                copy_out: None,
                 utility: None,
             }
         };
@@ -203,7 +185,7 @@ impl Connection {
                 if self
                     .portals
                     .get(&name)
-                    .is_some_and(|p| p.statement.copy.is_some() || p.statement.copy_out.is_some())
+                    .is_some_and(|p| p.statement.copy.is_some())
                 {
                     self.stream.send(B::NoData(NoData::new()))?;
                     return Ok(Ok(()));
@@ -240,23 +222,7 @@ impl Connection {
             .and_then(|p| p.statement.copy.clone())
         {
             self.portals.remove(&name);
-            return Ok(match self.copy_in(copy).await? {
-                Ok(tag) => {
-                    self.note_success();
-                    self.stream
-                        .send(B::CommandComplete(CommandComplete::new(tag)))?;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            });
-        }
-        if let Some(copy) = self
-            .portals
-            .get(&name)
-            .and_then(|p| p.statement.copy_out.clone())
-        {
-            self.portals.remove(&name);
-            return Ok(match self.copy_out(copy).await? {
+            return Ok(match self.run_copy(copy).await? {
                 Ok(tag) => {
                     self.note_success();
                     self.stream

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use sqlparser::ast::Statement;
 use zqlite_query::{Column, DataType, QueryResult, Value};
 
-use crate::copy::CopyIn;
-use crate::copy_out::CopyOut;
+use crate::copy::ServerCopy;
 use crate::settings::Utility;
 
 /// What a statement returns, as far as Describe is concerned.
@@ -51,10 +50,9 @@ pub(crate) struct Prepared {
     /// Whether the statement is a plain query (its plan may be cached).
     pub is_select: bool,
     pub param_types: Vec<Option<DataType>>,
-    /// Set for `COPY ... FROM STDIN`, which the server runs itself (`copy_in.rs`).
-    pub copy: Option<CopyIn>,
-    /// Set for `COPY ... TO STDOUT`, also run by the server (`copy_out.rs`).
-    pub copy_out: Option<CopyOut>,
+    /// Set for `COPY ... FROM STDIN` and `COPY ... TO STDOUT`, which the server runs itself
+    /// (`copy_in.rs`, `copy_out.rs`).
+    pub copy: Option<ServerCopy>,
     /// Set for SET/SHOW/RESET of a parameter the server keeps (`settings.rs`).
     pub utility: Option<Utility>,
 }

@@ -233,41 +233,14 @@ impl<'a> Exec<'a> {
         })
     }
 
-    fn filtered<'d>(
+    /// The rows of a scan or index scan that pass its filter, each made by `out` from its
+    /// key and a copy of the row; `None` for any other plan.
+    fn table_rows<T>(
         &mut self,
-        rows: impl Iterator<Item = Entry<'d>>,
-        filter: &Option<Expr>,
-    ) -> Result<Vec<Row>> {
-        Ok(self
-            .filtered_keyed(rows, filter)?
-            .into_iter()
-            .map(|(_, row)| row)
-            .collect())
-    }
-
-    /// The rows (and keys) that pass `filter`, copied out of the store.
-    fn filtered_keyed<'d>(
-        &mut self,
-        rows: impl Iterator<Item = Entry<'d>>,
-        filter: &Option<Expr>,
-    ) -> Result<Vec<(&'d [Value], Row)>> {
-        let mut out = Vec::new();
-        for (key, entry) in rows {
-            self.tick()?;
-            if let Some(f) = filter
-                && !self.test(f, &entry.row)?
-            {
-                continue;
-            }
-            out.push((key, entry.row.to_vec()));
-        }
-        Ok(out)
-    }
-
-    /// Runs a scan or index scan of one table, returning each row with its key (UPDATE and
-    /// DELETE use it to find their target rows). `None` for any other plan.
-    pub(crate) fn run_keyed(&mut self, plan: &Plan) -> Result<Option<Vec<KeyedRow>>> {
-        let rows = match plan {
+        plan: &Plan,
+        out: impl Fn(&[Value], Row) -> T,
+    ) -> Result<Option<Vec<T>>> {
+        let (entries, filter): (Box<dyn Iterator<Item = Entry<'a>> + 'a>, _) = match plan {
             Plan::Scan {
                 table,
                 name,
@@ -275,7 +248,7 @@ impl<'a> Exec<'a> {
                 ..
             } => {
                 let data = self.table(*table, name)?;
-                self.filtered_keyed(data.scan().map(|(k, e)| (&k[..], e)), filter)?
+                (Box::new(data.scan().map(|(k, e)| (&k[..], e))), filter)
             }
             Plan::IndexScan {
                 table,
@@ -287,14 +260,27 @@ impl<'a> Exec<'a> {
             } => {
                 let data = self.table(*table, name)?;
                 let range = self.resolve_range(range)?;
-                let rows = self.probe(data, *table, *access, &range);
-                self.filtered_keyed(rows, filter)?
+                (self.probe(data, *table, *access, &range), filter)
             }
             _ => return Ok(None),
         };
-        Ok(Some(
-            rows.into_iter().map(|(k, r)| (k.to_vec(), r)).collect(),
-        ))
+        let mut rows = Vec::new();
+        for (key, entry) in entries {
+            self.tick()?;
+            if let Some(f) = filter
+                && !self.test(f, &entry.row)?
+            {
+                continue;
+            }
+            rows.push(out(key, entry.row.to_vec()));
+        }
+        Ok(Some(rows))
+    }
+
+    /// Runs a scan or index scan of one table, returning each row with its key (UPDATE and
+    /// DELETE use it to find their target rows). `None` for any other plan.
+    pub(crate) fn run_keyed(&mut self, plan: &Plan) -> Result<Option<Vec<KeyedRow>>> {
+        self.table_rows(plan, |key, row| (key.to_vec(), row))
     }
 
     /// Runs a plan to completion.
@@ -318,27 +304,8 @@ impl<'a> Exec<'a> {
                 filter: Some(f), ..
             } if false_qual(f) => Ok(Vec::new()),
             Plan::Filter { predicate, .. } if false_qual(predicate) => Ok(Vec::new()),
-            Plan::Scan {
-                table,
-                name,
-                filter,
-                ..
-            } => {
-                let data = self.table(*table, name)?;
-                self.filtered(data.scan().map(|(k, e)| (&k[..], e)), filter)
-            }
-            Plan::IndexScan {
-                table,
-                name,
-                access,
-                range,
-                filter,
-                ..
-            } => {
-                let data = self.table(*table, name)?;
-                let range = self.resolve_range(range)?;
-                let rows = self.probe(data, *table, *access, &range);
-                self.filtered(rows, filter)
+            Plan::Scan { .. } | Plan::IndexScan { .. } => {
+                Ok(self.table_rows(plan, |_, row| row)?.unwrap_or_default())
             }
             Plan::Filter { input, predicate } => {
                 let rows = self.run(input)?;
