@@ -14,8 +14,7 @@
 //! - CSV format: fields split at the delimiter (default comma), `"` quotes with `""` for a
 //!   quote, an unquoted empty field is NULL; a quoted field may not span lines here.
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer, Word};
+use sqlparser::tokenizer::{Token, Word};
 
 use crate::sqlerror::SqlError;
 
@@ -65,12 +64,7 @@ pub(crate) fn parse_copy_in(sql: &str) -> Option<Result<CopyIn, SqlError>> {
     if !sql.trim_start().get(..4)?.eq_ignore_ascii_case("copy") {
         return None;
     }
-    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize()
-        .ok()?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
-        .collect();
+    let tokens = crate::split::significant_tokens(sql)?;
     let word = |i: usize| match tokens.get(i) {
         Some(Token::Word(w)) => Some(w),
         _ => None,

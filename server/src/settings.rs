@@ -12,8 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::Token;
 use zqlite_query::{Column, DataType, QueryResult, Value};
 
 use crate::sqlerror::SqlError;
@@ -183,12 +182,7 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
     {
         return None;
     }
-    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize()
-        .ok()?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
-        .collect();
+    let tokens = crate::split::significant_tokens(sql)?;
     let word = |i: usize| match tokens.get(i) {
         Some(Token::Word(w)) => Some(w.value.clone()),
         _ => None,

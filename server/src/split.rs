@@ -20,6 +20,18 @@ pub(crate) struct Piece<'a> {
     pub char_start: usize,
 }
 
+/// The tokens of `sql` without whitespace, comments and semicolons (`None` when it does not
+/// tokenize); the small statement recognisers of the server read these.
+pub(crate) fn significant_tokens(sql: &str) -> Option<Vec<Token>> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    Some(
+        tokens
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
+            .collect(),
+    )
+}
+
 pub(crate) fn split_statements(sql: &str) -> Vec<Piece<'_>> {
     let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() else {
         return vec![Piece {

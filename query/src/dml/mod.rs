@@ -464,6 +464,19 @@ fn eval_all(ex: &mut Exec<'_>, exprs: &[Expr], row: &[Value]) -> Result<Row> {
     exprs.iter().map(|e| ex.eval(e, row)).collect()
 }
 
+/// The position of a column an INSERT or UPDATE names (42703 when there is none).
+fn target_column(def: &TableDef, name: &str) -> Result<usize> {
+    def.column_index(name).ok_or_else(|| {
+        Error::bind(
+            "42703",
+            format!(
+                "column \"{name}\" of relation \"{}\" does not exist",
+                def.name
+            ),
+        )
+    })
+}
+
 /// The table columns an INSERT's column list names (all columns when it is empty).
 fn insert_targets(def: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usize>> {
     if columns.is_empty() {
@@ -472,15 +485,7 @@ fn insert_targets(def: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usi
     let mut out = Vec::with_capacity(columns.len());
     for c in columns {
         let cname = object_name(c)?;
-        let pos = def.column_index(&cname).ok_or_else(|| {
-            Error::bind(
-                "42703",
-                format!(
-                    "column \"{cname}\" of relation \"{}\" does not exist",
-                    def.name
-                ),
-            )
-        })?;
+        let pos = target_column(def, &cname)?;
         if out.contains(&pos) {
             return Err(Error::bind(
                 "42701",
@@ -617,15 +622,7 @@ pub(super) fn bind_assignments(
             return Err(Error::unsupported("assignment to a column tuple"));
         };
         let cname = object_name(n)?;
-        let col = def.column_index(&cname).ok_or_else(|| {
-            Error::bind(
-                "42703",
-                format!(
-                    "column \"{cname}\" of relation \"{}\" does not exist",
-                    def.name
-                ),
-            )
-        })?;
+        let col = target_column(def, &cname)?;
         if out.iter().any(|(c, _)| *c == col) {
             return Err(Error::bind(
                 "42601",
