@@ -104,9 +104,16 @@ struct PendingFrame {
     chain: ChainHash,
 }
 
+/// A batch keeps at most this much buffer between batches: one large transaction must not pin
+/// its size in memory (twice: the pending and the writing batch) for the life of the log.
+const RETAINED_BUFFER: usize = 1 << 20;
+
 impl Batch {
     fn clear(&mut self) {
         self.buf.clear();
+        if self.buf.capacity() > RETAINED_BUFFER {
+            self.buf = Vec::new();
+        }
         self.frames.clear();
         self.waiters.clear();
     }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use imbl::OrdMap;
+
+use crate::btree::SharedBTree;
 use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -45,7 +47,7 @@ pub(crate) fn write_state(out: &mut impl Write, state: &State) -> Result<()> {
 struct StateRef<'a>(&'a State);
 
 struct Rows<'a>(&'a OrdMap<TableId, TableData>);
-struct TableRows<'a>(&'a OrdMap<Key, RowEntry>);
+struct TableRows<'a>(&'a SharedBTree<Key, RowEntry>);
 
 impl Serialize for StateRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -91,7 +93,7 @@ impl Serialize for TableRows<'_> {
 }
 
 /// Rows decoded straight into a persistent map, without an intermediate vector.
-struct RowsOf(OrdMap<Key, RowEntry>);
+struct RowsOf(SharedBTree<Key, RowEntry>);
 
 impl<'de> Deserialize<'de> for RowsOf {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -105,7 +107,7 @@ impl<'de> Deserialize<'de> for RowsOf {
                 self,
                 mut seq: A,
             ) -> std::result::Result<RowsOf, A::Error> {
-                let mut map = OrdMap::new();
+                let mut map = SharedBTree::new();
                 while let Some((key, row, lsn)) =
                     seq.next_element::<(Vec<Value>, Vec<Value>, Lsn)>()?
                 {
@@ -174,7 +176,7 @@ fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
             def_lsn,
         };
         for index in &def.indexes {
-            let mut map = OrdMap::new();
+            let mut map = SharedBTree::new();
             for (key, entry) in data.rows.iter() {
                 let entry_key: Key = index
                     .columns

@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+mod btree;
 pub mod catalog;
 mod change;
 mod checkpoint;

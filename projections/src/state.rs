@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use imbl::OrdMap;
+
+use crate::btree::SharedBTree;
 use serde::{Deserialize, Serialize};
 use zqlite_log::Lsn;
 
@@ -59,9 +61,9 @@ pub struct RowEntry {
 /// The rows and index entries of one table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableData {
-    pub(crate) rows: OrdMap<Key, RowEntry>,
+    pub(crate) rows: SharedBTree<Key, RowEntry>,
     /// Aligned with the definition's `indexes`.
-    pub(crate) indexes: Vec<OrdMap<Key, ()>>,
+    pub(crate) indexes: Vec<SharedBTree<Key, ()>>,
     /// LSN of the last definition change of this table.
     pub(crate) def_lsn: Lsn,
 }
@@ -81,7 +83,7 @@ impl TableData {
     }
 
     /// All rows in key order.
-    pub fn scan(&self) -> impl DoubleEndedIterator<Item = (&Key, &RowEntry)> + '_ {
+    pub fn scan(&self) -> impl Iterator<Item = (&Key, &RowEntry)> + '_ {
         self.rows.iter()
     }
 
@@ -90,11 +92,9 @@ impl TableData {
     pub fn range<'a>(
         &'a self,
         lower: Bound<&[Value]>,
-        upper: Bound<&[Value]>,
-    ) -> impl DoubleEndedIterator<Item = (&'a Key, &'a RowEntry)> + 'a {
-        let lower = lower.map(Key::from);
-        let upper = upper.map(Key::from);
-        self.rows.range((lower, upper))
+        upper: Bound<&'a [Value]>,
+    ) -> impl Iterator<Item = (&'a Key, &'a RowEntry)> + 'a {
+        self.rows.range(lower, upper)
     }
 
     /// Entries of the index at `position` (index values followed by the row key) in the range.
@@ -102,11 +102,9 @@ impl TableData {
         &'a self,
         position: usize,
         lower: Bound<&[Value]>,
-        upper: Bound<&[Value]>,
-    ) -> impl DoubleEndedIterator<Item = &'a Key> + 'a {
-        let lower = lower.map(Key::from);
-        let upper = upper.map(Key::from);
-        self.indexes[position].range((lower, upper)).map(|(k, _)| k)
+        upper: Bound<&'a [Value]>,
+    ) -> impl Iterator<Item = &'a Key> + 'a {
+        self.indexes[position].range(lower, upper).map(|(k, _)| k)
     }
 
     /// Rewrites every row in place (keys and index entries unchanged), keeping row LSNs.
@@ -561,7 +559,7 @@ impl State {
             .tables
             .get(&def.id)
             .expect("definition and data exist together");
-        let mut rows = OrdMap::new();
+        let mut rows = SharedBTree::new();
         for (old_key, entry) in data.rows.iter() {
             let key: Key = match &def.primary_key {
                 Some(cols) => cols.iter().map(|&c| entry.row[c].clone()).collect(),
@@ -626,8 +624,8 @@ impl State {
                 self.catalog.tables_by_name.insert(def.name.clone(), def.id);
                 self.catalog.tables.insert(def.id, Arc::new(def.clone()));
                 let data = TableData {
-                    rows: OrdMap::new(),
-                    indexes: vec![OrdMap::new(); def.indexes.len()],
+                    rows: SharedBTree::new(),
+                    indexes: vec![SharedBTree::new(); def.indexes.len()],
                     def_lsn: lsn,
                 };
                 self.tables.insert(def.id, data);
@@ -800,8 +798,8 @@ impl State {
                     }
                 }
                 let data = self.data_mut(*table)?;
-                data.rows = OrdMap::new();
-                data.indexes = vec![OrdMap::new(); def.indexes.len()];
+                data.rows = SharedBTree::new();
+                data.indexes = vec![SharedBTree::new(); def.indexes.len()];
                 data.def_lsn = lsn;
             }
             Change::CreateView(view) => {
@@ -996,10 +994,10 @@ fn primary_key_violation(def: &TableDef, key: &[Value], what: &str) -> Error {
 fn build_index(
     def: &TableDef,
     index: &IndexDef,
-    rows: &OrdMap<Key, RowEntry>,
+    rows: &SharedBTree<Key, RowEntry>,
     check: Check,
-) -> Result<OrdMap<Key, ()>> {
-    let mut map = OrdMap::new();
+) -> Result<SharedBTree<Key, ()>> {
+    let mut map = SharedBTree::new();
     let mut prev: Option<Vec<Value>> = None;
     for (key, entry) in rows.iter() {
         map.insert(index_entry(index, &entry.row, key), ());
