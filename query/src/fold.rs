@@ -33,11 +33,12 @@ fn strict_null(e: &Expr) -> bool {
         Expr::InList { expr, .. } => is_null_lit(expr),
         Expr::Like { expr, pattern, .. } => is_null_lit(expr) || is_null_lit(pattern),
         Expr::Function(f, args) => {
-            !matches!(
-                f,
-                Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least
-            ) && !f.is_volatile()
-                && args.iter().any(is_null_lit)
+            let lenient = match f {
+                Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
+                Func::Array(a) => !a.is_strict(),
+                _ => false,
+            };
+            !lenient && !f.is_volatile() && args.iter().any(is_null_lit)
         }
         _ => false,
     }

@@ -13,6 +13,7 @@ use zqlite_projections::value::{
     sql_cmp,
 };
 
+use crate::array_functions::{self, ArrayFunc};
 use crate::error::{Error, Result};
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
@@ -56,6 +57,8 @@ pub enum Func {
     NullIf,
     Greatest,
     Least,
+    /// Array expressions and functions (`array_functions.rs`).
+    Array(ArrayFunc),
 }
 
 impl Func {
@@ -95,6 +98,7 @@ impl Func {
             Func::NullIf => "nullif",
             Func::Greatest => "greatest",
             Func::Least => "least",
+            Func::Array(f) => f.name(),
         }
     }
 
@@ -353,6 +357,9 @@ impl Func {
     /// `nextval` needs the transaction: the executor handles both before calling this.
     pub fn eval(&self, args: &[Value]) -> Result<Value> {
         use Value as V;
+        if let Func::Array(f) = self {
+            return array_functions::eval(*f, args);
+        }
         let strict = !matches!(
             self,
             Func::Concat | Func::NullIf | Func::Greatest | Func::Least
@@ -361,6 +368,7 @@ impl Func {
             return Ok(V::Null);
         }
         Ok(match self {
+            Func::Array(_) => unreachable!("array functions are evaluated above"),
             Func::Abs => match &args[0] {
                 V::Int2(i) => V::Int2(i.checked_abs().ok_or_else(|| out_of_range("smallint"))?),
                 V::Int4(i) => V::Int4(i.checked_abs().ok_or_else(|| out_of_range("integer"))?),

@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 mod alter;
+pub mod array_functions;
 pub mod bind;
 mod database;
 mod ddl;

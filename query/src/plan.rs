@@ -9,6 +9,7 @@
 use std::fmt;
 
 use zqlite_projections::TableId;
+use zqlite_projections::value::DataType;
 
 use crate::expr::Expr;
 
@@ -54,6 +55,8 @@ pub struct AggCall {
     pub extra: Option<Expr>,
     pub distinct: bool,
     pub filter: Option<Expr>,
+    /// `agg(x ORDER BY ...)`: the order in which inputs are fed (empty: input order).
+    pub order_by: Vec<SortKey>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,10 @@ pub enum AggFunc {
     StringAgg,
     BoolAnd,
     BoolOr,
+    /// `array_agg`, collecting values of `elem` (NULLs included).
+    ArrayAgg {
+        elem: DataType,
+    },
 }
 
 impl AggFunc {
@@ -80,6 +87,7 @@ impl AggFunc {
             AggFunc::StringAgg => "string_agg",
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
+            AggFunc::ArrayAgg { .. } => "array_agg",
         }
     }
 }

@@ -89,6 +89,28 @@ fn put_binary(buf: &mut BytesMut, v: &Value) {
             buf.put_i32(iv.months);
         }
         Value::Numeric(n) => put_numeric(buf, &n.to_string()),
+        Value::Array(a) => {
+            // `array_send`: dimensions (none for an empty array), then length-prefixed items.
+            let items = a.items();
+            buf.put_i32(i32::from(!items.is_empty()));
+            buf.put_i32(i32::from(items.iter().any(Value::is_null)));
+            buf.put_u32(a.elem().oid());
+            if !items.is_empty() {
+                buf.put_i32(items.len() as i32);
+                buf.put_i32(1);
+            }
+            for item in items {
+                if item.is_null() {
+                    buf.put_i32(-1);
+                    continue;
+                }
+                let len_at = buf.len();
+                buf.put_i32(0);
+                put_binary(buf, item);
+                let len = (buf.len() - len_at - 4) as i32;
+                buf[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+        }
     }
 }
 

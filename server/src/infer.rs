@@ -5,6 +5,7 @@
 //! PostgreSQL's parser would for the common cases:
 //! - `col <op> $n`, `$n <op> col`, `col IN ($n, ...)`, `col BETWEEN $n AND $m`: the column's
 //!   type (columns resolved by name or `alias.name` among the statement's tables);
+//! - `col <op> ANY ($n)` / `ALL ($n)`: an array of the column's type;
 //! - `$n::type` / `CAST($n AS type)`: that type; `x LIKE $n`: text;
 //! - `INSERT INTO t (cols) VALUES ($n, ...)` and `UPDATE t SET col = $n`: the column's type;
 //! - `LIMIT $n` / `OFFSET $n`: bigint.
@@ -217,6 +218,12 @@ impl Visitor for Hints<'_> {
             Expr::Like { pattern, .. } | Expr::ILike { pattern, .. } => {
                 self.hint(pattern, Some(DataType::Text));
             }
+            Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
+                let array = self.type_of(left).and_then(|t| t.array_type().ok());
+                self.hint(right, array);
+                let elem = self.type_of(right).and_then(|t| t.element_type());
+                self.hint(left, elem);
+            }
             _ => {}
         }
         ControlFlow::Continue(())
@@ -341,6 +348,15 @@ mod tests {
                 Some(DataType::Int4),
                 Some(DataType::Int8)
             ]
+        );
+        let int_array = DataType::Int4.array_type().unwrap();
+        assert_eq!(
+            infer(
+                &db,
+                "SELECT * FROM acc WHERE id = ANY($1) OR id <> ALL ($2)",
+                &[]
+            ),
+            vec![Some(int_array), Some(int_array)]
         );
     }
 

@@ -34,7 +34,7 @@ pub(crate) fn type_of_oid(oid: u32) -> Option<DataType> {
         1700 => DataType::Numeric(None),
         2950 => DataType::Uuid,
         3802 => DataType::Jsonb,
-        _ => return None,
+        _ => return DataType::array_from_oid(oid),
     })
 }
 
@@ -119,9 +119,60 @@ fn decode_binary(b: &[u8], ty: &DataType) -> Option<Result<Value, SqlError>> {
                 parse_value(s, ty).map_err(|e| SqlError::from(zqlite_query::Error::from(e))),
             );
         }
+        DataType::Array(t) => return decode_binary_array(b, &t.elem),
         // text, varchar, char, json: the bytes are the text.
         _ => return text(),
     }))
+}
+
+/// `array_recv` for one dimension: `ndim, has_nulls, element oid, [length, lower bound],`
+/// then each element as a length (-1: NULL) and its binary form.
+fn decode_binary_array(b: &[u8], elem: &DataType) -> Option<Result<Value, SqlError>> {
+    let mut at = 0usize;
+    let next_i32 = |at: &mut usize| {
+        let v = i32::from_be_bytes(b.get(*at..*at + 4)?.try_into().ok()?);
+        *at += 4;
+        Some(v)
+    };
+    let ndim = next_i32(&mut at)?;
+    let _has_nulls = next_i32(&mut at)?;
+    let _elem_oid = next_i32(&mut at)?;
+    let len = match ndim {
+        0 => 0,
+        1 => {
+            let len = next_i32(&mut at)?;
+            let _lower = next_i32(&mut at)?;
+            usize::try_from(len).ok()?
+        }
+        _ => {
+            return Some(Err(SqlError::new(
+                "0A000",
+                "multidimensional arrays are not supported",
+            )));
+        }
+    };
+    let mut items = Vec::with_capacity(len.min(b.len() / 4));
+    for _ in 0..len {
+        let n = next_i32(&mut at)?;
+        if n < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let start = at;
+        let end = start.checked_add(usize::try_from(n).ok()?)?;
+        let bytes = b.get(start..end)?;
+        at = end;
+        match decode_binary(bytes, elem)? {
+            Ok(v) => items.push(v),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    if at != b.len() {
+        return None;
+    }
+    Some(Ok(Value::Array(std::sync::Arc::new(
+        zqlite_query::value::Array::new(*elem, items),
+    ))))
 }
 
 /// `numeric_recv` to decimal text.

@@ -274,6 +274,77 @@ async fn tokio_postgres_simple_and_extended_queries() {
 }
 
 #[tokio::test]
+async fn arrays_round_trip_in_binary_and_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE runs (id int PRIMARY KEY, steps text[], scores int8[])")
+        .await
+        .unwrap();
+    let insert = client
+        .prepare("INSERT INTO runs VALUES ($1, $2, $3)")
+        .await
+        .unwrap();
+    assert_eq!(insert.params()[1], Type::TEXT_ARRAY);
+    assert_eq!(insert.params()[2], Type::INT8_ARRAY);
+    let steps = vec![
+        Some("fetch".to_string()),
+        None,
+        Some("a \"quoted\", b".to_string()),
+    ];
+    client
+        .execute(&insert, &[&1i32, &steps, &vec![3i64, -1]])
+        .await
+        .unwrap();
+    client
+        .execute(
+            &insert,
+            &[&2i32, &Vec::<Option<String>>::new(), &vec![7i64]],
+        )
+        .await
+        .unwrap();
+
+    // Binary results, and an array parameter of = ANY.
+    let row = client
+        .query_one("SELECT steps, scores FROM runs WHERE id = 1", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, Vec<Option<String>>>(0), steps);
+    assert_eq!(row.get::<_, Vec<i64>>(1), vec![3, -1]);
+    let ids: Vec<i32> = client
+        .query_one(
+            "SELECT array_agg(id ORDER BY id DESC) FROM runs WHERE id = ANY($1)",
+            &[&vec![1i32, 2, 9]],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ids, [2, 1]);
+    let empty: Vec<Option<String>> = client
+        .query_one("SELECT steps FROM runs WHERE id = 2", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(empty.is_empty());
+
+    // Text results through the simple protocol: PostgreSQL's array output.
+    let msgs = client
+        .simple_query("SELECT steps, scores[2] FROM runs WHERE id = 1")
+        .await
+        .unwrap();
+    let row = msgs
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(row.get(0), Some(r#"{fetch,NULL,"a \"quoted\", b"}"#));
+    assert_eq!(row.get(1), Some("-1"));
+}
+
+#[tokio::test]
 async fn transactions_roll_back_and_errors_carry_sqlstate_and_position() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);

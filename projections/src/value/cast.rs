@@ -64,6 +64,9 @@ pub fn cast_context(from: &DataType, to: &DataType) -> Option<CastContext> {
             Assignment
         });
     }
+    if let (T::Array(a), T::Array(b)) = (from, to) {
+        return cast_context(&a.elem, &b.elem);
+    }
     let string = |t: DataType| t.category() == TypeCategory::String;
     Some(match (from, to) {
         _ if string(from) && string(to) => Implicit,
@@ -133,6 +136,9 @@ fn convert(value: Value, target: &DataType) -> Result<Value> {
     }
     Ok(match (value, target) {
         (V::Null, _) => V::Null,
+        (V::Array(a), T::Array(t)) => V::Array(std::sync::Arc::new(
+            std::sync::Arc::unwrap_or_clone(a).cast_elements(&t.elem, CastContext::Explicit)?,
+        )),
         // To string types.
         (V::BpChar(s), T::Text | T::Varchar(_)) => V::Text(s.trim_end_matches(' ').to_owned()),
         (V::Bool(b), T::Text | T::Varchar(_) | T::Char(_)) => {

@@ -97,6 +97,7 @@ enum Family {
     Uuid,
     Json,
     Jsonb,
+    Array,
     Null,
 }
 
@@ -113,6 +114,7 @@ fn family(v: &Value) -> Family {
         Value::Uuid(_) => Family::Uuid,
         Value::Json(_) => Family::Json,
         Value::Jsonb(_) => Family::Jsonb,
+        Value::Array(_) => Family::Array,
         Value::Null => Family::Null,
     }
 }
@@ -193,6 +195,8 @@ pub fn cmp_total(a: &Value, b: &Value) -> Ordering {
         // PostgreSQL has no order on json; keys never hold it, so any total order will do.
         (Value::Json(x), Value::Json(y)) => x.cmp(y),
         (Value::Jsonb(x), Value::Jsonb(y)) => x.cmp(y),
+        // Element by element (NULL elements last), then the shorter array first.
+        (Value::Array(x), Value::Array(y)) => x.items().cmp(y.items()),
         _ => unreachable!("both values are in family {fa:?}"),
     }
 }
@@ -240,6 +244,7 @@ impl Hash for Value {
             Value::Uuid(u) => u.hash(state),
             Value::Json(s) => s.hash(state),
             Value::Jsonb(j) => j.hash(state),
+            Value::Array(a) => a.items().hash(state),
         }
     }
 }

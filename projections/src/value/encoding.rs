@@ -13,11 +13,15 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use std::sync::Arc;
+
+use super::array::Array;
 use super::datetime::{Date, Time, Timestamp, TimestampTz};
 use super::interval::Interval;
 use super::json::Jsonb;
 use super::numeric::Numeric;
 use super::scalar::Value;
+use super::types::DataType;
 
 mod tag {
     pub const NULL: u8 = 0;
@@ -39,6 +43,7 @@ mod tag {
     pub const UUID: u8 = 16;
     pub const JSON: u8 = 17;
     pub const JSONB: u8 = 18;
+    pub const ARRAY: u8 = 19;
 }
 
 /// Raw bytes for serde (MessagePack `bin`), without pulling in a bytes helper crate.
@@ -158,6 +163,10 @@ impl Serialize for Value {
                 t.serialize_element(&tag::JSONB)?;
                 t.serialize_element(&v.to_string())?;
             }
+            Value::Array(a) => {
+                t.serialize_element(&tag::ARRAY)?;
+                t.serialize_element(&(a.elem(), a.items()))?;
+            }
         }
         t.end()
     }
@@ -225,6 +234,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
                 let text: String = next(&mut seq)?;
                 Value::Jsonb(Jsonb::parse(&text).map_err(|_| bad("jsonb"))?)
             }
+            tag::ARRAY => {
+                let (elem, items): (DataType, Vec<Value>) = next(&mut seq)?;
+                if elem.array_type().is_err() {
+                    return Err(bad("array"));
+                }
+                Value::Array(Arc::new(Array::new(elem, items)))
+            }
             other => return Err(de::Error::custom(format!("unknown value tag {other}"))),
         })
     }
@@ -262,6 +278,12 @@ mod tests {
             ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", DataType::Uuid),
             ("{\"b\": [1, 2.50], \"a\": null}", DataType::Json),
             ("{\"b\": [1, 2.50], \"a\": null}", DataType::Jsonb),
+            ("{1,NULL,-3}", DataType::Int8.array_type().unwrap()),
+            (
+                "{\"a b\",NULL,\"\"}",
+                DataType::Varchar(None).array_type().unwrap(),
+            ),
+            ("{}", DataType::Numeric(None).array_type().unwrap()),
         ];
         for (text, ty) in cases {
             let v = parse_value(text, &ty).unwrap();
@@ -281,5 +303,11 @@ mod tests {
         let bytes = rmp_serde::to_vec(&(tag::NUMERIC, "12x")).unwrap();
         assert!(rmp_serde::from_slice::<Value>(&bytes).is_err());
         assert!(rmp_serde::from_slice::<Value>(&[0x91, 0x04]).is_err());
+        let nested = (
+            tag::ARRAY,
+            (DataType::Int4.array_type().unwrap(), Vec::<Value>::new()),
+        );
+        let bytes = rmp_serde::to_vec(&nested).unwrap();
+        assert!(rmp_serde::from_slice::<Value>(&bytes).is_err());
     }
 }

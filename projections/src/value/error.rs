@@ -94,6 +94,9 @@ pub enum ValueError {
     /// A Unicode escape that the database cannot store, such as `\u0000` in jsonb (22P05).
     #[error("unsupported Unicode escape sequence")]
     UntranslatableCharacter { detail: String },
+    /// Array text that does not parse (22P02).
+    #[error("malformed array literal: \"{input}\"")]
+    MalformedArray { input: String, detail: String },
     /// A NUL byte in text (22021).
     #[error("invalid byte sequence for encoding \"UTF8\": 0x00")]
     CharacterNotInRepertoire,
@@ -105,7 +108,8 @@ impl ValueError {
         match self {
             ValueError::InvalidTextRepresentation { .. }
             | ValueError::InvalidJson { .. }
-            | ValueError::Syntax { .. } => "22P02",
+            | ValueError::Syntax { .. }
+            | ValueError::MalformedArray { .. } => "22P02",
             ValueError::InvalidDatetimeFormat { .. } => "22007",
             ValueError::DatetimeFieldOverflow { .. } | ValueError::DatetimeOutOfRange { .. } => {
                 "22008"
@@ -132,7 +136,8 @@ impl ValueError {
         match self {
             ValueError::NumericFieldOverflow { detail }
             | ValueError::UntranslatableCharacter { detail }
-            | ValueError::InvalidJson { detail } => Some(detail),
+            | ValueError::InvalidJson { detail }
+            | ValueError::MalformedArray { detail, .. } => Some(detail),
             _ => None,
         }
     }

@@ -19,6 +19,7 @@
 //! IntervalStyle postgres, `extra_float_digits = 1`, collation "C".
 
 mod aggregate;
+mod array;
 mod cast;
 mod compare;
 mod datetime;
@@ -34,6 +35,7 @@ mod text;
 mod types;
 
 pub use aggregate::{Accumulator, AggregateKind, aggregate_result_type};
+pub use array::Array;
 pub use cast::{CastContext, apply_typmod, cast, cast_context};
 pub use compare::{cmp_total, sql_cmp};
 pub use datetime::{Date, Time, Timestamp, TimestampTz};
@@ -47,4 +49,4 @@ pub use ops::{
 };
 pub use scalar::Value;
 pub use text::{parse_bool, parse_bytea, parse_int, parse_uuid, parse_value};
-pub use types::{DataType, MAX_CHAR_LENGTH, NumericTypmod, TypeCategory};
+pub use types::{ArrayType, DataType, MAX_CHAR_LENGTH, NumericTypmod, TypeCategory};

@@ -12,9 +12,11 @@
 //! - text values contain no NUL character.
 
 use std::fmt;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::array::Array;
 use super::datetime::{Date, Time, Timestamp, TimestampTz};
 use super::float::{format_f32, format_f64};
 use super::interval::Interval;
@@ -44,6 +46,7 @@ pub enum Value {
     Uuid(Uuid),
     Json(String),
     Jsonb(Jsonb),
+    Array(Arc<Array>),
 }
 
 // Rows are slices of values: every byte here is paid once per column of every stored row.
@@ -80,6 +83,7 @@ impl Value {
             Value::Uuid(_) => DataType::Uuid,
             Value::Json(_) => DataType::Json,
             Value::Jsonb(_) => DataType::Jsonb,
+            Value::Array(a) => a.elem().array_type().expect("array elements are scalars"),
         })
     }
 
@@ -124,6 +128,7 @@ impl fmt::Display for Value {
             Value::Interval(v) => write!(f, "{v}"),
             Value::Uuid(v) => write!(f, "{}", v.hyphenated()),
             Value::Jsonb(v) => write!(f, "{v}"),
+            Value::Array(a) => write!(f, "{a}"),
         }
     }
 }

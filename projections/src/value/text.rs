@@ -15,8 +15,11 @@
 //! - uuid: 32 hex digits, a hyphen allowed after any group of four, optional braces, no
 //!   whitespace.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
+use super::array::Array;
 use super::cast::{CastContext, apply_typmod};
 use super::datetime::{Date, Time, Timestamp, TimestampTz};
 use super::error::{Result, ValueError};
@@ -55,6 +58,7 @@ pub fn parse_value(input: &str, ty: &DataType) -> Result<Value> {
             Value::Json(input.to_owned())
         }
         DataType::Jsonb => Value::Jsonb(Jsonb::parse(input)?),
+        DataType::Array(t) => Value::Array(Arc::new(Array::parse(input, &t.elem)?)),
     };
     apply_typmod(base, ty, CastContext::Explicit)
 }

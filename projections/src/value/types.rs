@@ -49,6 +49,89 @@ pub enum DataType {
     Uuid,
     Json,
     Jsonb,
+    /// A one-dimensional array of the element type (see [`ArrayType`]).
+    #[serde(with = "array_type_serde")]
+    Array(&'static ArrayType),
+}
+
+/// An array type: its element type (without modifier) and `pg_type` entry.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ArrayType {
+    pub elem: DataType,
+    pub oid: u32,
+    pub typname: &'static str,
+    pub sql_name: &'static str,
+}
+
+/// The array type of every scalar type (PostgreSQL 15's `pg_type.typarray`).
+static ARRAY_TYPES: [ArrayType; 19] = {
+    const fn a(
+        elem: DataType,
+        oid: u32,
+        typname: &'static str,
+        sql_name: &'static str,
+    ) -> ArrayType {
+        ArrayType {
+            elem,
+            oid,
+            typname,
+            sql_name,
+        }
+    }
+    [
+        a(DataType::Bool, 1000, "_bool", "boolean[]"),
+        a(DataType::Int2, 1005, "_int2", "smallint[]"),
+        a(DataType::Int4, 1007, "_int4", "integer[]"),
+        a(DataType::Int8, 1016, "_int8", "bigint[]"),
+        a(DataType::Numeric(None), 1231, "_numeric", "numeric[]"),
+        a(DataType::Float4, 1021, "_float4", "real[]"),
+        a(DataType::Float8, 1022, "_float8", "double precision[]"),
+        a(DataType::Text, 1009, "_text", "text[]"),
+        a(
+            DataType::Varchar(None),
+            1015,
+            "_varchar",
+            "character varying[]",
+        ),
+        a(DataType::Char(None), 1014, "_bpchar", "character[]"),
+        a(DataType::Bytea, 1001, "_bytea", "bytea[]"),
+        a(DataType::Date, 1182, "_date", "date[]"),
+        a(DataType::Time, 1183, "_time", "time without time zone[]"),
+        a(
+            DataType::Timestamp,
+            1115,
+            "_timestamp",
+            "timestamp without time zone[]",
+        ),
+        a(
+            DataType::TimestampTz,
+            1185,
+            "_timestamptz",
+            "timestamp with time zone[]",
+        ),
+        a(DataType::Interval, 1187, "_interval", "interval[]"),
+        a(DataType::Uuid, 2951, "_uuid", "uuid[]"),
+        a(DataType::Json, 199, "_json", "json[]"),
+        a(DataType::Jsonb, 3807, "_jsonb", "jsonb[]"),
+    ]
+};
+
+/// Array types are stored as their element type.
+mod array_type_serde {
+    use super::{ArrayType, DataType};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &&'static ArrayType, s: S) -> Result<S::Ok, S::Error> {
+        t.elem.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static ArrayType, D::Error> {
+        let elem = DataType::deserialize(d)?;
+        match elem.array_type() {
+            Ok(DataType::Array(t)) => Ok(t),
+            _ => Err(serde::de::Error::custom("invalid array element type")),
+        }
+    }
 }
 
 /// PostgreSQL's `typcategory`: drives implicit casts and operator resolution.
@@ -61,6 +144,7 @@ pub enum TypeCategory {
     Timespan,
     /// `bytea`, `uuid`, `json`, `jsonb` (PostgreSQL's "user-defined" category `U`).
     UserDefined,
+    Array,
 }
 
 impl DataType {
@@ -86,6 +170,7 @@ impl DataType {
             DataType::Numeric(_) => 1700,
             DataType::Uuid => 2950,
             DataType::Jsonb => 3802,
+            DataType::Array(t) => t.oid,
         }
     }
 
@@ -111,6 +196,7 @@ impl DataType {
             DataType::Uuid => "uuid",
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
+            DataType::Array(t) => t.typname,
         }
     }
 
@@ -136,6 +222,36 @@ impl DataType {
             DataType::Uuid => "uuid",
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
+            DataType::Array(t) => t.sql_name,
+        }
+    }
+
+    /// The array type whose elements are of this type (modifiers are not kept); 0A000 for
+    /// arrays of arrays, which are multidimensional arrays.
+    pub fn array_type(&self) -> Result<DataType> {
+        let elem = self.without_modifier();
+        ARRAY_TYPES
+            .iter()
+            .find(|t| t.elem == elem)
+            .map(DataType::Array)
+            .ok_or_else(|| ValueError::FeatureNotSupported {
+                message: "multidimensional arrays are not supported".into(),
+            })
+    }
+
+    /// The array type with this `pg_type` OID.
+    pub fn array_from_oid(oid: u32) -> Option<DataType> {
+        ARRAY_TYPES
+            .iter()
+            .find(|t| t.oid == oid)
+            .map(DataType::Array)
+    }
+
+    /// The element type of an array type.
+    pub fn element_type(&self) -> Option<DataType> {
+        match self {
+            DataType::Array(t) => Some(t.elem),
+            _ => None,
         }
     }
 
@@ -182,6 +298,7 @@ impl DataType {
             DataType::Bytea | DataType::Uuid | DataType::Json | DataType::Jsonb => {
                 TypeCategory::UserDefined
             }
+            DataType::Array(_) => TypeCategory::Array,
         }
     }
 
@@ -198,7 +315,11 @@ impl DataType {
     /// Whether values of this type have equality, ordering and hashing in PostgreSQL
     /// (`json` has none: DISTINCT, GROUP BY, ORDER BY and `=` on it are errors there).
     pub fn is_comparable(&self) -> bool {
-        !matches!(self, DataType::Json)
+        match self {
+            DataType::Json => false,
+            DataType::Array(t) => t.elem.is_comparable(),
+            _ => true,
+        }
     }
 
     /// Resolves a type name as written in SQL (case-insensitive; `pg_catalog.` prefix allowed)
@@ -207,6 +328,16 @@ impl DataType {
     pub fn from_name(name: &str, modifiers: &[i64]) -> Result<DataType> {
         let lower = name.trim().to_ascii_lowercase();
         let lower = lower.strip_prefix("pg_catalog.").unwrap_or(&lower);
+        if let Some(elem) = lower.strip_suffix("[]") {
+            return DataType::from_name(elem, modifiers)?.array_type();
+        }
+        if let Some(elem) = lower.strip_prefix('_')
+            && let Ok(DataType::Array(t)) =
+                DataType::from_name(elem, modifiers).and_then(|e| e.array_type())
+            && t.typname == lower
+        {
+            return Ok(DataType::Array(t));
+        }
         let plain = |ty: DataType| -> Result<DataType> {
             if modifiers.is_empty() {
                 Ok(ty)
@@ -386,6 +517,20 @@ mod tests {
             Ok(DataType::Int4)
         );
         assert_eq!(DataType::from_name("float", &[24]), Ok(DataType::Float4));
+        // SELECT 'int[]'::regtype::oid, typname, format_type: 1007 | _int4 | integer[]
+        let ints = DataType::from_name("int[]", &[]).unwrap();
+        assert_eq!(
+            (ints.oid(), ints.typname(), ints.sql_name()),
+            (1007, "_int4", "integer[]")
+        );
+        assert_eq!(DataType::from_name("_int4", &[]), Ok(ints));
+        assert_eq!(DataType::array_from_oid(1007), Some(ints));
+        assert_eq!(ints.element_type(), Some(DataType::Int4));
+        assert_eq!(
+            DataType::from_name("varchar[]", &[5]).unwrap().typname(),
+            "_varchar"
+        );
+        assert_eq!(ints.array_type().unwrap_err().sqlstate(), "0A000");
         assert_eq!(DataType::from_name("float", &[25]), Ok(DataType::Float8));
         assert_eq!(
             DataType::from_name("decimal", &[5]).unwrap().to_string(),

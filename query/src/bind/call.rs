@@ -10,24 +10,51 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::{AggCall, AggFunc};
 
+/// An aggregate call as written: `name([DISTINCT] args ORDER BY ...) FILTER (WHERE ...)`.
+struct AggregateSyntax<'a> {
+    name: &'a str,
+    /// `count(*)`.
+    star: bool,
+    args: &'a [&'a ast::Expr],
+    distinct: bool,
+    filter: Option<&'a ast::Expr>,
+    order_by: &'a [ast::OrderByExpr],
+}
+
 impl Binder<'_> {
     pub(crate) fn function(&mut self, f: &ast::Function) -> Result<Typed> {
         let name = super::object_name(&f.name)?;
+        let mut order_by: &[ast::OrderByExpr] = &[];
         let (args, distinct) = match &f.args {
             ast::FunctionArguments::None => (Vec::new(), false),
-            ast::FunctionArguments::List(list) => (
-                list.args.clone(),
-                matches!(
-                    list.duplicate_treatment,
-                    Some(ast::DuplicateTreatment::Distinct)
-                ),
-            ),
+            ast::FunctionArguments::List(list) => {
+                for clause in &list.clauses {
+                    match clause {
+                        ast::FunctionArgumentClause::OrderBy(items) => order_by = items,
+                        other => {
+                            return Err(Error::unsupported(format!(
+                                "{other} in the arguments of {name}"
+                            )));
+                        }
+                    }
+                }
+                (
+                    list.args.clone(),
+                    matches!(
+                        list.duplicate_treatment,
+                        Some(ast::DuplicateTreatment::Distinct)
+                    ),
+                )
+            }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(Error::unsupported("a subquery as function arguments"));
             }
         };
         if f.over.is_some() {
             return Err(Error::unsupported("window functions"));
+        }
+        if !f.within_group.is_empty() {
+            return Err(Error::unsupported(format!("WITHIN GROUP for {name}")));
         }
         let agg = match name.as_str() {
             "count" => Some(AggFunc::Count),
@@ -38,6 +65,9 @@ impl Binder<'_> {
             "string_agg" => Some(AggFunc::StringAgg),
             "bool_and" | "every" => Some(AggFunc::BoolAnd),
             "bool_or" => Some(AggFunc::BoolOr),
+            "array_agg" => Some(AggFunc::ArrayAgg {
+                elem: DataType::Text,
+            }),
             _ => None,
         };
         let mut exprs = Vec::new();
@@ -52,12 +82,15 @@ impl Binder<'_> {
             }
         }
         let Some(func) = agg else {
-            if f.filter.is_some() || distinct {
+            if f.filter.is_some() || distinct || !order_by.is_empty() {
+                let what = if order_by.is_empty() {
+                    "DISTINCT or FILTER"
+                } else {
+                    "ORDER BY"
+                };
                 return Err(Error::bind(
                     "42809",
-                    format!(
-                        "DISTINCT or FILTER specified, but {name} is not an aggregate function"
-                    ),
+                    format!("{what} specified, but {name} is not an aggregate function"),
                 ));
             }
             let mut bound = Vec::new();
@@ -72,7 +105,17 @@ impl Binder<'_> {
                 "aggregate functions are not allowed here",
             ));
         };
-        let result = self.aggregate(func, star, &exprs, distinct, f.filter.as_deref(), &name);
+        let result = self.aggregate(
+            func,
+            &AggregateSyntax {
+                name: &name,
+                star,
+                args: &exprs,
+                distinct,
+                filter: f.filter.as_deref(),
+                order_by,
+            },
+        );
         let (call, ty) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -95,13 +138,26 @@ impl Binder<'_> {
     fn aggregate(
         &mut self,
         func: AggFunc,
-        star: bool,
-        args: &[&ast::Expr],
-        distinct: bool,
-        filter: Option<&ast::Expr>,
-        name: &str,
+        syntax: &AggregateSyntax<'_>,
     ) -> Result<(AggCall, Option<DataType>)> {
+        let AggregateSyntax {
+            name,
+            star,
+            args,
+            distinct,
+            filter,
+            order_by,
+        } = *syntax;
         let filter = filter.map(|f| self.predicate(f, "FILTER")).transpose()?;
+        let mut order = Vec::with_capacity(order_by.len());
+        for item in order_by {
+            let (e, t) = self.expr(&item.expr)?;
+            let e = match t {
+                Some(_) => e,
+                None => coerce_unknown(e, DataType::Text)?,
+            };
+            order.push(super::query::sort_key(e, &item.options));
+        }
         if star {
             return Ok((
                 AggCall {
@@ -110,6 +166,7 @@ impl Binder<'_> {
                     extra: None,
                     distinct: false,
                     filter,
+                    order_by: order,
                 },
                 Some(DataType::Int8),
             ));
@@ -142,6 +199,26 @@ impl Binder<'_> {
                 format!("function {name}({}) does not exist", at.sql_name()),
             )
         };
+        if distinct && let Some(item) = order_by.iter().zip(&order).find(|(_, key)| key.expr != arg)
+        {
+            return Err(Error::bind(
+                "42P10",
+                "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+            )
+            .at(super::expr::expr_loc(&item.0.expr)));
+        }
+        if distinct
+            && order.is_empty()
+            && matches!(func, AggFunc::StringAgg | AggFunc::ArrayAgg { .. })
+        {
+            // PostgreSQL removes duplicates by sorting, so the result comes out sorted.
+            order.push(crate::plan::SortKey {
+                expr: arg.clone(),
+                desc: false,
+                nulls_first: false,
+            });
+        }
+        let mut func = func;
         let (ty, extra) = match func {
             AggFunc::Count => (DataType::Int8, None),
             AggFunc::Sum => (
@@ -172,6 +249,13 @@ impl Binder<'_> {
                 }
                 (DataType::Bool, None)
             }
+            AggFunc::ArrayAgg { .. } => {
+                let ty = at.array_type()?;
+                func = AggFunc::ArrayAgg {
+                    elem: at.without_modifier(),
+                };
+                (ty, None)
+            }
             AggFunc::CountStar => (DataType::Int8, None),
         };
         Ok((
@@ -181,6 +265,7 @@ impl Binder<'_> {
                 extra,
                 distinct,
                 filter,
+                order_by: order,
             },
             Some(ty),
         ))

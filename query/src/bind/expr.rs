@@ -10,6 +10,7 @@ use zqlite_projections::value::{
 };
 
 use super::{Binder, data_type, ident_loc, ident_name};
+use crate::array_functions::{self, ArrayFunc};
 use crate::error::{Error, Location, Result};
 use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
@@ -317,21 +318,70 @@ impl Binder<'_> {
                 compare_op: B::Eq,
                 right,
                 ..
-            } => match right.as_ref() {
+            } if matches!(right.as_ref(), E::Subquery(_)) => match right.as_ref() {
                 E::Subquery(q) => self.in_subquery(left, q, false),
-                _ => Err(Error::unsupported("ANY over a non-subquery")),
+                _ => unreachable!("matched a subquery"),
             },
             E::AllOp {
                 left,
                 compare_op: B::NotEq,
                 right,
-            } => match right.as_ref() {
+            } if matches!(right.as_ref(), E::Subquery(_)) => match right.as_ref() {
                 E::Subquery(q) => self.in_subquery(left, q, true),
-                _ => Err(Error::unsupported("ALL over a non-subquery")),
+                _ => unreachable!("matched a subquery"),
             },
-            E::AnyOp { .. } | E::AllOp { .. } => Err(Error::unsupported(
-                "ANY/ALL with an operator other than = / <>",
-            )),
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.quantified(left, compare_op, right, false),
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.quantified(left, compare_op, right, true),
+            E::Array(ast::Array { elem, .. }) => self.array_constructor(e, elem),
+            E::CompoundFieldAccess { root, access_chain } => {
+                let mut bound = self.expr(root)?;
+                for access in access_chain {
+                    let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = access else {
+                        return Err(Error::unsupported(format!(
+                            "{access} (array slices and field access)"
+                        ))
+                        .at(expr_loc(e)));
+                    };
+                    let Some(elem) = bound.1.and_then(|t| t.element_type()) else {
+                        return Err(Error::bind(
+                            "42804",
+                            format!(
+                                "cannot subscript type {} because it does not support subscripting",
+                                bound.1.map_or("unknown", |t| t.sql_name())
+                            ),
+                        ));
+                    };
+                    let (i, it) = self.expr(index)?;
+                    let i = match it {
+                        None => coerce_unknown(i, DataType::Int4)?,
+                        Some(DataType::Int2 | DataType::Int4) => i,
+                        Some(DataType::Int8) => Expr::Cast(Box::new(i), DataType::Int4),
+                        Some(t) => {
+                            return Err(Error::bind(
+                                "42804",
+                                format!(
+                                    "array subscript must have type integer, not {}",
+                                    t.sql_name()
+                                ),
+                            ));
+                        }
+                    };
+                    bound = (
+                        Expr::Function(Func::Array(ArrayFunc::Subscript), vec![bound.0, i]),
+                        Some(elem),
+                    );
+                }
+                Ok(bound)
+            }
             E::Like {
                 negated,
                 any: false,
@@ -375,6 +425,16 @@ impl Binder<'_> {
                 format: None,
             } => {
                 let ty = data_type(dt)?;
+                if let (E::Array(ast::Array { elem, .. }), Some(item)) =
+                    (expr.as_ref(), ty.element_type())
+                    && elem.is_empty()
+                {
+                    let empty = zqlite_projections::value::Array::new(item, Vec::new());
+                    return Ok((
+                        Expr::Literal(Value::Array(std::sync::Arc::new(empty))),
+                        Some(ty),
+                    ));
+                }
                 let (b, from) = self.expr(expr)?;
                 match from {
                     None => Ok((coerce_unknown(b, ty)?, Some(ty))),
@@ -512,6 +572,82 @@ impl Binder<'_> {
         }))
     }
 
+    /// `left op ANY (array)` / `left op ALL (array)`.
+    fn quantified(
+        &mut self,
+        left: &ast::Expr,
+        op: &B,
+        right: &ast::Expr,
+        all: bool,
+    ) -> Result<Typed> {
+        let word = if all { "ALL" } else { "ANY" };
+        let Some(bop) = binary_op_of(op).filter(BinaryOp::is_comparison) else {
+            return Err(Error::unsupported(format!("{op} {word} (array)")));
+        };
+        let (l, lt) = self.expr(left)?;
+        let (r, rt) = self.expr(right)?;
+        let (l, lt, r, elem) = match (lt, rt) {
+            (_, Some(t)) => {
+                let Some(elem) = t.element_type() else {
+                    return Err(Error::bind(
+                        "42809",
+                        "op ANY/ALL (array) requires array on right side",
+                    ));
+                };
+                let target = lt.unwrap_or(elem);
+                (coerce_to(l, lt, Some(target))?, target, r, elem)
+            }
+            (Some(lt), None) => {
+                let array = lt.array_type()?;
+                (l, lt, coerce_unknown(r, array)?, lt)
+            }
+            (None, None) => {
+                let array = DataType::Text.array_type()?;
+                (
+                    coerce_unknown(l, DataType::Text)?,
+                    DataType::Text,
+                    coerce_unknown(r, array)?,
+                    DataType::Text,
+                )
+            }
+        };
+        binary_result_type(bop, &lt, &elem)?;
+        Ok((
+            Expr::Function(
+                Func::Array(ArrayFunc::Quantified { op: bop, all }),
+                vec![l, r],
+            ),
+            Some(DataType::Bool),
+        ))
+    }
+
+    /// `ARRAY[a, b, ...]`: the elements' common type; all-unknown elements are text.
+    fn array_constructor(&mut self, e: &ast::Expr, elems: &[ast::Expr]) -> Result<Typed> {
+        let mut bound = Vec::with_capacity(elems.len());
+        for x in elems {
+            bound.push(self.expr(x)?);
+        }
+        let types: Vec<Option<DataType>> = bound.iter().map(|b| b.1).collect();
+        let elem = match common_type(&types, "ARRAY")? {
+            Some(t) => t.without_modifier(),
+            None if bound.is_empty() => {
+                return Err(
+                    Error::bind("42P18", "cannot determine type of empty array").at(expr_loc(e))
+                );
+            }
+            None => DataType::Text,
+        };
+        let array = elem.array_type()?;
+        let items = bound
+            .into_iter()
+            .map(|(x, t)| coerce_to(x, t, Some(elem)))
+            .collect::<Result<_>>()?;
+        Ok((
+            Expr::Function(Func::Array(ArrayFunc::Make(elem)), items),
+            Some(array),
+        ))
+    }
+
     fn in_subquery(&mut self, expr: &ast::Expr, q: &ast::Query, negated: bool) -> Result<Typed> {
         let (x, xt) = self.expr(expr)?;
         let (bound, correlated) = self.subquery(q)?;
@@ -624,6 +760,20 @@ impl Binder<'_> {
 
     pub(crate) fn call_scalar(&mut self, name: &str, args: Vec<Typed>) -> Result<Typed> {
         let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
+        if array_functions::is_array_function(name) {
+            let resolved = array_functions::resolve(name, &types)?;
+            let mut out = Vec::with_capacity(args.len());
+            for ((e, t), target) in args.into_iter().zip(&resolved.arg_types) {
+                out.push(match target {
+                    Some(target) => coerce_to(e, t, Some(*target))?,
+                    None => e,
+                });
+            }
+            return Ok((
+                Expr::Function(Func::Array(resolved.func), out),
+                Some(resolved.result),
+            ));
+        }
         let (func, ty) = functions::resolve(name, &types)?;
         let mut out = Vec::new();
         let common_args = matches!(

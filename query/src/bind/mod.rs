@@ -107,6 +107,16 @@ pub(crate) fn ident_loc(ident: &ast::Ident) -> Option<Location> {
 
 /// Maps a SQL type as sqlparser parsed it to a [`DataType`].
 pub fn data_type(ty: &ast::DataType) -> Result<DataType> {
+    if let ast::DataType::Array(
+        ast::ArrayElemTypeDef::SquareBracket(elem, _) | ast::ArrayElemTypeDef::Qualified(elem, _),
+    ) = ty
+    {
+        // As in PostgreSQL, `int[][]` and `int[3]` declare the same type as `int[]`.
+        return Ok(match data_type(elem)? {
+            array @ DataType::Array(_) => array,
+            scalar => scalar.array_type()?,
+        });
+    }
     let text = ty.to_string();
     if text.contains('[') || text.to_ascii_uppercase().contains("ARRAY") {
         return Err(Error::unsupported(format!("array type {text}")));

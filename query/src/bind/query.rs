@@ -43,6 +43,8 @@ fn derived_name(e: &ast::Expr) -> String {
         ast::Expr::Nested(inner) => derived_name(inner),
         ast::Expr::Case { .. } => "case".to_string(),
         ast::Expr::Exists { .. } => "exists".to_string(),
+        ast::Expr::Array(_) => "array".to_string(),
+        ast::Expr::CompoundFieldAccess { root, .. } => derived_name(root),
         _ => "?column?".to_string(),
     }
 }
@@ -627,7 +629,7 @@ impl Binder<'_> {
     }
 }
 
-fn sort_key(expr: Expr, opts: &ast::OrderByOptions) -> SortKey {
+pub(super) fn sort_key(expr: Expr, opts: &ast::OrderByOptions) -> SortKey {
     let desc = matches!(opts.sort, Some(ast::OrderBySort::Desc));
     SortKey {
         expr,

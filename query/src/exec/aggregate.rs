@@ -3,12 +3,16 @@
 //! Groups are kept in first-seen order. Without GROUP BY there is exactly one group, even
 //! over no rows (so `count(*)` of an empty table is 0). `sum`/`avg` use the value layer's
 //! [`Accumulator`]; DISTINCT feeds each distinct non-NULL value once; FILTER skips rows.
+//! `array_agg` keeps NULL inputs (and DISTINCT keeps one NULL), as in PostgreSQL. An
+//! aggregate with its own ORDER BY buffers its inputs with their sort keys and feeds them
+//! in that order when the group is finished.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use zqlite_projections::value::{Accumulator, AggregateKind, Value, cmp_total};
+use zqlite_projections::value::{Accumulator, AggregateKind, Array, Value, cmp_total};
 
-use super::{Exec, Row};
+use super::{Exec, Row, compare_sort_keys};
 use crate::error::Result;
 use crate::plan::{AggCall, AggFunc};
 
@@ -19,12 +23,17 @@ enum State {
     Extreme(Option<Value>),
     StringAgg(Option<String>),
     Bool(Option<bool>),
+    Array(Option<Vec<Value>>),
 }
+
+/// One input of an aggregate with ORDER BY: its sort keys, value and `string_agg` separator.
+type OrderedInput = (Vec<Value>, Value, Option<Value>);
 
 #[derive(Debug)]
 struct AggState {
     state: State,
     seen: Option<HashSet<Value>>,
+    ordered: Option<Vec<OrderedInput>>,
 }
 
 impl AggState {
@@ -36,10 +45,12 @@ impl AggState {
             AggFunc::Min | AggFunc::Max => State::Extreme(None),
             AggFunc::StringAgg => State::StringAgg(None),
             AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
+            AggFunc::ArrayAgg { .. } => State::Array(None),
         };
         AggState {
             state,
             seen: call.distinct.then(HashSet::new),
+            ordered: (!call.order_by.is_empty()).then(Vec::new),
         }
     }
 
@@ -50,7 +61,7 @@ impl AggState {
             }
             return Ok(());
         }
-        if v.is_null() {
+        if v.is_null() && !matches!(func, AggFunc::ArrayAgg { .. }) {
             return Ok(());
         }
         if let Some(seen) = &mut self.seen
@@ -102,6 +113,7 @@ impl AggState {
                     }
                 }
             }
+            State::Array(items) => items.get_or_insert_with(Vec::new).push(v),
             State::Bool(acc) => {
                 let b = v.as_bool().unwrap_or(false);
                 *acc = Some(match (*acc, func) {
@@ -114,8 +126,14 @@ impl AggState {
         Ok(())
     }
 
-    fn finish(&self) -> Result<Value> {
-        Ok(match &self.state {
+    fn finish(&mut self, call: &AggCall) -> Result<Value> {
+        if let Some(mut inputs) = self.ordered.take() {
+            inputs.sort_by(|(a, ..), (b, ..)| compare_sort_keys(&call.order_by, a, b));
+            for (_, v, sep) in inputs {
+                self.add(call.func, v, sep)?;
+            }
+        }
+        Ok(match &mut self.state {
             State::Count(n) => Value::Int8(*n),
             State::Sum(acc, _) => match acc {
                 Some(acc) => acc.finish()?,
@@ -124,6 +142,12 @@ impl AggState {
             State::Extreme(v) => v.clone().unwrap_or(Value::Null),
             State::StringAgg(s) => s.clone().map_or(Value::Null, Value::Text),
             State::Bool(b) => b.map_or(Value::Null, Value::Bool),
+            State::Array(items) => match (items.take(), call.func) {
+                (Some(items), AggFunc::ArrayAgg { elem }) => {
+                    Value::Array(Arc::new(Array::new(elem, items)))
+                }
+                _ => Value::Null,
+            },
         })
     }
 }
@@ -170,14 +194,24 @@ impl Exec<'_> {
                     .as_ref()
                     .map(|e| self.eval(e, &row))
                     .transpose()?;
-                groups[g].1[i].add(call.func, v, sep)?;
+                let state = &mut groups[g].1[i];
+                match &mut state.ordered {
+                    Some(inputs) => {
+                        let mut keys = Vec::with_capacity(call.order_by.len());
+                        for key in &call.order_by {
+                            keys.push(self.eval(&key.expr, &row)?);
+                        }
+                        inputs.push((keys, v, sep));
+                    }
+                    None => state.add(call.func, v, sep)?,
+                }
             }
         }
         let mut out = Vec::with_capacity(groups.len());
         for (key, states) in groups {
             let mut row = key;
-            for s in &states {
-                row.push(s.finish()?);
+            for (mut s, call) in states.into_iter().zip(aggs) {
+                row.push(s.finish(call)?);
             }
             out.push(row);
         }

@@ -490,38 +490,32 @@ impl<'a> Exec<'a> {
             }
             keyed.push((k, row));
         }
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (i, key) in keys.iter().enumerate() {
-                let (x, y) = (&a[i], &b[i]);
-                let ord = match (x.is_null(), y.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => {
-                        if key.nulls_first {
-                            Ordering::Less
-                        } else {
-                            Ordering::Greater
-                        }
-                    }
-                    (false, true) => {
-                        if key.nulls_first {
-                            Ordering::Greater
-                        } else {
-                            Ordering::Less
-                        }
-                    }
-                    _ => {
-                        let o = cmp_total(x, y);
-                        if key.desc { o.reverse() } else { o }
-                    }
-                };
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-            Ordering::Equal
-        });
+        keyed.sort_by(|(a, _), (b, _)| compare_sort_keys(keys, a, b));
         Ok(keyed.into_iter().map(|(_, r)| r).collect())
     }
+}
+
+/// Orders two rows of evaluated sort keys as ORDER BY `keys` does (direction and NULLS
+/// FIRST/LAST per key).
+pub(super) fn compare_sort_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for (i, key) in keys.iter().enumerate() {
+        let (x, y) = (&a[i], &b[i]);
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if key.nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if key.nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ => {
+                let o = cmp_total(x, y);
+                if key.desc { o.reverse() } else { o }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
 }
 
 fn distinct(rows: Vec<Row>) -> Vec<Row> {

@@ -1,0 +1,418 @@
+//! Array expressions and functions: `ARRAY[...]`, subscripts, `x op ANY|ALL (array)` and the
+//! array functions (`array_length`, `cardinality`, `array_to_string`, `array_append`,
+//! `array_prepend`, `array_cat`, `array_position`, `array_remove`, `string_to_array`).
+//!
+//! The binder resolves a call with [`resolve`], which also says which type each argument is
+//! coerced to (so `array_position(ints, '3')` compares integers); [`eval`] computes it.
+//! Semantics are PostgreSQL's for one-dimensional arrays with lower bound 1: a subscript
+//! out of range is NULL; `array_length(a, 1)` of an empty array is NULL; NULL elements are
+//! kept by every function and found by `array_position(a, NULL)`.
+
+use std::sync::Arc;
+
+use zqlite_projections::value::{Array, BinaryOp, DataType, Value, binary_op, cmp_total};
+
+use crate::error::{Error, Result};
+
+/// An array operation; the element types it works on are fixed at bind time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArrayFunc {
+    /// `ARRAY[a, b, ...]` of elements of this type.
+    Make(DataType),
+    /// `a[i]`.
+    Subscript,
+    /// `x op ANY (a)`, or `ALL` when `all`.
+    Quantified {
+        op: BinaryOp,
+        all: bool,
+    },
+    Length,
+    Cardinality,
+    ToString,
+    Append,
+    Prepend,
+    Cat,
+    Position,
+    Remove,
+    /// `string_to_array(text, delimiter [, null_string])`.
+    FromString,
+}
+
+impl ArrayFunc {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ArrayFunc::Make(_) => "array",
+            ArrayFunc::Subscript => "array_subscript",
+            ArrayFunc::Quantified { all: false, .. } => "any",
+            ArrayFunc::Quantified { all: true, .. } => "all",
+            ArrayFunc::Length => "array_length",
+            ArrayFunc::Cardinality => "cardinality",
+            ArrayFunc::ToString => "array_to_string",
+            ArrayFunc::Append => "array_append",
+            ArrayFunc::Prepend => "array_prepend",
+            ArrayFunc::Cat => "array_cat",
+            ArrayFunc::Position => "array_position",
+            ArrayFunc::Remove => "array_remove",
+            ArrayFunc::FromString => "string_to_array",
+        }
+    }
+
+    /// Whether a NULL argument makes the result NULL without evaluating the call.
+    pub fn is_strict(&self) -> bool {
+        matches!(
+            self,
+            ArrayFunc::Subscript
+                | ArrayFunc::Quantified { .. }
+                | ArrayFunc::Length
+                | ArrayFunc::Cardinality
+        )
+    }
+}
+
+/// A resolved call: the function, the type each argument must be coerced to (`None`: leave
+/// it), and the result type.
+#[derive(Debug)]
+pub struct Resolved {
+    pub func: ArrayFunc,
+    pub arg_types: Vec<Option<DataType>>,
+    pub result: DataType,
+}
+
+fn no_function(name: &str, args: &[Option<DataType>]) -> Error {
+    let names: Vec<&str> = args
+        .iter()
+        .map(|t| t.map_or("unknown", |t| t.sql_name()))
+        .collect();
+    Error::bind(
+        "42883",
+        format!("function {name}({}) does not exist", names.join(", ")),
+    )
+}
+
+/// Whether `name` is one of this module's functions.
+pub fn is_array_function(name: &str) -> bool {
+    matches!(
+        name,
+        "array_length"
+            | "cardinality"
+            | "array_to_string"
+            | "array_append"
+            | "array_prepend"
+            | "array_cat"
+            | "array_position"
+            | "array_remove"
+            | "string_to_array"
+    )
+}
+
+/// Resolves `name(args)`; an unknown-typed argument next to an array takes its element type.
+pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
+    use ArrayFunc as F;
+    use DataType as T;
+    let elem_of = |t: Option<DataType>| t.and_then(|t| t.element_type());
+    let int = Some(T::Int4);
+    let text = Some(T::Text);
+    let fail = || no_function(name, args);
+    let (func, arg_types, result) = match (name, args) {
+        ("array_length", [a, _]) => {
+            elem_of(*a).ok_or_else(fail)?;
+            (F::Length, vec![None, int], T::Int4)
+        }
+        ("cardinality", [a]) => {
+            elem_of(*a).ok_or_else(fail)?;
+            (F::Cardinality, vec![None], T::Int4)
+        }
+        ("array_to_string", [a, ..]) if (2..=3).contains(&args.len()) => {
+            elem_of(*a).ok_or_else(fail)?;
+            let mut types = vec![None, text];
+            if args.len() == 3 {
+                types.push(text);
+            }
+            (F::ToString, types, T::Text)
+        }
+        ("array_append" | "array_position" | "array_remove", [a, _]) => {
+            let elem = elem_of(*a).ok_or_else(fail)?;
+            let (func, result) = match name {
+                "array_append" => (F::Append, a.expect("an array")),
+                "array_position" => (F::Position, T::Int4),
+                _ => (F::Remove, a.expect("an array")),
+            };
+            (func, vec![None, Some(elem)], result)
+        }
+        ("array_prepend", [_, a]) => {
+            let elem = elem_of(*a).ok_or_else(fail)?;
+            (F::Prepend, vec![Some(elem), None], a.expect("an array"))
+        }
+        ("array_cat", [a, b]) => {
+            let ty = match (a, b) {
+                (Some(x), Some(y)) if x.element_type().is_some() && x == y => *x,
+                (Some(x), None) | (None, Some(x)) if x.element_type().is_some() => *x,
+                _ => return Err(fail()),
+            };
+            (F::Cat, vec![Some(ty), Some(ty)], ty)
+        }
+        ("string_to_array", [_, _, ..]) if args.len() <= 3 => {
+            (F::FromString, vec![text; args.len()], T::Text.array_type()?)
+        }
+        _ => return Err(fail()),
+    };
+    Ok(Resolved {
+        func,
+        arg_types,
+        result,
+    })
+}
+
+fn array_arg(v: &Value) -> &Array {
+    match v {
+        Value::Array(a) => a,
+        other => unreachable!("the binder passes arrays here, not {other:?}"),
+    }
+}
+
+fn int_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int2(i) => Some(i64::from(*i)),
+        Value::Int4(i) => Some(i64::from(*i)),
+        Value::Int8(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn text_arg(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::BpChar(s) => Some(s.trim_end_matches(' ').to_owned()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn with_items(like: &Array, items: Vec<Value>) -> Value {
+    Value::Array(Arc::new(Array::new(like.elem(), items)))
+}
+
+/// Evaluates an array function (strict ones already returned NULL for NULL arguments).
+pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
+    use Value as V;
+    if func.is_strict() && args.iter().any(Value::is_null) {
+        return Ok(V::Null);
+    }
+    Ok(match func {
+        ArrayFunc::Make(elem) => V::Array(Arc::new(Array::new(elem, args.to_vec()))),
+        ArrayFunc::Subscript => {
+            let a = array_arg(&args[0]);
+            match int_arg(&args[1]) {
+                Some(i) if i >= 1 && (i as u64) <= a.items().len() as u64 => {
+                    a.items()[i as usize - 1].clone()
+                }
+                _ => V::Null,
+            }
+        }
+        ArrayFunc::Quantified { op, all } => {
+            // Three-valued: ANY is true on a match, else NULL if any comparison was NULL.
+            let mut saw_null = false;
+            for item in array_arg(&args[1]).items() {
+                match binary_op(op, &args[0], item)? {
+                    V::Bool(b) if b != all => return Ok(V::Bool(!all)),
+                    V::Null => saw_null = true,
+                    _ => {}
+                }
+            }
+            if saw_null { V::Null } else { V::Bool(all) }
+        }
+        ArrayFunc::Length => {
+            let a = array_arg(&args[0]);
+            match int_arg(&args[1]) {
+                Some(1) if !a.items().is_empty() => V::Int4(a.items().len() as i32),
+                _ => V::Null,
+            }
+        }
+        ArrayFunc::Cardinality => V::Int4(array_arg(&args[0]).items().len() as i32),
+        ArrayFunc::ToString => {
+            if args[0].is_null() || args[1].is_null() {
+                return Ok(V::Null);
+            }
+            let sep = text_arg(&args[1]).unwrap_or_default();
+            let null_as = args.get(2).and_then(text_arg);
+            let parts: Vec<String> = array_arg(&args[0])
+                .items()
+                .iter()
+                .filter_map(|v| text_arg(v).or_else(|| null_as.clone()))
+                .collect();
+            V::Text(parts.join(&sep))
+        }
+        ArrayFunc::Append | ArrayFunc::Prepend => {
+            let (array, item) = if func == ArrayFunc::Append {
+                (&args[0], &args[1])
+            } else {
+                (&args[1], &args[0])
+            };
+            let V::Array(a) = array else {
+                return Ok(V::Null);
+            };
+            let mut items = Vec::with_capacity(a.items().len() + 1);
+            if func == ArrayFunc::Prepend {
+                items.push(item.clone());
+            }
+            items.extend(a.items().iter().cloned());
+            if func == ArrayFunc::Append {
+                items.push(item.clone());
+            }
+            with_items(a, items)
+        }
+        ArrayFunc::Cat => match (&args[0], &args[1]) {
+            (V::Null, other) | (other, V::Null) => other.clone(),
+            (V::Array(a), V::Array(b)) => {
+                with_items(a, a.items().iter().chain(b.items()).cloned().collect())
+            }
+            _ => unreachable!("array_cat takes arrays"),
+        },
+        ArrayFunc::Position => {
+            let V::Array(a) = &args[0] else {
+                return Ok(V::Null);
+            };
+            let found = a
+                .items()
+                .iter()
+                .position(|v| cmp_total(v, &args[1]).is_eq());
+            found.map_or(V::Null, |i| V::Int4(i as i32 + 1))
+        }
+        ArrayFunc::Remove => {
+            let V::Array(a) = &args[0] else {
+                return Ok(V::Null);
+            };
+            let items = a
+                .items()
+                .iter()
+                .filter(|v| !cmp_total(v, &args[1]).is_eq())
+                .cloned()
+                .collect();
+            with_items(a, items)
+        }
+        ArrayFunc::FromString => {
+            let Some(input) = text_arg(&args[0]) else {
+                return Ok(V::Null);
+            };
+            let null_as = args.get(2).and_then(text_arg);
+            let parts: Vec<String> = match text_arg(&args[1]) {
+                // A NULL delimiter splits into characters.
+                None => input.chars().map(String::from).collect(),
+                Some(_) if input.is_empty() => Vec::new(),
+                Some(d) if d.is_empty() => vec![input],
+                Some(d) => input.split(d.as_str()).map(str::to_owned).collect(),
+            };
+            let items = parts
+                .into_iter()
+                .map(|p| {
+                    if null_as.as_deref() == Some(p.as_str()) {
+                        V::Null
+                    } else {
+                        V::Text(p)
+                    }
+                })
+                .collect();
+            V::Array(Arc::new(Array::new(DataType::Text, items)))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zqlite_projections::value::parse_value;
+
+    fn arr(text: &str, elem: DataType) -> Value {
+        parse_value(text, &elem.array_type().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn functions_match_postgres() {
+        use DataType as T;
+        let a = arr("{1,NULL,3,1}", T::Int4);
+        // SELECT ('{1,NULL,3,1}'::int[])[3], (...)[0], (...)[5];  3 | NULL | NULL
+        assert_eq!(
+            eval(ArrayFunc::Subscript, &[a.clone(), V(3)]).unwrap(),
+            V(3)
+        );
+        assert!(
+            eval(ArrayFunc::Subscript, &[a.clone(), V(0)])
+                .unwrap()
+                .is_null()
+        );
+        assert!(
+            eval(ArrayFunc::Subscript, &[a.clone(), V(5)])
+                .unwrap()
+                .is_null()
+        );
+        // SELECT array_length('{}'::int[], 1), cardinality('{}'::int[]);  NULL | 0
+        let empty = arr("{}", T::Int4);
+        assert!(
+            eval(ArrayFunc::Length, &[empty.clone(), V(1)])
+                .unwrap()
+                .is_null()
+        );
+        assert_eq!(eval(ArrayFunc::Cardinality, &[empty]).unwrap(), V(0));
+        // SELECT array_to_string('{1,NULL,3,1}'::int[], ',', '*');  1,*,3,1
+        let s = |args: &[Value]| eval(ArrayFunc::ToString, args).unwrap().to_string();
+        assert_eq!(s(&[a.clone(), "-".into()]), "1-3-1");
+        assert_eq!(s(&[a.clone(), ",".into(), "*".into()]), "1,*,3,1");
+        // SELECT array_position('{1,NULL,3,1}'::int[], NULL), array_remove(..., 1);  2 | {NULL,3}
+        assert_eq!(
+            eval(ArrayFunc::Position, &[a.clone(), Value::Null]).unwrap(),
+            V(2)
+        );
+        assert_eq!(
+            eval(ArrayFunc::Remove, &[a.clone(), V(1)])
+                .unwrap()
+                .to_string(),
+            "{NULL,3}"
+        );
+        // SELECT array_append(NULL::int[], 1), array_cat('{1}'::int[], '{2,3}');  {1} | {1,2,3}
+        let null_array = Value::Null;
+        assert_eq!(
+            eval(ArrayFunc::Append, &[null_array, V(1)])
+                .unwrap()
+                .to_string(),
+            "NULL"
+        );
+        assert_eq!(
+            eval(
+                ArrayFunc::Cat,
+                &[arr("{1}", T::Int4), arr("{2,3}", T::Int4)]
+            )
+            .unwrap()
+            .to_string(),
+            "{1,2,3}"
+        );
+        // SELECT string_to_array('a,b,,c', ',', '');  {a,b,NULL,c}
+        assert_eq!(
+            eval(
+                ArrayFunc::FromString,
+                &["a,b,,c".into(), ",".into(), "".into()]
+            )
+            .unwrap()
+            .to_string(),
+            "{a,b,NULL,c}"
+        );
+        // SELECT 2 = ANY('{1,NULL,3}'::int[]), 3 = ANY(...), 1 <> ALL('{2,3}');  NULL | t | t
+        let q = |op, all, x: i32, a: &Value| {
+            eval(ArrayFunc::Quantified { op, all }, &[V(x), a.clone()]).unwrap()
+        };
+        let b = arr("{1,NULL,3}", T::Int4);
+        assert!(q(BinaryOp::Eq, false, 2, &b).is_null());
+        assert_eq!(q(BinaryOp::Eq, false, 3, &b), Value::Bool(true));
+        assert_eq!(
+            q(BinaryOp::NotEq, true, 1, &arr("{2,3}", T::Int4)),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            q(BinaryOp::NotEq, true, 1, &arr("{1,3}", T::Int4)),
+            Value::Bool(false)
+        );
+    }
+
+    #[allow(non_snake_case)]
+    fn V(i: i32) -> Value {
+        Value::Int4(i)
+    }
+}
