@@ -12,13 +12,15 @@
 //!    anything else with the file and offset of the damage; [`verify`] checks everything.
 //!
 //! The byte format is specified in `docs/log-format.md`. All file access goes through the
-//! [`FileSystem`] seam; [`sim::SimFs`] injects faults and crashes in tests.
+//! [`FileSystem`] seam; [`sim::SimFs`] injects faults and crashes in tests. Tools read a log
+//! without opening it (no lock, no repair, so beside a live server) through [`ReadOnlyLog`].
 
 mod error;
 mod format;
 mod fs;
 mod handle;
 mod options;
+mod read_only;
 mod reader;
 mod record;
 mod recovery;
@@ -32,7 +34,8 @@ pub use format::{FORMAT_VERSION, GENESIS_CHAIN};
 pub use fs::{FileSystem, LockError, LockGuard, LogFile, Mapped, MappedBytes, RealFs};
 pub use handle::{AppendTicket, Appended, Log};
 pub use options::{LogOptions, RecoveryMode, SyncMode};
+pub use read_only::{ReadOnlyLog, ReadOnlyReader, SegmentFile};
 pub use reader::{LogReader, Tail};
 pub use record::{ChainHash, Lsn, NewRecord, Record, RecordKind};
 pub use recovery::RecoveryReport;
-pub use verify::{Anchor, Finding, VerifyReport, verify};
+pub use verify::{Anchor, Finding, VerifyProgress, VerifyReport, verify, verify_with_progress};

@@ -167,7 +167,7 @@ fn read_whole(fs: &dyn FileSystem, path: &Path) -> Result<(Arc<dyn LogFile>, Vec
     Ok((file, bytes))
 }
 
-fn header_error(path: &Path, err: HeaderError) -> Error {
+pub(crate) fn header_error(path: &Path, err: HeaderError) -> Error {
     let path = path.to_path_buf();
     match err {
         HeaderError::BadMagic => Error::NotALog {

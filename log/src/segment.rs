@@ -217,7 +217,7 @@ fn check_frame(
 /// Whether any offset at or after `from` holds a checksummed frame with an LSN that could
 /// follow `min_lsn - 1` in this segment. Cheap plausibility checks (length, LSN range) come
 /// before the CRC, so probing garbage costs time linear in its size.
-fn find_valid_frame(bytes: &[u8], from: usize, min_lsn: Lsn) -> bool {
+pub(crate) fn find_valid_frame(bytes: &[u8], from: usize, min_lsn: Lsn) -> bool {
     use crate::format::{FRAME_FIXED_BODY_LEN, FRAME_OVERHEAD, FRAME_PREFIX_LEN};
     let max_lsn =
         min_lsn.saturating_add((bytes.len().saturating_sub(from) / FRAME_OVERHEAD) as u64);

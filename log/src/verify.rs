@@ -68,8 +68,30 @@ impl VerifyReport {
     }
 }
 
+/// How far a [`verify_with_progress`] has come, reported after each segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyProgress {
+    pub segments_done: usize,
+    pub segments_total: usize,
+    /// Bytes of segment files checked so far and in all (sizes as listed at the start).
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Records checked so far.
+    pub records: u64,
+}
+
 /// Verifies the log in `dir`; see the module documentation.
 pub fn verify(dir: &Path, fs: &dyn FileSystem, anchor: Option<Anchor>) -> Result<VerifyReport> {
+    verify_with_progress(dir, fs, anchor, &mut |_| {})
+}
+
+/// [`verify`], calling `progress` before the first segment and after each one.
+pub fn verify_with_progress(
+    dir: &Path,
+    fs: &dyn FileSystem,
+    anchor: Option<Anchor>,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<VerifyReport> {
     let names = fs.list(dir).map_err(Error::io("list", dir))?;
     let mut lsns: Vec<Lsn> = names.iter().filter_map(|n| parse_segment_name(n)).collect();
     lsns.sort_unstable();
@@ -77,6 +99,21 @@ pub fn verify(dir: &Path, fs: &dyn FileSystem, anchor: Option<Anchor>) -> Result
         segments: lsns.len(),
         ..VerifyReport::default()
     };
+    let sizes: Vec<u64> = lsns
+        .iter()
+        .map(|&lsn| {
+            let path = dir.join(crate::segment::segment_file_name(lsn));
+            fs.open(&path, false).and_then(|f| f.len()).unwrap_or(0)
+        })
+        .collect();
+    let mut done = VerifyProgress {
+        segments_done: 0,
+        segments_total: lsns.len(),
+        bytes_done: 0,
+        bytes_total: sizes.iter().sum(),
+        records: 0,
+    };
+    progress(done);
     let mut prev: Option<SegmentSummary> = None;
     let mut anchor_seen = false;
     for (i, &name_lsn) in lsns.iter().enumerate() {
@@ -87,6 +124,8 @@ pub fn verify(dir: &Path, fs: &dyn FileSystem, anchor: Option<Anchor>) -> Result
             offset,
             message,
         };
+        done.segments_done = i + 1;
+        done.bytes_done += sizes[i];
         let bytes = match fs
             .open(&path, false)
             .and_then(|f| f.len().and_then(|len| f.read_vec(0, len as usize)))
@@ -199,6 +238,8 @@ pub fn verify(dir: &Path, fs: &dyn FileSystem, anchor: Option<Anchor>) -> Result
             }
         }
         prev = Some(summary);
+        done.records = report.records;
+        progress(done);
     }
     if let Some(anchor) = anchor
         && !anchor_seen

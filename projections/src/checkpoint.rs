@@ -234,8 +234,9 @@ fn crc32fast_hash(bytes: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Reads one checkpoint file.
-pub(crate) fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, String> {
+/// Reads one checkpoint file, with every check opening makes (magic, version, length, CRC,
+/// body); the error says what failed.
+pub fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, String> {
     let file = fs.open(path, false).map_err(|e| e.to_string())?;
     let len = file.len().map_err(|e| e.to_string())?;
     let bytes = file.read_vec(0, len as usize).map_err(|e| e.to_string())?;
@@ -266,8 +267,8 @@ pub(crate) fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<Stat
     Ok(state)
 }
 
-/// Checkpoint files in `dir`, newest first.
-pub(crate) fn list(fs: &dyn FileSystem, dir: &Path) -> Vec<(Lsn, PathBuf)> {
+/// Checkpoint files in `dir`, newest first (the order opening tries them).
+pub fn list(fs: &dyn FileSystem, dir: &Path) -> Vec<(Lsn, PathBuf)> {
     let mut found: Vec<(Lsn, PathBuf)> = fs
         .list(dir)
         .unwrap_or_default()

@@ -35,6 +35,7 @@ pub use catalog::{
     SequenceDef, TableDef, TableId, ViewDef,
 };
 pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
+pub use checkpoint::{list as checkpoint_files, read as read_checkpoint};
 pub use error::{Error, Result};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
 pub use store::{PendingCommit, Store, StoreOptions, replay_all};

@@ -3,6 +3,7 @@
 //! Cargo builds the binary for them.
 
 mod bench;
+mod log_tools;
 mod server;
 mod sql;
 mod sql_crash;

@@ -13,7 +13,7 @@ use tokio_postgres::{Client, NoTls};
 use crate::zqlite_binary;
 
 /// A running `zqlite serve`; killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
 }
@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let child = Command::new(zqlite_binary())
             .arg("serve")
@@ -90,7 +90,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -3,12 +3,20 @@
 //! Subcommands (each in its own module):
 //! - `serve`: the PostgreSQL wire protocol server (`serve.rs`, on `zqlite-server`).
 //! - `sql`: run SQL against a data directory without a server (`sql.rs`, `output.rs`).
+//! - `log verify|dump|stats`: read-only tools over a data directory's log and checkpoints
+//!   (`log_tools/`), safe beside a live server.
+//! - `checkpoint`: write a checkpoint now (`checkpoint.rs`); refuses a directory in use.
 //! - `bench log`: the log's durable append and read throughput next to the disk's raw limits.
 //!
-//! Server, SQL shell and log inspection commands join as the crates below them grow.
+//! The operator commands (`log ...`, `checkpoint`) end with the exit codes in `exit.rs`;
+//! `serve` and `sql` exit 1 on any failure.
 
 mod bench_log;
+mod checkpoint;
+mod exit;
+mod log_tools;
 mod output;
+mod progress;
 mod serve;
 mod sql;
 
@@ -33,6 +41,16 @@ enum Command {
     Serve(serve::Args),
     /// Run SQL (PostgreSQL dialect) against a data directory, without a server.
     Sql(sql::Args),
+    /// Inspect a data directory's log (read-only; works beside a live server).
+    #[command(after_help = exit::EXIT_CODES)]
+    Log {
+        #[command(subcommand)]
+        command: log_tools::LogCommand,
+    },
+    /// Write a checkpoint of a data directory now and prune old ones (not while a server
+    /// holds the directory).
+    #[command(after_help = exit::EXIT_CODES)]
+    Checkpoint(checkpoint::Args),
     /// Benchmarks, each printed next to a reference measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -52,12 +70,18 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Sql(args) => sql::run(&args),
+        Command::Log { command } => operator(|| log_tools::run(&command)),
+        Command::Checkpoint(args) => operator(|| checkpoint::run(&args)),
         Command::Bench {
             target: BenchTarget::Log(args),
         } => bench_log::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<exit::Failure>() => {
+            eprintln!("zqlite: {e:#}");
+            ExitCode::from(exit::exit_of(&e) as u8)
+        }
         // The statement's error was already printed, psql-style.
         Err(e) if e.is::<sql::StatementFailed>() => ExitCode::FAILURE,
         Err(e) => {
@@ -65,4 +89,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an operator command: logs to stderr, and every error carries an exit code
+/// (`exit.rs`).
+fn operator(command: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    serve::init_logging();
+    command().map_err(|e| match e.is::<exit::Failure>() {
+        true => e,
+        false => exit::fail(exit::Exit::Failed, e),
+    })
 }

@@ -132,7 +132,8 @@ fn csv(columns: &[Column], rows: &[Vec<Value>]) -> String {
     out
 }
 
-fn json_value(value: &Value) -> serde_json::Value {
+/// A value as JSON: numbers and booleans as JSON values, JSON as itself, the rest as text.
+pub(crate) fn json_value(value: &Value) -> serde_json::Value {
     match value {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),

@@ -79,7 +79,8 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging() {
+/// `tracing` to stderr, filtered by `ZQLITE_LOG` or `RUST_LOG` (default `info`).
+pub(crate) fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("ZQLITE_LOG")
         .ok()
