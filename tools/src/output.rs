@@ -148,6 +148,7 @@ pub(crate) fn json_value(value: &Value) -> serde_json::Value {
         Value::Jsonb(_) => {
             serde_json::from_str(&value.to_string()).unwrap_or(serde_json::Value::Null)
         }
+        Value::Array(a) => serde_json::Value::Array(a.items().iter().map(json_value).collect()),
         other => serde_json::Value::String(other.to_string()),
     }
 }
