@@ -48,6 +48,14 @@ impl QueryResult {
         }
     }
 
+    /// The command name: `SELECT` for rows, else the command (`COMMIT`, `INSERT`, ...).
+    pub fn command_name(&self) -> &str {
+        match self {
+            QueryResult::Rows { .. } => "SELECT",
+            QueryResult::Command { command, .. } => command,
+        }
+    }
+
     /// The rows of a query result (`None` for a command).
     pub fn rows(&self) -> Option<&[Vec<Value>]> {
         match self {

@@ -158,7 +158,7 @@ impl Connection {
             match parse_server_copy(&text) {
                 Some(Ok(copy)) => match self.run_copy(copy).await? {
                     Ok(tag) => {
-                        self.note_success();
+                        self.note_success(&tag);
                         self.stream
                             .send(B::CommandComplete(CommandComplete::new(tag)))?;
                         continue;
@@ -178,7 +178,7 @@ impl Connection {
             let outcome = self.session.run(move |s| s.execute(&stmt, &[])).await?;
             match outcome {
                 Ok(results) => {
-                    self.note_success();
+                    self.note_success(results.last().map_or("", |r| r.command_name()));
                     for r in &results {
                         self.send_result(r, &[], true).await?;
                     }
@@ -213,23 +213,43 @@ impl Connection {
             .send(B::CommandComplete(CommandComplete::new(result.tag())))
     }
 
-    /// Records a successful statement for the next ReadyForQuery.
-    pub(crate) fn note_success(&mut self) {
-        self.status = if self.session.in_transaction() {
+    /// Records a successful statement (its command tag's first word) for the next
+    /// ReadyForQuery.
+    pub(crate) fn note_success(&mut self, command: &str) {
+        let status = if self.session.in_transaction() {
             TransactionStatus::Transaction
         } else {
             TransactionStatus::Idle
         };
+        self.set_status(status, command == "COMMIT");
     }
 
     /// Sends an error and records it for the next ReadyForQuery.
     pub(crate) fn send_error(&mut self, e: &SqlError) -> Result<()> {
-        self.status = if self.session.in_transaction() {
+        let status = if self.session.in_transaction() {
             TransactionStatus::Error
         } else {
             TransactionStatus::Idle
         };
+        self.set_status(status, false);
         self.stream.send(B::ErrorResponse(e.to_response()))
+    }
+
+    /// Moves to `status`; when that ends a transaction block, session parameters changed in
+    /// the block are restored as the block's outcome requires (see `settings.rs`).
+    fn set_status(&mut self, status: TransactionStatus, committed: bool) {
+        let block_ended =
+            self.status != TransactionStatus::Idle && status == TransactionStatus::Idle;
+        self.status = status;
+        if block_ended {
+            for (name, value) in self.settings.end_block(committed) {
+                // Encoding a ParameterStatus cannot fail for these short values.
+                let _ = self.stream.send(B::ParameterStatus(ParameterStatus::new(
+                    name.to_string(),
+                    value,
+                )));
+            }
+        }
     }
 
     /// Runs a COPY the server handles; the command tag, or the error for the client.
@@ -294,13 +314,17 @@ impl Connection {
                     "DEALLOCATE"
                 }
             };
-            self.note_success();
+            self.note_success(command);
             return Ok(QueryResult::Command {
                 command: command.into(),
                 rows: None,
             });
         }
-        let applied = self.settings.apply(u)?;
+        let in_block = self.session.in_transaction();
+        let applied = self.settings.apply(u, in_block)?;
+        if let Some(warning) = &applied.warning {
+            let _ = self.stream.send(B::NoticeResponse(warning.to_warning()));
+        }
         for (name, value) in applied.changed {
             // Encoding a ParameterStatus cannot fail for these short values.
             let _ = self.stream.send(B::ParameterStatus(ParameterStatus::new(
@@ -308,7 +332,7 @@ impl Connection {
                 value,
             )));
         }
-        self.note_success();
+        self.note_success("SET");
         Ok(applied.result)
     }
 

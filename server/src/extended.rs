@@ -224,7 +224,7 @@ impl Connection {
             self.portals.remove(&name);
             return Ok(match self.run_copy(copy).await? {
                 Ok(tag) => {
-                    self.note_success();
+                    self.note_success(&tag);
                     self.stream
                         .send(B::CommandComplete(CommandComplete::new(tag)))?;
                     Ok(())
@@ -349,7 +349,7 @@ impl Connection {
             .unwrap_or_default();
         match outcome {
             Ok(result) => {
-                self.note_success();
+                self.note_success(result.command_name());
                 if let Some(p) = self.portals.get_mut(name) {
                     p.state = PortalState::ran(result);
                 }
@@ -367,7 +367,7 @@ impl Connection {
     /// parameters and discarding the result (see the module doc).
     async fn columns_of(&mut self, statement: &Prepared) -> Result<Result<Vec<Column>, SqlError>> {
         if let Some(u @ (Utility::Show(_) | Utility::ShowAll)) = &statement.utility {
-            return Ok(match self.settings.apply(u.clone()) {
+            return Ok(match self.settings.apply(u.clone(), false) {
                 Ok(Applied {
                     result: QueryResult::Rows { columns, .. },
                     ..

@@ -8,7 +8,9 @@
 //! - Values zqlite cannot honour are refused with 22023 rather than silently ignored:
 //!   client_encoding is UTF8, DateStyle is ISO, TimeZone is UTC, IntervalStyle is
 //!   postgres, standard_conforming_strings is on (the value layer assumes them).
-//! - `SET LOCAL` is treated as `SET` (not reverted at transaction end).
+//! - Changes are transactional, as in PostgreSQL: a `SET` inside a transaction block is
+//!   undone if the block rolls back; a `SET LOCAL` lasts until the block ends either way;
+//!   `SET LOCAL` outside a block changes nothing and warns (25P01).
 
 use std::collections::BTreeMap;
 
@@ -161,6 +163,8 @@ pub(crate) enum Utility {
     ShowAll,
     /// `None` value: back to the default (`SET x TO DEFAULT`).
     Set(String, Option<String>),
+    /// `SET LOCAL x ...`: until the end of the transaction block.
+    SetLocal(String, Option<String>),
     /// `RESET x`.
     Reset(String),
     ResetAll,
@@ -222,9 +226,17 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
         return (tokens.len() == 2 && find(&name).is_some()).then_some(Utility::Reset(name));
     }
     let mut i = 1;
-    if is(i, "session") || is(i, "local") {
+    let local = is(i, "local");
+    if is(i, "session") || local {
         i += 1;
     }
+    let set = |name: String, value: Option<String>| {
+        if local {
+            Utility::SetLocal(name, value)
+        } else {
+            Utility::Set(name, value)
+        }
+    };
     let (name, value_at) = if is(i, "time") && is(i + 1, "zone") {
         ("TimeZone".to_string(), i + 2)
     } else {
@@ -241,7 +253,7 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
     if rest.len() == 1
         && matches!(&rest[0], Token::Word(w) if w.value.eq_ignore_ascii_case("default") || w.value.eq_ignore_ascii_case("local"))
     {
-        return Some(Utility::Set(name, None));
+        return Some(set(name, None));
     }
     let mut parts = Vec::new();
     for t in rest {
@@ -264,7 +276,7 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
         }
         value.push_str(&p);
     }
-    Some(Utility::Set(name, Some(value)))
+    Some(set(name, Some(value)))
 }
 
 /// The connection's parameter values.
@@ -272,6 +284,11 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
 pub(crate) struct Settings {
     values: BTreeMap<&'static str, String>,
     defaults: BTreeMap<&'static str, String>,
+    /// The values when the current transaction block first changed one (restored on
+    /// rollback); `None` when the block changed nothing.
+    before_block: Option<BTreeMap<&'static str, String>>,
+    /// Parameters set with `SET LOCAL` in the current block.
+    local: Vec<&'static str>,
 }
 
 /// What running a utility statement produced.
@@ -280,6 +297,8 @@ pub(crate) struct Applied {
     pub result: QueryResult,
     /// Reported parameters whose value changed (send `ParameterStatus`).
     pub changed: Vec<(&'static str, String)>,
+    /// A warning for the client (`NoticeResponse`).
+    pub warning: Option<SqlError>,
 }
 
 impl Settings {
@@ -293,10 +312,45 @@ impl Settings {
         Settings {
             values: defaults.clone(),
             defaults,
+            before_block: None,
+            local: Vec::new(),
         }
     }
 
-    pub(crate) fn apply(&mut self, u: Utility) -> Result<Applied, SqlError> {
+    /// The end of a transaction block: a rollback restores every value the block changed,
+    /// a commit those set with `SET LOCAL`. Returns the reported parameters that changed.
+    pub(crate) fn end_block(&mut self, committed: bool) -> Vec<(&'static str, String)> {
+        let Some(before) = self.before_block.take() else {
+            return Vec::new();
+        };
+        let local = std::mem::take(&mut self.local);
+        let mut changed = Vec::new();
+        for p in PARAMS {
+            if committed && !local.contains(&p.name) {
+                continue;
+            }
+            let Some(old) = before.get(p.name) else {
+                continue;
+            };
+            if self.values.get(p.name) != Some(old) {
+                self.values.insert(p.name, old.clone());
+                if p.report {
+                    changed.push((p.name, old.clone()));
+                }
+            }
+        }
+        changed
+    }
+
+    /// Runs a utility statement; `in_block` when a transaction block is open.
+    pub(crate) fn apply(&mut self, u: Utility, in_block: bool) -> Result<Applied, SqlError> {
+        let changes = matches!(
+            u,
+            Utility::Set(..) | Utility::SetLocal(..) | Utility::Reset(_) | Utility::ResetAll
+        );
+        if changes && in_block && self.before_block.is_none() {
+            self.before_block = Some(self.values.clone());
+        }
         let text_rows = |names: &[&str], rows: Vec<Vec<Value>>| QueryResult::Rows {
             columns: names
                 .iter()
@@ -314,6 +368,7 @@ impl Settings {
                 Ok(Applied {
                     result: text_rows(&[p.name], vec![vec![Value::Text(v)]]),
                     changed: Vec::new(),
+                    warning: None,
                 })
             }
             Utility::ShowAll => Ok(Applied {
@@ -325,7 +380,31 @@ impl Settings {
                         .collect(),
                 ),
                 changed: Vec::new(),
+                warning: None,
             }),
+            Utility::SetLocal(name, _) if !in_block => {
+                find(&name).ok_or_else(|| unrecognized(&name))?;
+                Ok(Applied {
+                    result: QueryResult::Command {
+                        command: "SET".into(),
+                        rows: None,
+                    },
+                    changed: Vec::new(),
+                    warning: Some(SqlError::new(
+                        "25P01",
+                        "SET LOCAL can only be used in transaction blocks",
+                    )),
+                })
+            }
+            Utility::SetLocal(name, value) => {
+                let applied = self.set(&name, value, "SET")?;
+                if let Some(p) = find(&name)
+                    && !self.local.contains(&p.name)
+                {
+                    self.local.push(p.name);
+                }
+                Ok(applied)
+            }
             Utility::Set(name, value) => self.set(&name, value, "SET"),
             Utility::Reset(name) => self.set(&name, None, "RESET"),
             Utility::Deallocate(_) => Err(SqlError::new(
@@ -347,6 +426,7 @@ impl Settings {
                         rows: None,
                     },
                     changed,
+                    warning: None,
                 })
             }
         }
@@ -388,6 +468,7 @@ impl Settings {
                 rows: None,
             },
             changed,
+            warning: None,
         })
     }
 }
@@ -448,7 +529,7 @@ mod tests {
     fn set_show_reset_track_values_and_report_changes() {
         let mut s = Settings::new(&info());
         let shown = |s: &mut Settings, n: &str| match s
-            .apply(Utility::Show(n.into()))
+            .apply(Utility::Show(n.into()), false)
             .expect("known")
             .result
         {
@@ -457,30 +538,89 @@ mod tests {
         };
         assert_eq!(shown(&mut s, "application_name"), "psql");
         let a = s
-            .apply(parse_utility("SET application_name = 'etl'").expect("utility"))
+            .apply(
+                parse_utility("SET application_name = 'etl'").expect("utility"),
+                false,
+            )
             .expect("writable");
         assert_eq!(a.changed, vec![("application_name", "etl".to_string())]);
         assert_eq!(a.result.tag(), "SET");
         assert_eq!(shown(&mut s, "APPLICATION_NAME"), "etl");
         let a = s
-            .apply(parse_utility("RESET application_name").expect("utility"))
+            .apply(
+                parse_utility("RESET application_name").expect("utility"),
+                false,
+            )
             .expect("reset");
         assert_eq!(a.result.tag(), "RESET");
         assert_eq!(shown(&mut s, "application_name"), "psql");
 
         let e = s
-            .apply(parse_utility("SET TimeZone = 'Europe/Paris'").expect("utility"))
+            .apply(
+                parse_utility("SET TimeZone = 'Europe/Paris'").expect("utility"),
+                false,
+            )
             .expect_err("UTC only");
         assert_eq!(e.code, "22023");
         let a = s
-            .apply(parse_utility("SET TIME ZONE 'utc'").expect("utility"))
+            .apply(
+                parse_utility("SET TIME ZONE 'utc'").expect("utility"),
+                false,
+            )
             .expect("UTC is fine");
         assert!(a.changed.is_empty(), "TimeZone stays UTC");
-        let e = s.apply(Utility::Show("nope".into())).expect_err("unknown");
+        let e = s
+            .apply(Utility::Show("nope".into()), false)
+            .expect_err("unknown");
         assert_eq!(e.code, "42704");
         let e = s
-            .apply(Utility::Set("server_version".into(), Some("16".into())))
+            .apply(
+                Utility::Set("server_version".into(), Some("16".into())),
+                false,
+            )
             .expect_err("read-only");
         assert_eq!(e.code, "55P02");
+    }
+
+    #[test]
+    fn set_is_transactional_and_set_local_lasts_one_block() {
+        let mut s = Settings::new(&info());
+        let run = |s: &mut Settings, sql: &str, in_block: bool| {
+            s.apply(parse_utility(sql).expect("utility"), in_block)
+                .expect("applies")
+        };
+        let shown = |s: &mut Settings| match s
+            .apply(Utility::Show("application_name".into()), false)
+            .expect("known")
+            .result
+        {
+            QueryResult::Rows { rows, .. } => rows[0][0].to_text().expect("text"),
+            other => panic!("unexpected {other:?}"),
+        };
+        // Outside a block SET LOCAL warns and changes nothing.
+        let a = run(&mut s, "SET LOCAL application_name = 'x'", false);
+        assert_eq!(a.warning.map(|w| w.code), Some("25P01".to_string()));
+        assert_eq!(shown(&mut s), "psql");
+        // A rolled-back block undoes SET and SET LOCAL.
+        run(&mut s, "SET application_name = 'a'", true);
+        run(&mut s, "SET LOCAL application_name = 'b'", true);
+        assert_eq!(shown(&mut s), "b");
+        let changed = s.end_block(false);
+        assert_eq!(changed, vec![("application_name", "psql".to_string())]);
+        assert_eq!(shown(&mut s), "psql");
+        // A committed block keeps SET but not SET LOCAL.
+        run(&mut s, "SET application_name = 'kept'", true);
+        assert!(s.end_block(true).is_empty());
+        assert_eq!(shown(&mut s), "kept");
+        run(&mut s, "SET LOCAL application_name = 'brief'", true);
+        assert_eq!(
+            s.end_block(true),
+            vec![("application_name", "kept".to_string())]
+        );
+        assert_eq!(shown(&mut s), "kept");
+        assert_eq!(
+            parse_utility("SET LOCAL TIME ZONE 'UTC'"),
+            Some(Utility::SetLocal("TimeZone".into(), Some("UTC".into())))
+        );
     }
 }

@@ -5,7 +5,7 @@
 //!   character offset into the query string the client sent (psql draws `LINE 1:` and the
 //!   caret from it).
 
-use pgwire::messages::response::ErrorResponse;
+use pgwire::messages::response::{ErrorResponse, NoticeResponse};
 use zqlite_query::{Error as QueryError, Location};
 
 /// One ERROR-severity response.
@@ -46,9 +46,18 @@ impl SqlError {
     }
 
     pub(crate) fn to_response(&self) -> ErrorResponse {
+        ErrorResponse::new(self.fields("ERROR"))
+    }
+
+    /// The same fields as a `NoticeResponse` of severity WARNING.
+    pub(crate) fn to_warning(&self) -> NoticeResponse {
+        NoticeResponse::new(self.fields("WARNING"))
+    }
+
+    fn fields(&self, severity: &str) -> Vec<(u8, String)> {
         let mut fields = vec![
-            (b'S', "ERROR".to_string()),
-            (b'V', "ERROR".to_string()),
+            (b'S', severity.to_string()),
+            (b'V', severity.to_string()),
             (b'C', self.code.clone()),
             (b'M', self.message.clone()),
         ];
@@ -58,7 +67,7 @@ impl SqlError {
         if let Some(p) = self.position {
             fields.push((b'P', p.to_string()));
         }
-        ErrorResponse::new(fields)
+        fields
     }
 }
 

@@ -892,6 +892,25 @@ async fn session_parameters_set_show_reset() {
         .unwrap();
     assert_eq!(show(&client, "application_name").await, "");
 
+    // SET LOCAL lasts until the block ends; a rolled-back block undoes SET too.
+    client
+        .batch_execute("BEGIN; SET LOCAL application_name = 'one-block'")
+        .await
+        .unwrap();
+    assert_eq!(show(&client, "application_name").await, "one-block");
+    client.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(show(&client, "application_name").await, "");
+    client
+        .batch_execute("BEGIN; SET application_name = 'undone'; ROLLBACK")
+        .await
+        .unwrap();
+    assert_eq!(show(&client, "application_name").await, "");
+    client
+        .batch_execute("BEGIN; SET application_name = 'kept'; COMMIT")
+        .await
+        .unwrap();
+    assert_eq!(show(&client, "application_name").await, "kept");
+
     let err = client
         .batch_execute("SET TimeZone = 'Europe/Paris'")
         .await
