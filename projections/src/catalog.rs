@@ -135,6 +135,16 @@ pub struct SequenceDef {
     pub owned_by: Option<TableId>,
 }
 
+/// A role clients log in as. `password` is a SCRAM-SHA-256 verifier
+/// (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, PostgreSQL's format): the
+/// password itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDef {
+    pub name: String,
+    pub login: bool,
+    pub password: Option<String>,
+}
+
 /// The set of definitions. Cheap to clone (persistent maps).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
@@ -142,6 +152,7 @@ pub struct Catalog {
     pub(crate) tables: OrdMap<TableId, Arc<TableDef>>,
     pub(crate) views: OrdMap<String, Arc<ViewDef>>,
     pub(crate) sequences: OrdMap<String, Arc<SequenceDef>>,
+    pub(crate) roles: OrdMap<String, Arc<RoleDef>>,
     pub(crate) next_table_id: TableId,
     /// LSN of the last change to any definition (plans cached before it are stale).
     pub(crate) version: u64,
@@ -176,6 +187,14 @@ impl Catalog {
 
     pub fn sequences(&self) -> impl Iterator<Item = &Arc<SequenceDef>> {
         self.sequences.values()
+    }
+
+    pub fn role(&self, name: &str) -> Option<&Arc<RoleDef>> {
+        self.roles.get(name)
+    }
+
+    pub fn roles(&self) -> impl Iterator<Item = &Arc<RoleDef>> {
+        self.roles.values()
     }
 
     /// The id the next CREATE TABLE will get.

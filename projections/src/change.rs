@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use zqlite_log::RecordKind;
 
-use crate::catalog::{ColumnDef, IndexDef, SequenceDef, TableDef, TableId, ViewDef};
+use crate::catalog::{ColumnDef, IndexDef, RoleDef, SequenceDef, TableDef, TableId, ViewDef};
 use crate::state::Row;
 use crate::value::Value;
 
@@ -83,6 +83,12 @@ pub enum Change {
         name: String,
         last_value: i64,
         is_called: bool,
+    },
+    CreateRole(RoleDef),
+    /// The role's new definition (same name).
+    AlterRole(RoleDef),
+    DropRole {
+        name: String,
     },
 }
 

@@ -18,13 +18,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tracing::warn;
 use zqlite_log::{FileSystem, Lsn};
 
-use crate::catalog::{Catalog, SequenceDef, TableDef, TableId, ViewDef};
+use crate::catalog::{Catalog, RoleDef, SequenceDef, TableDef, TableId, ViewDef};
 use crate::error::{Error, Result};
 use crate::state::{Key, RowEntry, SequenceState, State, TableData};
 use crate::value::Value;
 
 const MAGIC: &[u8; 8] = b"ZQSNAP01";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 4;
 
 pub(crate) fn checkpoint_name(lsn: Lsn) -> String {
@@ -57,6 +57,7 @@ impl Serialize for StateRef<'_> {
         let views: Vec<&ViewDef> = c.views.values().map(|v| &**v).collect();
         let seqs: Vec<&SequenceDef> = c.sequences.values().map(|v| &**v).collect();
         let seq_states: Vec<(&String, &SequenceState)> = st.sequences.iter().collect();
+        let roles: Vec<&RoleDef> = c.roles.values().map(|r| &**r).collect();
         (
             st.lsn,
             st.next_rowid,
@@ -67,6 +68,7 @@ impl Serialize for StateRef<'_> {
             seqs,
             seq_states,
             Rows(&st.tables),
+            roles,
         )
             .serialize(s)
     }
@@ -136,10 +138,11 @@ type Body = (
     Vec<SequenceDef>,
     Vec<(String, SequenceState)>,
     Vec<(TableId, Lsn, RowsOf)>,
+    Vec<RoleDef>,
 );
 
 fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
-    let (lsn, next_rowid, version, next_table_id, tables, views, seqs, seq_states, rows): Body =
+    let (lsn, next_rowid, version, next_table_id, tables, views, seqs, seq_states, rows, roles): Body =
         rmp_serde::from_slice(body).map_err(|e: rmp_serde::decode::Error| e.to_string())?;
     let mut catalog = Catalog {
         version,
@@ -155,6 +158,9 @@ fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
     }
     for seq in seqs {
         catalog.sequences.insert(seq.name.clone(), Arc::new(seq));
+    }
+    for role in roles {
+        catalog.roles.insert(role.name.clone(), Arc::new(role));
     }
     let mut state = State {
         catalog,

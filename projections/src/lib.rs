@@ -32,7 +32,7 @@ pub mod value;
 
 pub use catalog::{
     Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
-    SequenceDef, TableDef, TableId, ViewDef,
+    RoleDef, SequenceDef, TableDef, TableId, ViewDef,
 };
 pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
 pub use checkpoint::{list as checkpoint_files, read as read_checkpoint};

@@ -802,6 +802,36 @@ impl State {
                 data.indexes = vec![SharedBTree::new(); def.indexes.len()];
                 data.def_lsn = lsn;
             }
+            Change::CreateRole(role) => {
+                if self.catalog.roles.contains_key(&role.name) {
+                    return Err(Error::DuplicateObject {
+                        kind: "role",
+                        name: role.name.clone(),
+                    });
+                }
+                self.catalog
+                    .roles
+                    .insert(role.name.clone(), Arc::new(role.clone()));
+            }
+            Change::AlterRole(role) => {
+                if !self.catalog.roles.contains_key(&role.name) {
+                    return Err(Error::UndefinedObject {
+                        kind: "role",
+                        name: role.name.clone(),
+                    });
+                }
+                self.catalog
+                    .roles
+                    .insert(role.name.clone(), Arc::new(role.clone()));
+            }
+            Change::DropRole { name } => {
+                if self.catalog.roles.remove(name).is_none() {
+                    return Err(Error::UndefinedObject {
+                        kind: "role",
+                        name: name.clone(),
+                    });
+                }
+            }
             Change::CreateView(view) => {
                 if self.catalog.relation_exists(&view.name) {
                     return Err(Error::DuplicateObject {

@@ -572,6 +572,19 @@ pub(crate) fn drop(
                     name,
                 })?;
             }
+            ast::ObjectType::Role | ast::ObjectType::User => {
+                tag = "DROP ROLE";
+                if catalog.role(&name).is_none() {
+                    if if_exists {
+                        continue;
+                    }
+                    return Err(Error::bind(
+                        "42704",
+                        format!("role \"{name}\" does not exist"),
+                    ));
+                }
+                txn.apply(Change::DropRole { name })?;
+            }
             ast::ObjectType::Sequence => {
                 tag = "DROP SEQUENCE";
                 if catalog.sequence(&name).is_none() {

@@ -42,6 +42,8 @@ pub mod optimizer;
 pub mod plan;
 mod prepared;
 mod result;
+mod roles;
+pub mod scram;
 pub mod session;
 
 pub use database::Database;

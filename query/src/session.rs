@@ -31,7 +31,7 @@ use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
 use crate::prepared::{Bound, Prepared};
 use crate::result::{Column, QueryResult};
-use crate::{alter, ddl, dml, maintenance};
+use crate::{alter, ddl, dml, maintenance, roles};
 
 #[derive(Debug)]
 struct Block {
@@ -125,6 +125,8 @@ fn run_write(
         } => ddl::drop(txn, object_type, names, *if_exists, *cascade),
         S::AlterTable(at) => alter::alter_table(txn, at, params),
         S::Truncate(t) => ddl::truncate(txn, t),
+        S::CreateRole(cr) => roles::create_role(txn, cr),
+        S::AlterRole { name, operation } => roles::alter_role(txn, name, operation),
         other => Err(unsupported_statement(other)),
     }
 }
@@ -148,6 +150,8 @@ fn is_write(stmt: &Statement) -> bool {
             | S::Drop { .. }
             | S::AlterTable(_)
             | S::Truncate(_)
+            | S::CreateRole(_)
+            | S::AlterRole { .. }
     )
 }
 
@@ -428,9 +432,10 @@ impl Session {
         params: &[Value],
         prepared: Option<&Prepared>,
     ) -> Result<QueryResult> {
-        let text = match prepared {
-            Some(p) => p.sql().to_string(),
-            None => stmt.to_string(),
+        let text = match (roles::redacted(stmt), prepared) {
+            (Some(redacted), _) => redacted,
+            (None, Some(p)) => p.sql().to_string(),
+            (None, None) => stmt.to_string(),
         };
         if let Some(block) = &mut self.block {
             // A failing statement may leave part of its work in the transaction: the block

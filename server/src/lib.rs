@@ -21,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+mod auth;
 mod blocking;
 mod config;
 mod connection;

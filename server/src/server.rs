@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zqlite_query::{Database, InterruptHandle};
 
+use crate::auth;
 use crate::config::PgConfig;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
@@ -179,14 +180,28 @@ async fn serve_socket(
             return;
         }
     };
-    if !startup::trusted(stream.peer_addr()) {
-        let message = format!(
-            "no trust entry for host \"{}\", user \"{}\": only loopback clients may connect",
-            peer.ip(),
-            info.user
-        );
-        let _ = startup::fatal(&mut stream, "28000", &message).await;
-        return;
+    let catalog = db.store().snapshot().catalog().clone();
+    let peer_addr = stream.peer_addr();
+    let login = tokio::time::timeout(
+        STARTUP_TIMEOUT,
+        auth::authenticate(&mut stream, &catalog, &info.user, peer_addr),
+    )
+    .await;
+    match login {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(refusal))) => {
+            tracing::warn!(%peer, user = %info.user, code = refusal.code, "login refused");
+            let _ = startup::fatal(&mut stream, refusal.code, &refusal.message).await;
+            return;
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(%peer, user = %info.user, error = %e, "authentication failed; connection closed");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%peer, "authentication timed out; connection closed");
+            return;
+        }
     }
     let secret = new_secret(pid);
     if let Err(e) = startup::greet(&mut stream, &info, pid, secret) {

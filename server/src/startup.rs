@@ -2,12 +2,11 @@
 //! the greeting (`AuthenticationOk`, `ParameterStatus`es, `BackendKeyData`,
 //! `ReadyForQuery`).
 //!
-//! - Only loopback peers are trusted (no users are configured yet); others get FATAL 28000.
+//! - Who may log in is `auth.rs`'s decision, taken between the StartupMessage and the
+//!   greeting.
 //! - Only protocol 3.0 is spoken: a client asking for 3.x (x > 0) or `_pq_.` options gets
 //!   `NegotiateProtocolVersion`, as PostgreSQL answers.
 //! - The default role and database are both `zqlite`.
-
-use std::net::SocketAddr;
 
 use pgwire::messages::PgWireBackendMessage as B;
 use pgwire::messages::cancel::CancelRequest;
@@ -99,11 +98,6 @@ impl StartupInfo {
             protocol_options: Vec::new(),
         }
     }
-}
-
-/// Whether `peer` may connect without a password.
-pub(crate) fn trusted(peer: Option<SocketAddr>) -> bool {
-    peer.is_some_and(|p| p.ip().is_loopback())
 }
 
 /// The `ParameterStatus` values reported at startup (name, value).

@@ -273,6 +273,93 @@ async fn tokio_postgres_simple_and_extended_queries() {
     assert_eq!(seen, [1, 2, 3, 4, 5, 100]);
 }
 
+/// Connects as `user` with `password`; the SQLSTATE of a refusal.
+async fn login(server: &Server, user: &str, password: &str) -> Result<Client, String> {
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user={user} password={password} dbname=zqlite",
+        server.port
+    );
+    match tokio_postgres::connect(&conninfo, NoTls).await {
+        Ok((client, conn)) => {
+            tokio::spawn(conn);
+            Ok(client)
+        }
+        Err(e) => Err(e
+            .code()
+            .map_or_else(|| e.to_string(), |c| c.code().to_string())),
+    }
+}
+
+#[tokio::test]
+async fn roles_with_passwords_turn_on_scram_authentication() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let server = Server::start(&data, &[]);
+    // No roles yet: loopback is trusted under any name.
+    let admin = server.client().await;
+    admin
+        .batch_execute(
+            "CREATE ROLE alice LOGIN PASSWORD 'wonder'; \
+             CREATE ROLE reader PASSWORD 'books'; \
+             CREATE ROLE bob LOGIN PASSWORD 'x'; DROP ROLE bob",
+        )
+        .await
+        .unwrap();
+    let err = admin
+        .batch_execute("CREATE ROLE alice")
+        .await
+        .expect_err("duplicate");
+    assert_eq!(err.code().map(|c| c.code()), Some("42710"));
+
+    let alice = login(&server, "alice", "wonder")
+        .await
+        .expect("right password");
+    let one: i32 = alice.query_one("SELECT 1", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+    assert_eq!(
+        login(&server, "alice", "Wonder").await.err().as_deref(),
+        Some("28P01")
+    );
+    assert_eq!(
+        login(&server, "zqlite", "").await.err().as_deref(),
+        Some("28P01")
+    );
+    assert_eq!(
+        login(&server, "bob", "x").await.err().as_deref(),
+        Some("28P01")
+    );
+    assert_eq!(
+        login(&server, "reader", "books").await.err().as_deref(),
+        Some("28000")
+    );
+
+    // Roles are log records: they survive a restart, and the log holds no password.
+    alice
+        .batch_execute("ALTER ROLE alice WITH PASSWORD 'rabbit'")
+        .await
+        .unwrap();
+    drop((admin, alice));
+    assert!(server.terminate().success());
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        login(&server, "alice", "wonder").await.err().as_deref(),
+        Some("28P01")
+    );
+    login(&server, "alice", "rabbit")
+        .await
+        .expect("the new password");
+    let mut log = Vec::new();
+    for entry in std::fs::read_dir(data.join("log")).unwrap() {
+        log.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let contains = |needle: &[u8]| log.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"SCRAM-SHA-256$4096:"), "verifiers are logged");
+    assert!(
+        !contains(b"wonder") && !contains(b"rabbit"),
+        "passwords are not"
+    );
+}
+
 #[tokio::test]
 async fn arrays_round_trip_in_binary_and_text() {
     let tmp = tempfile::tempdir().unwrap();

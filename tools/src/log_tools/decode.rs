@@ -188,6 +188,14 @@ impl Tables {
                 "last_value": last_value,
                 "is_called": is_called,
             }),
+            // The verifier is not printed: it is as sensitive as a password hash.
+            Change::CreateRole(role) | Change::AlterRole(role) => json!({
+                "op": if matches!(change, Change::CreateRole(_)) { "create_role" } else { "alter_role" },
+                "role": role.name,
+                "login": role.login,
+                "password_set": role.password.is_some(),
+            }),
+            Change::DropRole { name } => json!({"op": "drop_role", "role": name}),
         }
     }
 
@@ -294,7 +302,10 @@ pub fn table_id(change: &Change) -> Option<TableId> {
         | Change::CreateSequence(_)
         | Change::DropSequence { .. }
         | Change::AdvanceSequence { .. }
-        | Change::SetSequence { .. } => None,
+        | Change::SetSequence { .. }
+        | Change::CreateRole(_)
+        | Change::AlterRole(_)
+        | Change::DropRole { .. } => None,
     }
 }
 
