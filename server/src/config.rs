@@ -14,6 +14,18 @@ pub struct PgConfig {
     pub shutdown_grace: Duration,
     /// Largest frontend message accepted, in bytes; a longer one closes the connection.
     pub max_message_bytes: usize,
+    /// TLS for clients that ask for it (`sslmode=require`); `None`: they are refused TLS.
+    pub tls: Option<Tls>,
+}
+
+/// A TLS acceptor built by [`crate::tls_acceptor`] from certificate and key files.
+#[derive(Clone)]
+pub struct Tls(pub(crate) tokio_rustls::TlsAcceptor);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls(..)")
+    }
 }
 
 impl Default for PgConfig {
@@ -23,6 +35,7 @@ impl Default for PgConfig {
             max_connections: 200,
             shutdown_grace: Duration::from_secs(10),
             max_message_bytes: 64 << 20,
+            tls: None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! [`MessageStream`]: frontend messages in, backend messages out, on one TCP socket.
+//! [`MessageStream`]: frontend messages in, backend messages out, on one TCP socket (plain
+//! or, after an `SSLRequest`, TLS).
 //!
 //! - Decoding uses `pgwire`'s message layer; a message is decoded only once its whole frame
 //!   is buffered, so a read cancelled by shutdown never loses a partial frame.
@@ -14,8 +15,10 @@ use pgwire::messages::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Error, Result};
+use crate::tls::Socket;
 
 /// Where the connection is in the protocol, as far as framing is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +33,7 @@ pub(crate) enum Phase {
 
 #[derive(Debug)]
 pub(crate) struct MessageStream {
-    socket: TcpStream,
+    socket: Socket,
     read_buf: BytesMut,
     write_buf: BytesMut,
     ctx: DecodeContext,
@@ -41,7 +44,7 @@ pub(crate) struct MessageStream {
 impl MessageStream {
     pub(crate) fn new(socket: TcpStream, max_message_bytes: usize) -> MessageStream {
         MessageStream {
-            socket,
+            socket: Socket::Plain(socket),
             read_buf: BytesMut::with_capacity(8 * 1024),
             write_buf: BytesMut::with_capacity(8 * 1024),
             ctx: DecodeContext::new(ProtocolVersion::PROTOCOL3_0),
@@ -135,7 +138,29 @@ impl MessageStream {
     }
 
     pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket.peer_addr().ok()
+        self.socket.peer_addr()
+    }
+
+    /// Answers an `SSLRequest` with `S` and runs the TLS handshake; every later byte is
+    /// encrypted. The client sends nothing between its request and the handshake, so nothing
+    /// may be buffered.
+    pub(crate) async fn upgrade_to_tls(&mut self, acceptor: &TlsAcceptor) -> Result<()> {
+        if !self.read_buf.is_empty() {
+            return Err(Error::Protocol(
+                "data after SSLRequest before the handshake".into(),
+            ));
+        }
+        self.send_byte(b'S');
+        self.flush().await?;
+        let Socket::Plain(tcp) = std::mem::replace(&mut self.socket, Socket::Closed) else {
+            return Err(Error::Protocol("SSLRequest inside TLS".into()));
+        };
+        let tls = acceptor
+            .accept(tcp)
+            .await
+            .map_err(|e| Error::Protocol(format!("TLS handshake failed: {e}")))?;
+        self.socket = Socket::Tls(Box::new(tls));
+        Ok(())
     }
 }
 

@@ -40,7 +40,16 @@ mod settings;
 mod split;
 mod sqlerror;
 mod startup;
+mod tls;
 
-pub use config::PgConfig;
+/// Loads a certificate chain and private key (PEM files) for [`PgConfig::tls`].
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> std::result::Result<Tls, String> {
+    tls::acceptor(cert, key).map(Tls)
+}
+
+pub use config::{PgConfig, Tls};
 pub use error::{Error, Result};
 pub use server::PgServer;

@@ -18,6 +18,7 @@ use std::time::Duration;
 use pgwire::messages::startup::SecretKey;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use zqlite_query::{Database, InterruptHandle};
@@ -84,20 +85,23 @@ impl PgServer {
                 },
             };
             let _ = socket.set_nodelay(true);
-            let max_bytes = self.config.max_message_bytes;
+            let shared = Shared {
+                db: self.db.clone(),
+                max_bytes: self.config.max_message_bytes,
+                token: token.clone(),
+                keys: cancel_keys.clone(),
+                tls: self.config.tls.clone().map(|t| t.0),
+            };
             match permits.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let pid = pids.fetch_add(1, Ordering::Relaxed);
-                    let db = self.db.clone();
-                    let token = token.clone();
-                    let keys = cancel_keys.clone();
                     tracker.spawn(async move {
-                        serve_socket(socket, peer, db, pid, max_bytes, token, keys).await;
+                        serve_socket(socket, peer, pid, shared).await;
                         drop(permit);
                     });
                 }
                 Err(_) => {
-                    tracker.spawn(reject_socket(socket, peer, max_bytes));
+                    tracker.spawn(reject_socket(socket, peer, shared));
                 }
             }
         }
@@ -123,6 +127,15 @@ impl PgServer {
     }
 }
 
+/// What every connection task gets from the server.
+struct Shared {
+    db: Database,
+    max_bytes: usize,
+    token: CancellationToken,
+    keys: CancelKeys,
+    tls: Option<TlsAcceptor>,
+}
+
 /// The cancel key (BackendKeyData) of every live connection, by backend pid, with the
 /// handle that interrupts its session's statement.
 #[derive(Debug, Clone, Default)]
@@ -145,18 +158,17 @@ impl CancelKeys {
     }
 }
 
-async fn serve_socket(
-    socket: TcpStream,
-    peer: SocketAddr,
-    db: Database,
-    pid: i32,
-    max_bytes: usize,
-    token: CancellationToken,
-    keys: CancelKeys,
-) {
+async fn serve_socket(socket: TcpStream, peer: SocketAddr, pid: i32, shared: Shared) {
+    let Shared {
+        db,
+        max_bytes,
+        token,
+        keys,
+        tls,
+    } = shared;
     let mut stream = MessageStream::new(socket, max_bytes);
     let opening = tokio::select! {
-        o = tokio::time::timeout(STARTUP_TIMEOUT, startup::negotiate(&mut stream)) => o,
+        o = tokio::time::timeout(STARTUP_TIMEOUT, startup::negotiate(&mut stream, tls.as_ref())) => o,
         () = token.cancelled() => return,
     };
     let info = match opening {
@@ -223,10 +235,10 @@ async fn serve_socket(
 }
 
 /// Answers a client over `max_connections` the way PostgreSQL does, then closes.
-async fn reject_socket(socket: TcpStream, peer: SocketAddr, max_bytes: usize) {
-    let mut stream = MessageStream::new(socket, max_bytes);
-    let opening =
-        tokio::time::timeout(Duration::from_secs(5), startup::negotiate(&mut stream)).await;
+async fn reject_socket(socket: TcpStream, peer: SocketAddr, shared: Shared) {
+    let mut stream = MessageStream::new(socket, shared.max_bytes);
+    let negotiation = startup::negotiate(&mut stream, shared.tls.as_ref());
+    let opening = tokio::time::timeout(Duration::from_secs(5), negotiation).await;
     if let Ok(Ok(Opening::Session(_))) = opening {
         tracing::warn!(%peer, "too many connections; client refused");
         let _ = startup::fatal(&mut stream, "53300", "sorry, too many clients already").await;

@@ -1,4 +1,5 @@
-//! The connection's opening: SSL/GSS refusal, the StartupMessage, trust authentication and
+//! The connection's opening: SSL (TLS when configured, else refused) and GSS refusal, the
+//! StartupMessage, trust authentication and
 //! the greeting (`AuthenticationOk`, `ParameterStatus`es, `BackendKeyData`,
 //! `ReadyForQuery`).
 //!
@@ -15,6 +16,8 @@ use pgwire::messages::startup::{
     Authentication, BackendKeyData, NegotiateProtocolVersion, ParameterStatus, SecretKey,
 };
 use pgwire::messages::{PgWireFrontendMessage as F, SslNegotiationMetaMessage};
+
+use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Error, Result};
 use crate::framing::{MessageStream, Phase};
@@ -42,12 +45,19 @@ pub(crate) enum Opening {
 }
 
 /// Reads up to and including the StartupMessage (or a CancelRequest).
-pub(crate) async fn negotiate(stream: &mut MessageStream) -> Result<Opening> {
+pub(crate) async fn negotiate(
+    stream: &mut MessageStream,
+    tls: Option<&TlsAcceptor>,
+) -> Result<Opening> {
     loop {
         let Some(msg) = stream.next().await? else {
             return Ok(Opening::Closed);
         };
         match msg {
+            F::SslNegotiation(SslNegotiationMetaMessage::PostgresSsl(_)) if tls.is_some() => {
+                stream.upgrade_to_tls(tls.expect("checked")).await?;
+                stream.set_phase(Phase::Startup);
+            }
             F::SslNegotiation(SslNegotiationMetaMessage::PostgresSsl(_))
             | F::SslNegotiation(SslNegotiationMetaMessage::PostgresGss(_)) => {
                 stream.send_byte(b'N');

@@ -360,6 +360,84 @@ async fn roles_with_passwords_turn_on_scram_authentication() {
     );
 }
 
+#[test]
+fn tls_is_offered_when_a_certificate_is_configured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-days", "1"])
+        .output()
+        .expect("openssl runs (install Debian's openssl)");
+    assert!(made.status.success(), "{made:?}");
+    let psql = |server: &Server, sslmode: &str| {
+        Command::new("psql")
+            .arg(format!(
+                "host=127.0.0.1 port={} user=zqlite dbname=zqlite sslmode={sslmode}",
+                server.port
+            ))
+            .args(["-X", "-At", "-c", "SELECT 1", "-c", "\\conninfo"])
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .expect("psql runs")
+    };
+
+    let args = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let server = Server::start(&tmp.path().join("data"), &args);
+    let out = psql(&server, "require");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("SSL connection (protocol: TLSv1.3"),
+        "{stdout}"
+    );
+    let plain = psql(&server, "disable");
+    assert!(plain.status.success(), "plain text still works: {plain:?}");
+    drop(server);
+
+    // Without a certificate a client that requires TLS is refused it.
+    let server = Server::start(&tmp.path().join("data2"), &[]);
+    let out = psql(&server, "require");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("server does not support SSL"),
+        "{out:?}"
+    );
+    // A key that is not the certificate's is refused at startup, saying so.
+    let bad = Command::new(zqlite_binary())
+        .arg("serve")
+        .arg("--data")
+        .arg(tmp.path().join("data3"))
+        .args(["--pg-listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("private key"),
+        "{bad:?}"
+    );
+}
+
 #[tokio::test]
 async fn arrays_round_trip_in_binary_and_text() {
     let tmp = tempfile::tempdir().unwrap();

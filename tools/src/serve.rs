@@ -29,6 +29,12 @@ pub struct Args {
     /// Seconds shutdown waits for statements in flight.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
+    /// PEM certificate chain: clients asking for TLS (`sslmode=require`) get it.
+    #[arg(long, env = "ZQLITE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "ZQLITE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -37,12 +43,19 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(zqlite_server::tls_acceptor(cert, key).map_err(anyhow::Error::msg)?)
+        }
+        _ => None,
+    };
     let db = Database::open(&args.data)
         .with_context(|| format!("cannot open the data directory {}", args.data.display()))?;
     let config = PgConfig {
         listen: args.pg_listen,
         max_connections: args.max_connections,
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        tls,
         ..PgConfig::default()
     };
     runtime.block_on(async {
