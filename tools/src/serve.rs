@@ -17,51 +17,126 @@ use zqlite_server::{PgConfig, PgServer};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The data directory (created if missing).
-    #[arg(long, env = "ZQLITE_DATA", default_value = "zqlite-data")]
-    data: PathBuf,
-    /// Address for PostgreSQL clients.
-    #[arg(long, env = "ZQLITE_PG_LISTEN", default_value = "127.0.0.1:5433")]
-    pg_listen: SocketAddr,
-    /// Most client connections served at once (one more gets SQLSTATE 53300).
-    #[arg(long, env = "ZQLITE_MAX_CONNECTIONS", default_value_t = 200)]
-    max_connections: usize,
-    /// Seconds shutdown waits for statements in flight.
-    #[arg(long, default_value_t = 10)]
-    shutdown_grace_secs: u64,
+    /// A TOML file with any of the settings below (`data = "..."`, `pg_listen = "..."`,
+    /// `max_connections = 200`, `shutdown_grace_secs = 10`, `tls_cert = "..."`,
+    /// `tls_key = "..."`). Command-line flags and environment variables override it.
+    #[arg(long, env = "ZQLITE_CONFIG")]
+    config: Option<PathBuf>,
+    /// The data directory, created if missing [default: zqlite-data].
+    #[arg(long, env = "ZQLITE_DATA")]
+    data: Option<PathBuf>,
+    /// Address for PostgreSQL clients [default: 127.0.0.1:5433].
+    #[arg(long, env = "ZQLITE_PG_LISTEN")]
+    pg_listen: Option<SocketAddr>,
+    /// Most client connections served at once; one more gets SQLSTATE 53300 [default: 200].
+    #[arg(long, env = "ZQLITE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds shutdown waits for statements in flight [default: 10].
+    #[arg(long)]
+    shutdown_grace_secs: Option<u64>,
     /// PEM certificate chain: clients asking for TLS (`sslmode=require`) get it.
-    #[arg(long, env = "ZQLITE_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "ZQLITE_TLS_CERT")]
     tls_cert: Option<PathBuf>,
     /// PEM private key of `--tls-cert`.
-    #[arg(long, env = "ZQLITE_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "ZQLITE_TLS_KEY")]
     tls_key: Option<PathBuf>,
+}
+
+/// The settings of a `--config` file; every key is optional, unknown keys are errors.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    data: Option<PathBuf>,
+    pg_listen: Option<SocketAddr>,
+    max_connections: Option<usize>,
+    shutdown_grace_secs: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+}
+
+/// The settings in effect: flags and environment, then the file, then the defaults.
+#[derive(Debug)]
+struct Settings {
+    data: PathBuf,
+    pg_listen: SocketAddr,
+    max_connections: usize,
+    shutdown_grace: Duration,
+    tls: Option<(PathBuf, PathBuf)>,
+}
+
+impl Settings {
+    fn resolve(args: &Args) -> Result<Settings> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                toml::from_str::<FileSettings>(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        // Relative paths in the file are relative to the file, not to the working directory.
+        let base = args
+            .config
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let from_file = |p: Option<PathBuf>| p.map(|p| base.join(p));
+        let tls_cert = args.tls_cert.clone().or_else(|| from_file(file.tls_cert));
+        let tls_key = args.tls_key.clone().or_else(|| from_file(file.tls_key));
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("TLS needs both a certificate and a key (tls_cert and tls_key)"),
+        };
+        Ok(Settings {
+            data: args
+                .data
+                .clone()
+                .or_else(|| from_file(file.data))
+                .unwrap_or_else(|| PathBuf::from("zqlite-data")),
+            pg_listen: args
+                .pg_listen
+                .or(file.pg_listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5433))),
+            max_connections: args.max_connections.or(file.max_connections).unwrap_or(200),
+            shutdown_grace: Duration::from_secs(
+                args.shutdown_grace_secs
+                    .or(file.shutdown_grace_secs)
+                    .unwrap_or(10),
+            ),
+            tls,
+        })
+    }
 }
 
 pub fn run(args: &Args) -> Result<()> {
     init_logging();
+    let settings = Settings::resolve(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
+    let tls = match &settings.tls {
+        Some((cert, key)) => {
             Some(zqlite_server::tls_acceptor(cert, key).map_err(anyhow::Error::msg)?)
         }
-        _ => None,
+        None => None,
     };
-    let db = Database::open(&args.data)
-        .with_context(|| format!("cannot open the data directory {}", args.data.display()))?;
+    let db = Database::open(&settings.data)
+        .with_context(|| format!("cannot open the data directory {}", settings.data.display()))?;
     let config = PgConfig {
-        listen: args.pg_listen,
-        max_connections: args.max_connections,
-        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        listen: settings.pg_listen,
+        max_connections: settings.max_connections,
+        shutdown_grace: settings.shutdown_grace,
         tls,
         ..PgConfig::default()
     };
     runtime.block_on(async {
         let server = PgServer::bind(db.clone(), config).await?;
         tracing::info!(
-            data = %args.data.display(),
+            data = %settings.data.display(),
             listen = %server.local_addr()?,
             "zqlite is ready for PostgreSQL connections"
         );
@@ -105,4 +180,60 @@ pub(crate) fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn settings(flags: &[&str]) -> Result<Settings> {
+        let cli = Cli::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))?;
+        Settings::resolve(&cli.args)
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("zqlite.toml");
+        let flag = |p: &std::path::Path| p.to_str().unwrap().to_string();
+        std::fs::write(
+            &file,
+            "data = \"db\"\npg_listen = \"0.0.0.0:6000\"\nmax_connections = 50\n",
+        )
+        .unwrap();
+        let s = settings(&["--config", &flag(&file)]).unwrap();
+        assert_eq!(s.data, dir.path().join("db"), "relative to the file");
+        assert_eq!(s.pg_listen, "0.0.0.0:6000".parse().unwrap());
+        assert_eq!(s.max_connections, 50);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(10), "default");
+        let s = settings(&["--config", &flag(&file), "--max-connections", "7"]).unwrap();
+        assert_eq!(s.max_connections, 7);
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.data, s.pg_listen.to_string()),
+            (PathBuf::from("zqlite-data"), "127.0.0.1:5433".into())
+        );
+
+        std::fs::write(&file, "max_conections = 5\n").unwrap();
+        let e = settings(&["--config", &flag(&file)]).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown field `max_conections`"),
+            "{e:#}"
+        );
+        std::fs::write(&file, "tls_cert = \"c.pem\"\n").unwrap();
+        let e = settings(&["--config", &flag(&file)]).unwrap_err();
+        assert!(
+            e.to_string().contains("both a certificate and a key"),
+            "{e}"
+        );
+        let e = settings(&["--config", "/nonexistent/zqlite.toml"]).unwrap_err();
+        assert!(e.to_string().contains("cannot read the config file"), "{e}");
+    }
 }
