@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use zqlite_projections::StoreOptions;
 use zqlite_query::Database;
 use zqlite_server::{PgConfig, PgServer};
 
@@ -29,6 +30,15 @@ pub struct Args {
     /// Seconds shutdown waits for statements in flight.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
+    /// Checkpoints kept: after writing one (every 64 MiB of log and at shutdown) the server
+    /// deletes all but the newest N. Same setting as `zqlite checkpoint --keep`.
+    #[arg(
+        long,
+        env = "ZQLITE_KEEP_CHECKPOINTS",
+        default_value_t = crate::checkpoint::default_keep(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    keep_checkpoints: u64,
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -37,7 +47,11 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let db = Database::open(&args.data)
+    let opts = StoreOptions {
+        checkpoints_kept: usize::try_from(args.keep_checkpoints).unwrap_or(usize::MAX),
+        ..StoreOptions::default()
+    };
+    let db = Database::open_with(&args.data, opts)
         .with_context(|| format!("cannot open the data directory {}", args.data.display()))?;
     let config = PgConfig {
         listen: args.pg_listen,
