@@ -45,7 +45,7 @@ fn sql(data: &Path, statements: &[&str]) {
 
 /// The rows of a query as CSV lines without the header, or `None` when the query fails
 /// (e.g. the table does not exist at that point).
-fn rows(data: &Path, query: &str) -> Option<Vec<String>> {
+fn rows(data: &Path, query: &str) -> Rows {
     let out = on(data, &["sql"], &["--format", "csv", "-c", query]);
     if !out.status.success() {
         assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
@@ -64,21 +64,24 @@ fn head(data: &Path) -> (u64, String) {
     )
 }
 
-fn lines(rows: &[&str]) -> Option<Vec<String>> {
+fn lines(rows: &[&str]) -> Rows {
     Some(rows.iter().map(|r| r.to_string()).collect())
 }
+
+/// A table's rows as CSV lines, `None` when it does not exist.
+type Rows = Option<Vec<String>>;
 
 /// A moment of the workload: the LSN and time after it, and what `t` and `u` held.
 struct Point {
     lsn: u64,
     time: String,
-    t: Option<Vec<String>>,
-    u: Option<Vec<String>>,
+    t: Rows,
+    u: Rows,
 }
 
 /// Four `zqlite sql` runs; returns the point after each.
 fn workload(data: &Path) -> Vec<Point> {
-    let steps: [(&[&str], Option<Vec<String>>, Option<Vec<String>>); 4] = [
+    let steps: [(&[&str], Rows, Rows); 4] = [
         (
             &[
                 "CREATE TABLE t (id int PRIMARY KEY, v text)",
@@ -344,7 +347,8 @@ async fn a_replayed_directory_serves_and_continues_the_log() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    let server = Server::start(&out_dir, &[]);
+    // Keeping one checkpoint: the one written at shutdown replaces the replay's.
+    let server = Server::start(&out_dir, &["--keep-checkpoints", "1"]);
     let client = server.client().await;
     let rows: Vec<(i32, String)> = client
         .query("SELECT id, v FROM t ORDER BY id", &[])
@@ -379,10 +383,11 @@ async fn a_replayed_directory_serves_and_continues_the_log() {
     let verify = json_of(&on(&out_dir, &["log", "verify"], &["--json"]));
     assert_eq!(verify["sound"], true, "{verify}");
     assert_eq!(verify["last_lsn"], at.lsn + 1);
+    assert_eq!(snap_names(&out_dir), [format!("{:020}.snap", at.lsn + 1)]);
     assert_eq!(rows_of(&out_dir), lines(&["1,a", "2,b", "3,c", "4,new"]));
 }
 
-fn rows_of(data: &Path) -> Option<Vec<String>> {
+fn rows_of(data: &Path) -> Rows {
     rows(data, "SELECT id, v FROM t ORDER BY id")
 }
 
