@@ -95,6 +95,7 @@ impl ReadOnlyLog {
             current: None,
             expect: None,
             torn_tail: None,
+            last_end: None,
             done: false,
         }
     }
@@ -121,10 +122,21 @@ pub struct ReadOnlyReader {
     /// The LSN the next frame must carry, once known.
     expect: Option<Lsn>,
     torn_tail: Option<(PathBuf, u64)>,
+    /// Segment index and offset just past the frame of the last record returned.
+    last_end: Option<(usize, u64)>,
     done: bool,
 }
 
 impl ReadOnlyReader {
+    /// The segment holding the last record returned, and the offset just past its frame.
+    /// Every segment before it, whole, plus this one up to the offset hold exactly the
+    /// records up to that one, headers and chain included (how `zqlite replay` cuts a log at
+    /// an LSN without re-encoding anything).
+    pub fn last_record_end(&self) -> Option<(&SegmentFile, u64)> {
+        self.last_end
+            .map(|(index, offset)| (&self.log.segments[index], offset))
+    }
+
     /// Roughly how far the reader has come, in bytes of segment files (for progress).
     pub fn bytes_done(&self) -> u64 {
         self.bytes_before + self.current.as_ref().map_or(0, |c| c.pos as u64)
@@ -229,6 +241,7 @@ impl ReadOnlyReader {
                     if frame.lsn < self.from {
                         continue;
                     }
+                    self.last_end = Some((current.index, current.pos as u64));
                     return Ok(Some(Record {
                         lsn: frame.lsn,
                         timestamp: frame.timestamp,
@@ -318,9 +331,57 @@ mod tests {
         }
         assert_eq!(ro.read_from(301).count(), 0);
         let mut reader = ro.read_from(1);
+        assert!(reader.last_record_end().is_none());
         reader.by_ref().for_each(drop);
         assert!(reader.torn_tail().is_none());
         assert!(reader.bytes_done() >= ro.total_bytes() - 4096);
+    }
+
+    #[test]
+    fn a_log_cut_at_the_last_record_end_holds_exactly_the_records_up_to_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(crate::RealFs);
+        let log = Log::open_with(tmp.path().join("a"), options(fs.clone())).unwrap();
+        append(&log, 120);
+        let ro = ReadOnlyLog::open(tmp.path().join("a"), fs.clone()).unwrap();
+        for cut in [1, 37, 60, 119, 120] {
+            let mut ends: Vec<(PathBuf, u64)> = Vec::new();
+            let mut last = None;
+            // Collect the ends the way `zqlite replay` does: one per segment, the latest.
+            let mut reader = ro.read_from(1);
+            while let Some(record) = reader.next() {
+                let record = record.unwrap();
+                let (segment, end) = reader.last_record_end().unwrap();
+                match ends.last_mut() {
+                    Some((path, offset)) if *path == segment.path => *offset = end,
+                    _ => ends.push((segment.path.clone(), end)),
+                }
+                let done = record.lsn == cut;
+                last = Some(record);
+                if done {
+                    break;
+                }
+            }
+            let copy = tmp.path().join(format!("cut-{cut}"));
+            std::fs::create_dir(&copy).unwrap();
+            for (path, end) in &ends {
+                let bytes = std::fs::read(path).unwrap();
+                std::fs::write(
+                    copy.join(path.file_name().unwrap()),
+                    &bytes[..*end as usize],
+                )
+                .unwrap();
+            }
+            let anchor = crate::Anchor {
+                lsn: cut,
+                chain: last.unwrap().chain,
+            };
+            let report = crate::verify(&copy, &crate::RealFs, Some(anchor)).unwrap();
+            assert!(report.is_sound(), "cut {cut}: {report:?}");
+            assert_eq!(report.last_lsn, Some(cut));
+            let reopened = Log::open_with(&copy, options(fs.clone())).unwrap();
+            assert_eq!(reopened.durable_lsn(), cut);
+        }
     }
 
     #[test]

@@ -202,8 +202,10 @@ fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
     Ok(state)
 }
 
-/// Writes a checkpoint of `state` into `dir` atomically and returns its path.
-pub(crate) fn write(fs: &dyn FileSystem, dir: &Path, state: &State) -> Result<PathBuf> {
+/// Writes a checkpoint of `state` into `dir` atomically (temporary file, sync, rename,
+/// directory sync) and returns its path. A checkpoint already there for the same LSN is
+/// replaced.
+pub fn write(fs: &dyn FileSystem, dir: &Path, state: &State) -> Result<PathBuf> {
     let io = |op: &'static str, path: &Path| {
         let path = path.to_path_buf();
         move |e: std::io::Error| Error::Checkpoint {
@@ -302,8 +304,9 @@ pub(crate) fn load_newest(fs: &dyn FileSystem, dir: &Path, durable_lsn: Lsn) -> 
     None
 }
 
-/// Deletes all but the newest `keep` checkpoints (and leftover temporary files).
-pub(crate) fn prune(fs: &dyn FileSystem, dir: &Path, keep: usize) {
+/// Deletes all but the newest `keep` checkpoints (and leftover temporary files); failures
+/// to delete are logged, never fatal (a checkpoint is only a cache).
+pub fn prune(fs: &dyn FileSystem, dir: &Path, keep: usize) {
     for (_, path) in list(fs, dir).into_iter().skip(keep) {
         if let Err(e) = fs.remove(&path) {
             warn!(checkpoint = %path.display(), error = %e, "could not delete an old checkpoint");

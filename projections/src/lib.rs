@@ -11,7 +11,8 @@
 //!    the new state; [`Store::snapshot`] hands it to readers as an immutable `Arc<State>`.
 //! 4. On open, the newest valid checkpoint (`checkpoint.rs`) is loaded and the log after it
 //!    replayed with the same [`State::apply`], so the state is a pure function of the log:
-//!    [`State::digest`] of a replay equals that of the live state.
+//!    [`State::digest`] of a replay equals that of the live state. `replay.rs` owns that
+//!    path ([`State::replay`], [`open_state`]), for the store and for the tools.
 //!
 //! [`value`] holds SQL values with PostgreSQL's semantics (types, text input and output,
 //! casts, operators, comparison and hashing), from which rows are made.
@@ -25,6 +26,7 @@ mod checkpoint;
 mod error;
 mod key;
 mod locks;
+mod replay;
 mod state;
 mod store;
 mod transaction;
@@ -35,10 +37,14 @@ pub use catalog::{
     RoleDef, SequenceDef, TableDef, TableId, ViewDef,
 };
 pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
-pub use checkpoint::{list as checkpoint_files, read as read_checkpoint};
+pub use checkpoint::{
+    list as checkpoint_files, prune as prune_checkpoints, read as read_checkpoint,
+    write as write_checkpoint,
+};
 pub use error::{Error, Result};
+pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
-pub use store::{PendingCommit, Store, StoreOptions, replay_all};
+pub use store::{PendingCommit, Store, StoreOptions};
 pub use transaction::{Isolation, Savepoint, Transaction};
 pub use value::{DataType, Value, ValueError};
 pub use zqlite_log::Lsn;

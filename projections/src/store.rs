@@ -30,6 +30,7 @@ use crate::change::{Change, TRANSACTION, TxMeta, TxRecord};
 use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::locks::{HeldLocks, RowLocks};
+use crate::replay::{Opened, open_state};
 use crate::state::{Check, Key, SequenceState, State};
 use crate::transaction::{Published, Transaction};
 use crate::value::Value;
@@ -203,20 +204,14 @@ impl Store {
         let dir = dir.as_ref().to_path_buf();
         let started = Instant::now();
         let log = Log::open_with(dir.join("log"), opts.log.clone())?;
-        let fs = opts.log.fs.clone();
-        let durable = log.durable_lsn();
-        let mut state =
-            checkpoint::load_newest(&*fs, &dir.join("snapshots"), durable).unwrap_or_default();
-        let from = state.lsn() + 1;
-        let mut replayed = 0u64;
-        for record in log.read_from(from) {
-            let record = record?;
-            apply_record(&mut state, &record)?;
-            replayed += 1;
-        }
+        let Opened {
+            state,
+            checkpoint_lsn,
+            replayed,
+        } = open_state(&*opts.log.fs, &dir.join("snapshots"), &log)?;
         info!(
             lsn = state.lsn(),
-            checkpoint_lsn = from - 1,
+            checkpoint_lsn = checkpoint_lsn.unwrap_or(0),
             replayed,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "opened the store"
@@ -510,40 +505,4 @@ impl Store {
         self.log.close()?;
         checkpointed
     }
-}
-
-/// Applies one log record during replay.
-pub(crate) fn apply_record(state: &mut State, record: &zqlite_log::Record) -> Result<()> {
-    if record.kind != TRANSACTION {
-        return Err(Error::Decode {
-            lsn: record.lsn,
-            reason: format!(
-                "unknown record kind {}: written by a newer zqlite?",
-                record.kind.0
-            ),
-        });
-    }
-    let tx: TxRecord = record.decode_msgpack().map_err(|e| Error::Decode {
-        lsn: record.lsn,
-        reason: e.to_string(),
-    })?;
-    for change in &tx.changes {
-        state
-            .apply(change, record.lsn, Check::Replay)
-            .map_err(|e| Error::Decode {
-                lsn: record.lsn,
-                reason: format!("replaying a change failed: {e}"),
-            })?;
-    }
-    state.lsn = record.lsn;
-    Ok(())
-}
-
-/// Rebuilds the state by replaying the whole log in `dir`, ignoring checkpoints.
-pub fn replay_all(log: &Log) -> Result<State> {
-    let mut state = State::default();
-    for record in log.read_from(1) {
-        apply_record(&mut state, &record?)?;
-    }
-    Ok(state)
 }

@@ -22,6 +22,14 @@ impl Database {
         })
     }
 
+    /// Opens (creating if needed) the database in `dir` with `opts` (checkpoint interval,
+    /// checkpoints kept, log settings).
+    pub fn open_with(dir: impl AsRef<Path>, opts: StoreOptions) -> Result<Database> {
+        Ok(Database {
+            store: Arc::new(Store::open(dir, opts)?),
+        })
+    }
+
     /// A database that lives in memory only (tests, scratch work).
     pub fn open_in_memory() -> Result<Database> {
         Ok(Database {

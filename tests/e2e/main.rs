@@ -4,6 +4,7 @@
 
 mod bench;
 mod log_tools;
+mod replay;
 mod server;
 mod sql;
 mod sql_crash;

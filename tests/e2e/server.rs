@@ -63,7 +63,7 @@ impl Server {
         )
     }
 
-    async fn client(&self) -> Client {
+    pub(crate) async fn client(&self) -> Client {
         let (client, conn) = tokio_postgres::connect(&self.conninfo(), NoTls)
             .await
             .expect("tokio-postgres connects");

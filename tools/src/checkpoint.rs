@@ -15,7 +15,8 @@ use zqlite_projections::{Store, StoreOptions};
 use crate::exit::{Exit, fail};
 use crate::log_tools::{DataDir, checkpoint_files};
 
-fn default_keep() -> u64 {
+/// The store's default for how many checkpoints to keep (`StoreOptions::checkpoints_kept`).
+pub fn default_keep() -> u64 {
     StoreOptions::default().checkpoints_kept as u64
 }
 
@@ -24,8 +25,9 @@ pub struct Args {
     /// The data directory (as given to `zqlite serve --data`); it must not be in use.
     #[arg(long, env = "ZQLITE_DATA", default_value = "zqlite-data")]
     data: PathBuf,
-    /// How many checkpoints to keep, the new one included (older ones are deleted).
-    #[arg(long, default_value_t = default_keep(), value_parser = clap::value_parser!(u64).range(1..))]
+    /// How many checkpoints to keep, the new one included (older ones are deleted); the
+    /// same setting as `zqlite serve --keep-checkpoints`.
+    #[arg(long, visible_alias = "keep-checkpoints", default_value_t = default_keep(), value_parser = clap::value_parser!(u64).range(1..))]
     keep: u64,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -40,7 +42,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         checkpoints_kept: usize::try_from(args.keep).unwrap_or(usize::MAX),
         ..StoreOptions::default()
     };
-    let store = Store::open(&dir.root, opts).map_err(|e| classify_open_error(&dir, e))?;
+    let store = Store::open(&dir.root, opts).map_err(|e| {
+        classify_open_error(
+            &dir,
+            e,
+            "`zqlite checkpoint` writes to the data directory and does not run beside it. A \
+             running server writes checkpoints itself (and one when it stops); stop it first to \
+             checkpoint by hand.",
+        )
+    })?;
     let lsn = store.snapshot().lsn();
     if lsn == 0 {
         println!("the log is empty: nothing to checkpoint");
@@ -75,16 +85,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The exit code and wording for a store that would not open.
-fn classify_open_error(dir: &DataDir, error: zqlite_projections::Error) -> anyhow::Error {
+/// The exit code and wording for a store (or log) that would not open. `beside_a_server`
+/// says why the command does not run beside a live server, for the exit-3 refusal.
+pub fn classify_open_error(
+    dir: &DataDir,
+    error: zqlite_projections::Error,
+    beside_a_server: &str,
+) -> anyhow::Error {
     match error {
         zqlite_projections::Error::Log(zqlite_log::Error::Locked { holder, .. }) => fail(
             Exit::Locked,
             anyhow!(
-                "{} is in use by a live zqlite process ({holder}, holding {}): `zqlite checkpoint` \
-                 writes to the data directory and does not run beside it. A running server \
-                 writes checkpoints itself (and one when it stops); stop it first to checkpoint \
-                 by hand. The read-only `zqlite log verify|dump|stats` work beside it.",
+                "{} is in use by a live zqlite process ({holder}, holding {}): {beside_a_server} \
+                 The read-only `zqlite log verify|dump|stats` and `zqlite replay` work beside it.",
                 dir.root.display(),
                 dir.log.join("LOCK").display()
             ),

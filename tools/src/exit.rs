@@ -1,4 +1,5 @@
-//! Exit codes of the operator commands (`zqlite log verify|dump|stats`, `zqlite checkpoint`)
+//! Exit codes of the operator commands (`zqlite log verify|dump|stats`, `zqlite checkpoint`,
+//! `zqlite replay`, `zqlite rebuild`)
 //! and the error that carries one to `main`.
 //!
 //! The codes are part of the command-line interface: scripts and monitoring branch on them,
@@ -11,12 +12,16 @@ use std::fmt;
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success (for `log verify`: the log is sound; warnings may have been printed)
-  1  the log is damaged: `log verify` found problems (each printed with file and offset),
-     or `log dump`/`log stats`/`checkpoint` stopped at damaged or undecodable log data
-  2  bad invocation: unknown option, bad LSN range or timestamp, or a missing or
-     non-zqlite data directory
-  3  the data directory is held by a live zqlite process (`checkpoint` writes and refuses
-     to run beside it; `log verify`, `log dump` and `log stats` only read and work beside it)
+  1  damage or mismatch: `log verify` found problems (each printed with file and offset),
+     `log dump`/`log stats`/`checkpoint`/`replay`/`rebuild` stopped at damaged or
+     undecodable log data, or `rebuild` found the checkpointed state's digest differs
+     from a full replay's
+  2  bad invocation: unknown option, bad LSN range or timestamp (or one past the end of the
+     log, or before its first record), a missing or non-zqlite data directory, or a
+     `replay --out` that exists and is not empty
+  3  the data directory is held by a live zqlite process (`checkpoint` and `rebuild` write
+     and refuse to run beside it; `log verify|dump|stats` and `replay` only read the source
+     and work beside it)
   4  any other failure (an I/O error, for example)";
 
 /// The non-zero outcomes; see [`EXIT_CODES`].

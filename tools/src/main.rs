@@ -6,9 +6,13 @@
 //! - `log verify|dump|stats`: read-only tools over a data directory's log and checkpoints
 //!   (`log_tools/`), safe beside a live server.
 //! - `checkpoint`: write a checkpoint now (`checkpoint.rs`); refuses a directory in use.
+//! - `replay`: point-in-time recovery into a new data directory (`replay.rs`); only reads
+//!   the source, so it works beside a live server.
+//! - `rebuild`: replay the whole log, compare with the checkpointed state, replace the
+//!   checkpoints (`rebuild.rs`); refuses a directory in use.
 //! - `bench log`: the log's durable append and read throughput next to the disk's raw limits.
 //!
-//! The operator commands (`log ...`, `checkpoint`) end with the exit codes in `exit.rs`;
+//! The operator commands (`log ...`, `checkpoint`, `replay`, `rebuild`) end with the exit codes in `exit.rs`;
 //! `serve` and `sql` exit 1 on any failure.
 
 mod bench_log;
@@ -17,6 +21,8 @@ mod exit;
 mod log_tools;
 mod output;
 mod progress;
+mod rebuild;
+mod replay;
 mod serve;
 mod sql;
 
@@ -51,6 +57,14 @@ enum Command {
     /// holds the directory).
     #[command(after_help = exit::EXIT_CODES)]
     Checkpoint(checkpoint::Args),
+    /// Point-in-time recovery: a new data directory holding exactly the state at an LSN or
+    /// a time (reads the source only; works beside a live server).
+    #[command(after_help = exit::EXIT_CODES)]
+    Replay(replay::Args),
+    /// Replay the whole log, compare its state digest with the checkpointed state's, and
+    /// replace the checkpoints with a fresh one (not while a server holds the directory).
+    #[command(after_help = exit::EXIT_CODES)]
+    Rebuild(rebuild::Args),
     /// Benchmarks, each printed next to a reference measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -72,6 +86,8 @@ fn main() -> ExitCode {
         Command::Sql(args) => sql::run(&args),
         Command::Log { command } => operator(|| log_tools::run(&command)),
         Command::Checkpoint(args) => operator(|| checkpoint::run(&args)),
+        Command::Replay(args) => operator(|| replay::run(&args)),
+        Command::Rebuild(args) => operator(|| rebuild::run(&args)),
         Command::Bench {
             target: BenchTarget::Log(args),
         } => bench_log::run(&args),

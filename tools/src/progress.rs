@@ -1,7 +1,9 @@
-//! Progress of long operator commands (`log verify`, `log dump`, `log stats`).
+//! Progress of long operator commands (`log verify`, `log dump`, `log stats`, `replay`,
+//! `rebuild`).
 //!
 //! On a terminal (stderr is a TTY, and stdout is not one the command prints records to) an
-//! indicatif bar shows bytes of log read, records and records/s, and an ETA. Otherwise plain
+//! indicatif bar shows how far the work has come (bytes of log read, or records replayed out
+//! of a known count), records and records/s, and an ETA. Otherwise plain
 //! `tracing` lines go to stderr: one every [`LINE_EVERY`] while the work lasts, and a summary
 //! at the end. Progress never touches stdout, which holds the command's output.
 
@@ -22,7 +24,9 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
     last_report: Instant,
+    /// The amount of work, in `unit`s.
     total_bytes: u64,
+    unit: &'static str,
 }
 
 impl Progress {
@@ -30,6 +34,21 @@ impl Progress {
     /// `stdout_shows_output`: the command prints its results to stdout as it goes, so a bar
     /// on the same terminal would tear them.
     pub fn start(what: &'static str, total_bytes: u64, stdout_shows_output: bool) -> Progress {
+        Progress::start_in(what, total_bytes, "bytes", stdout_shows_output)
+    }
+
+    /// Starts reporting on work measured in records (`update` then takes records done as its
+    /// first argument), for a replay through the locked log whose length is its LSN.
+    pub fn start_records(what: &'static str, total_records: u64) -> Progress {
+        Progress::start_in(what, total_records, "records", false)
+    }
+
+    fn start_in(
+        what: &'static str,
+        total_bytes: u64,
+        unit: &'static str,
+        stdout_shows_output: bool,
+    ) -> Progress {
         let terminal = std::io::stderr().is_terminal()
             && !(stdout_shows_output && std::io::stdout().is_terminal());
         let bar = terminal.then(|| {
@@ -51,6 +70,7 @@ impl Progress {
             started: now,
             last_report: now,
             total_bytes,
+            unit,
         }
     }
 
@@ -63,7 +83,8 @@ impl Progress {
         }
     }
 
-    /// Records how far the work has come. Cheap enough to call per record.
+    /// Records how far the work has come (`bytes_done` in the unit it started with). Cheap
+    /// enough to call per record.
     pub fn update(&mut self, bytes_done: u64, records: u64) {
         if let Some(bar) = &self.bar {
             bar.set_position(bytes_done.min(self.total_bytes));
@@ -92,11 +113,12 @@ impl Progress {
             0.0
         };
         tracing::info!(
-            "{}: {records} records, {} records/s, {:.0}% of {} bytes, ETA {eta:.0} s",
+            "{}: {records} records, {} records/s, {:.0}% of {} {}, ETA {eta:.0} s",
             self.what,
             self.rate(records),
             fraction * 100.0,
             self.total_bytes,
+            self.unit,
         );
     }
 

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use zqlite_projections::StoreOptions;
 use zqlite_query::Database;
 use zqlite_server::{PgConfig, PgServer};
 
@@ -19,7 +20,7 @@ use zqlite_server::{PgConfig, PgServer};
 pub struct Args {
     /// A TOML file with any of the settings below (`data = "..."`, `pg_listen = "..."`,
     /// `max_connections = 200`, `shutdown_grace_secs = 10`, `tls_cert = "..."`,
-    /// `tls_key = "..."`). Command-line flags and environment variables override it.
+    /// `tls_key = "..."`, `keep_checkpoints = 2`). Command-line flags and environment variables override it.
     #[arg(long, env = "ZQLITE_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory, created if missing [default: zqlite-data].
@@ -40,6 +41,14 @@ pub struct Args {
     /// PEM private key of `--tls-cert`.
     #[arg(long, env = "ZQLITE_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// Checkpoints kept: after writing one (every 64 MiB of log and at shutdown) the server
+    /// deletes all but the newest N. Same setting as `zqlite checkpoint --keep` [default: 2].
+    #[arg(
+        long,
+        env = "ZQLITE_KEEP_CHECKPOINTS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    keep_checkpoints: Option<u64>,
 }
 
 /// The settings of a `--config` file; every key is optional, unknown keys are errors.
@@ -52,6 +61,7 @@ struct FileSettings {
     shutdown_grace_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    keep_checkpoints: Option<u64>,
 }
 
 /// The settings in effect: flags and environment, then the file, then the defaults.
@@ -62,6 +72,7 @@ struct Settings {
     max_connections: usize,
     shutdown_grace: Duration,
     tls: Option<(PathBuf, PathBuf)>,
+    keep_checkpoints: usize,
 }
 
 impl Settings {
@@ -107,6 +118,11 @@ impl Settings {
                     .unwrap_or(10),
             ),
             tls,
+            keep_checkpoints: match args.keep_checkpoints.or(file.keep_checkpoints) {
+                Some(0) => anyhow::bail!("keep_checkpoints must be at least 1"),
+                Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => crate::checkpoint::default_keep() as usize,
+            },
         })
     }
 }
@@ -124,7 +140,11 @@ pub fn run(args: &Args) -> Result<()> {
         }
         None => None,
     };
-    let db = Database::open(&settings.data)
+    let opts = StoreOptions {
+        checkpoints_kept: settings.keep_checkpoints,
+        ..StoreOptions::default()
+    };
+    let db = Database::open_with(&settings.data, opts)
         .with_context(|| format!("cannot open the data directory {}", settings.data.display()))?;
     let config = PgConfig {
         listen: settings.pg_listen,

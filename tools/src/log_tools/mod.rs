@@ -17,7 +17,7 @@
 mod decode;
 mod dump;
 mod stats;
-mod time;
+pub mod time;
 mod verify;
 
 use std::path::{Path, PathBuf};
