@@ -13,6 +13,10 @@
 //!    replayed with the same [`State::apply`], so the state is a pure function of the log:
 //!    [`State::digest`] of a replay equals that of the live state.
 //!
+//! Event streams (`events/`) live in the same state and the same records: an append is a
+//! [`Change::AppendEvents`] checked against the head like any constraint, so a multi-stream
+//! append is one atomic record; see the `events` module for the life of an append.
+//!
 //! [`value`] holds SQL values with PostgreSQL's semantics (types, text input and output,
 //! casts, operators, comparison and hashing), from which rows are made.
 
@@ -23,6 +27,7 @@ pub mod catalog;
 mod change;
 mod checkpoint;
 mod error;
+pub mod events;
 mod key;
 mod locks;
 mod state;
@@ -37,6 +42,10 @@ pub use catalog::{
 pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
 pub use checkpoint::{list as checkpoint_files, read as read_checkpoint};
 pub use error::{Error, Result};
+pub use events::{
+    AppendResult, Direction, EventStore, EventView, ExpectedVersion, NewEvent, Page, RecordedEvent,
+    StreamAppend, StreamState,
+};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
 pub use store::{PendingCommit, Store, StoreOptions, replay_all};
 pub use transaction::{Isolation, Savepoint, Transaction};
