@@ -1,7 +1,8 @@
-//! `zqlite serve`: the PostgreSQL wire protocol server over a data directory.
+//! `zqlite serve`: the PostgreSQL wire protocol server and the HTTP API over a data
+//! directory.
 //!
-//! Lifecycle: open (or create) the data directory, listen, serve until SIGTERM or SIGINT,
-//! then stop accepting, let statements in flight finish (bounded), close the database
+//! Lifecycle: open (or create) the data directory, listen on both addresses, serve until
+//! SIGTERM or SIGINT, then stop accepting on both, let statements in flight finish (bounded), close the database
 //! (which writes a checkpoint) and exit 0.
 //!
 //! Logging goes to stderr through `tracing`; `RUST_LOG` (or `ZQLITE_LOG`) sets the filter,
@@ -12,8 +13,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use tokio::sync::watch;
 use zqlite_query::Database;
-use zqlite_server::{PgConfig, PgServer};
+use zqlite_server::{HttpConfig, HttpServer, PgConfig, PgServer};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +28,12 @@ pub struct Args {
     /// Most client connections served at once (one more gets SQLSTATE 53300).
     #[arg(long, env = "ZQLITE_MAX_CONNECTIONS", default_value_t = 200)]
     max_connections: usize,
+    /// Address for the HTTP API.
+    #[arg(long, env = "ZQLITE_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    http_listen: SocketAddr,
+    /// Largest HTTP request body, in bytes (a larger one gets 413).
+    #[arg(long, default_value_t = 16 << 20)]
+    http_max_body_bytes: usize,
     /// Seconds shutdown waits for statements in flight.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -45,14 +53,35 @@ pub fn run(args: &Args) -> Result<()> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         ..PgConfig::default()
     };
+    let http_config = HttpConfig {
+        listen: args.http_listen,
+        max_body_bytes: args.http_max_body_bytes,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        ..HttpConfig::default()
+    };
     runtime.block_on(async {
-        let server = PgServer::bind(db.clone(), config).await?;
+        let pg = PgServer::bind(db.clone(), config).await?;
+        let http = HttpServer::bind(db.clone(), http_config).await?;
         tracing::info!(
             data = %args.data.display(),
-            listen = %server.local_addr()?,
-            "zqlite is ready for PostgreSQL connections"
+            pg_listen = %pg.local_addr()?,
+            http_listen = %http.local_addr()?,
+            "zqlite is ready for PostgreSQL and HTTP connections"
         );
-        server.run(shutdown_signal()).await?;
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let (pg, http) = tokio::join!(
+            pg.run(until_stopped(stopped.clone())),
+            http.run(until_stopped(stopped)),
+        );
+        pg?;
+        http?;
         anyhow::Ok(())
     })?;
     // Connection tasks that outlived the grace period may still hold sessions; the runtime
