@@ -72,6 +72,11 @@ fn sixteen_writers_with_exact_versions_never_duplicate_or_skip() {
                     match r.status {
                         201 => {
                             let v = r.json()["first_version"].as_u64().expect("a version");
+                            assert_eq!(
+                                json!(v.checked_sub(1)),
+                                if expected == json!("no_stream") { Json::Null } else { expected.clone() },
+                                "a winner lands right after the version it expected"
+                            );
                             expected = json!(v);
                             written += 1;
                         }

@@ -413,12 +413,14 @@ mod tests {
     #[test]
     fn concurrent_exact_appends_never_duplicate_or_skip_a_version() {
         let s = Arc::new(store());
+        // Each round every thread reads the version, then all append at once: one wins.
+        let barrier = Arc::new(std::sync::Barrier::new(16));
         let threads: Vec<_> = (0..16u128)
             .map(|t| {
-                let s = s.clone();
+                let (s, barrier) = (s.clone(), barrier.clone());
                 std::thread::spawn(move || {
-                    let mut won = 0;
-                    for i in 0..20u128 {
+                    let (mut won, mut lost) = (0, 0);
+                    for i in 0..10u128 {
                         let current = s
                             .snapshot()
                             .events()
@@ -426,25 +428,39 @@ mod tests {
                             .and_then(|st| st.last_version);
                         let expected =
                             current.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+                        barrier.wait();
                         match append(&s, "hot", expected, vec![ev(1000 * (t + 1) + i)]) {
-                            Ok(_) => won += 1,
+                            Ok(r) => {
+                                let r = r.expect("one event appended");
+                                assert_eq!(
+                                    r.first_version,
+                                    current.map_or(0, |v| v + 1),
+                                    "a winner lands right after the version it expected"
+                                );
+                                won += 1;
+                            }
                             Err(Error::WrongExpectedVersion { current: now, .. }) => {
                                 assert!(
                                     now.is_some() && now != current,
                                     "loser sees a newer version"
                                 );
+                                lost += 1;
                             }
                             Err(e) => panic!("{e}"),
                         }
+                        barrier.wait();
                     }
-                    won
+                    (won, lost)
                 })
             })
             .collect();
-        let won: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let (won, lost) = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .fold((0u64, 0u64), |(w, l), (a, b)| (w + a, l + b));
+        assert_eq!((won, lost), (10, 150), "one winner per round");
         let v = versions(&s, "hot");
-        assert_eq!(v.len() as u64, won);
-        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64), "{v:?}");
+        assert_eq!(v, (0..10).collect::<Vec<u64>>());
     }
 
     #[test]
