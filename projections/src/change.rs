@@ -1,6 +1,7 @@
 //! Log records written by the projections: one record per committed transaction.
 //!
-//! A record holds who committed it and the ordered list of changes; applying the changes in
+//! A record holds who committed it and the ordered list of changes (row and catalog changes,
+//! and the event store's appends, deletes and stream metadata); applying the changes in
 //! order to the state before it yields the state after it. Records are MessagePack with field
 //! names (see `zqlite_log::NewRecord::msgpack`), so tools can read them without zqlite's types.
 
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use zqlite_log::RecordKind;
 
 use crate::catalog::{ColumnDef, IndexDef, RoleDef, SequenceDef, TableDef, TableId, ViewDef};
+use crate::events::{ExpectedVersion, NewEvent};
 use crate::state::Row;
 use crate::value::Value;
 
@@ -89,6 +91,25 @@ pub enum Change {
     AlterRole(RoleDef),
     DropRole {
         name: String,
+    },
+    /// Appends events to a stream as its next versions and the next global positions.
+    /// `expected` is checked against the head at commit (and kept for audit); replay
+    /// ignores it.
+    AppendEvents {
+        stream: String,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    },
+    /// Soft delete (hides the events so far), or with `hard` a tombstone.
+    DeleteStream {
+        stream: String,
+        hard: bool,
+    },
+    /// The stream's read limits; None removes a limit.
+    SetStreamMetadata {
+        stream: String,
+        max_count: Option<u64>,
+        max_age_seconds: Option<u64>,
     },
 }
 

@@ -3,7 +3,7 @@
 //! A checkpoint is a cache of the log: deleting every checkpoint loses nothing. The format and
 //! the write protocol are specified in `docs/checkpoint-format.md`; this module is their one
 //! implementation. Invariant: loading a checkpoint yields a state equal to the one written
-//! (indexes are rebuilt from rows).
+//! (table indexes are rebuilt from rows, event indexes from the events).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,15 +16,21 @@ use serde::de::{SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tracing::warn;
+use uuid::Uuid;
 use zqlite_log::{FileSystem, Lsn};
 
 use crate::catalog::{Catalog, RoleDef, SequenceDef, TableDef, TableId, ViewDef};
 use crate::error::{Error, Result};
+use crate::events::{EventStore, RecordedEvent, StreamState};
 use crate::state::{Key, RowEntry, SequenceState, State, TableData};
 use crate::value::Value;
 
 const MAGIC: &[u8; 8] = b"ZQSNAP01";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
+/// Checkpoints written before roles (no roles section) still load.
+const VERSION_WITHOUT_ROLES: u32 = 2;
+/// Checkpoints written before the event store (no events section) still load.
+const VERSION_WITHOUT_EVENTS: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8 + 4;
 
 pub(crate) fn checkpoint_name(lsn: Lsn) -> String {
@@ -68,6 +74,7 @@ impl Serialize for StateRef<'_> {
             seqs,
             seq_states,
             Rows(&st.tables),
+            Events(&st.events),
             roles,
         )
             .serialize(s)
@@ -92,6 +99,107 @@ impl Serialize for TableRows<'_> {
         }
         seq.end()
     }
+}
+
+struct Events<'a>(&'a EventStore);
+
+/// One stream's state as stored: name, last version, deleted through, tombstoned,
+/// max count, max age (seconds).
+type StreamTuple = (
+    String,
+    Option<u64>,
+    Option<u64>,
+    bool,
+    Option<u64>,
+    Option<u64>,
+);
+/// One event as stored: position, id, stream, version, type, data, metadata, LSN.
+type EventTuple = (u64, Uuid, String, u64, String, String, Option<String>, Lsn);
+type EventsBody = (u64, Vec<StreamTuple>, Vec<EventTuple>, Vec<(Lsn, i64)>);
+
+impl Serialize for Events<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let ev = self.0;
+        let streams: Vec<_> = ev
+            .streams
+            .iter()
+            .map(|(name, st)| {
+                (
+                    &**name,
+                    st.last_version,
+                    st.deleted_through,
+                    st.tombstoned,
+                    st.max_count,
+                    st.max_age_seconds,
+                )
+            })
+            .collect();
+        let events: Vec<_> = ev
+            .events
+            .iter()
+            .map(|(pos, e)| {
+                (
+                    pos,
+                    e.id,
+                    &*e.stream,
+                    e.version,
+                    &*e.event_type,
+                    &*e.data,
+                    e.metadata.as_deref(),
+                    e.lsn,
+                )
+            })
+            .collect();
+        let times: Vec<(&Lsn, &i64)> = ev.commit_times.iter().collect();
+        (ev.next_position, streams, events, times).serialize(s)
+    }
+}
+
+fn decode_events(body: EventsBody) -> EventStore {
+    let (next_position, streams, events, times) = body;
+    let mut store = EventStore {
+        next_position,
+        ..EventStore::default()
+    };
+    for (name, last_version, deleted_through, tombstoned, max_count, max_age_seconds) in streams {
+        store.streams.insert(
+            Arc::from(name),
+            StreamState {
+                last_version,
+                deleted_through,
+                tombstoned,
+                max_count,
+                max_age_seconds,
+            },
+        );
+    }
+    let mut name: Arc<str> = Arc::from("");
+    for (position, id, stream, version, event_type, data, metadata, lsn) in events {
+        if *name != *stream {
+            // Share one name per run of a stream's events, like apply does per append.
+            name = store
+                .streams
+                .get_key_value(stream.as_str())
+                .map_or_else(|| Arc::from(stream.as_str()), |(k, _)| k.clone());
+        }
+        store.by_stream.insert((name.clone(), version), position);
+        store.by_id.insert(id, position);
+        store.events.insert(
+            position,
+            Arc::new(RecordedEvent {
+                id,
+                stream: name.clone(),
+                version,
+                position,
+                event_type: Arc::from(event_type),
+                data: Arc::from(data),
+                metadata: metadata.map(Arc::from),
+                lsn,
+            }),
+        );
+    }
+    store.commit_times = times.into_iter().collect();
+    store
 }
 
 /// Rows decoded straight into a persistent map, without an intermediate vector.
@@ -138,12 +246,64 @@ type Body = (
     Vec<SequenceDef>,
     Vec<(String, SequenceState)>,
     Vec<(TableId, Lsn, RowsOf)>,
+    EventsBody,
     Vec<RoleDef>,
 );
 
-fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
-    let (lsn, next_rowid, version, next_table_id, tables, views, seqs, seq_states, rows, roles): Body =
-        rmp_serde::from_slice(body).map_err(|e: rmp_serde::decode::Error| e.to_string())?;
+/// The body of a version 2 checkpoint (no roles).
+type BodyV2 = (
+    Lsn,
+    i64,
+    u64,
+    TableId,
+    Vec<TableDef>,
+    Vec<ViewDef>,
+    Vec<SequenceDef>,
+    Vec<(String, SequenceState)>,
+    Vec<(TableId, Lsn, RowsOf)>,
+    EventsBody,
+);
+
+/// The body of a version 1 checkpoint (no event store).
+type BodyV1 = (
+    Lsn,
+    i64,
+    u64,
+    TableId,
+    Vec<TableDef>,
+    Vec<ViewDef>,
+    Vec<SequenceDef>,
+    Vec<(String, SequenceState)>,
+    Vec<(TableId, Lsn, RowsOf)>,
+);
+
+fn decode_state(body: &[u8], format: u32) -> std::result::Result<State, String> {
+    let decode_error = |e: rmp_serde::decode::Error| e.to_string();
+    let (
+        lsn,
+        next_rowid,
+        version,
+        next_table_id,
+        tables,
+        views,
+        seqs,
+        seq_states,
+        rows,
+        events,
+        roles,
+    ): Body = match format {
+        VERSION_WITHOUT_EVENTS => {
+            let (a, b, c, d, e, f, g, h, i): BodyV1 =
+                rmp_serde::from_slice(body).map_err(decode_error)?;
+            (a, b, c, d, e, f, g, h, i, EventsBody::default(), Vec::new())
+        }
+        VERSION_WITHOUT_ROLES => {
+            let (a, b, c, d, e, f, g, h, i, j): BodyV2 =
+                rmp_serde::from_slice(body).map_err(decode_error)?;
+            (a, b, c, d, e, f, g, h, i, j, Vec::new())
+        }
+        _ => rmp_serde::from_slice(body).map_err(decode_error)?,
+    };
     let mut catalog = Catalog {
         version,
         next_table_id,
@@ -168,6 +328,7 @@ fn decode_state(body: &[u8]) -> std::result::Result<State, String> {
         next_rowid,
         sequences: seq_states.into_iter().collect(),
         tables: OrdMap::new(),
+        events: decode_events(events),
     };
     for (id, def_lsn, RowsOf(rows)) in rows {
         let def = state
@@ -252,7 +413,7 @@ pub fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, Stri
         return Err("not a zqlite checkpoint".into());
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if version != VERSION {
+    if ![VERSION, VERSION_WITHOUT_ROLES, VERSION_WITHOUT_EVENTS].contains(&version) {
         return Err(format!("unsupported checkpoint version {version}"));
     }
     let lsn = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
@@ -268,7 +429,7 @@ pub fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, Stri
     if crc32fast_hash(body) != crc {
         return Err("checksum mismatch".into());
     }
-    let state = decode_state(body)?;
+    let state = decode_state(body, version)?;
     if state.lsn != lsn {
         return Err("header and body disagree on the LSN".into());
     }

@@ -79,6 +79,25 @@ pub enum Error {
     )]
     Stopped(String),
 
+    #[error(
+        "wrong expected version for stream \"{stream}\": expected {expected}, current {}",
+        current.map_or_else(|| "none (the stream does not exist)".to_string(), |v| v.to_string())
+    )]
+    WrongExpectedVersion {
+        stream: String,
+        expected: crate::events::ExpectedVersion,
+        current: Option<u64>,
+    },
+
+    #[error("stream \"{stream}\" is deleted (tombstoned) and takes no more events")]
+    StreamDeleted { stream: String },
+
+    #[error("stream \"{stream}\" not found")]
+    StreamNotFound { stream: String },
+
+    #[error("event id {id} is already stored (appending to stream \"{stream}\")")]
+    DuplicateEventId { id: uuid::Uuid, stream: String },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -109,6 +128,10 @@ impl Error {
             Error::Log(_) | Error::Checkpoint { .. } => "58030",
             Error::Decode { .. } => "XX001",
             Error::Stopped(_) => "57P03",
+            Error::WrongExpectedVersion { .. } => "55000",
+            Error::StreamDeleted { .. } => "55000",
+            Error::StreamNotFound { .. } => "42704",
+            Error::DuplicateEventId { .. } => "23505",
             Error::Internal(_) => "XX000",
         }
     }

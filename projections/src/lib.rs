@@ -14,6 +14,10 @@
 //!    [`State::digest`] of a replay equals that of the live state. `replay.rs` owns that
 //!    path ([`State::replay`], [`open_state`]), for the store and for the tools.
 //!
+//! Event streams (`events/`) live in the same state and the same records: an append is a
+//! [`Change::AppendEvents`] checked against the head like any constraint, so a multi-stream
+//! append is one atomic record; see the `events` module for the life of an append.
+//!
 //! [`value`] holds SQL values with PostgreSQL's semantics (types, text input and output,
 //! casts, operators, comparison and hashing), from which rows are made.
 
@@ -24,6 +28,7 @@ pub mod catalog;
 mod change;
 mod checkpoint;
 mod error;
+pub mod events;
 mod key;
 mod locks;
 mod replay;
@@ -42,6 +47,10 @@ pub use checkpoint::{
     write as write_checkpoint,
 };
 pub use error::{Error, Result};
+pub use events::{
+    AppendResult, Direction, EventStore, EventView, ExpectedVersion, NewEvent, Page, RecordedEvent,
+    StreamAppend, StreamState,
+};
 pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
 pub use store::{PendingCommit, Store, StoreOptions};

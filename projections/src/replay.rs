@@ -58,6 +58,13 @@ impl State {
                     reason: format!("replaying a change failed: {e}"),
                 })?;
         }
+        if tx
+            .changes
+            .iter()
+            .any(|c| matches!(c, crate::change::Change::AppendEvents { .. }))
+        {
+            self.events.record_commit_time(record.lsn, record.timestamp);
+        }
         self.lsn = record.lsn;
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! [`State`]: catalog, rows, indexes and sequences, and the one function that changes them.
+//! [`State`]: catalog, rows, indexes, sequences and the event store, and the one function that
+//! changes them.
 //!
 //! Every change goes through [`State::apply`]: replay of the log, statements inside a
 //! transaction, and validation of a transaction at commit all use it, with a [`Check`] level
@@ -27,6 +28,7 @@ use zqlite_log::Lsn;
 use crate::catalog::{Catalog, FkAction, IndexDef, TableDef, TableId};
 use crate::change::Change;
 use crate::error::{Error, Result};
+use crate::events::EventStore;
 use crate::value::Value;
 
 pub use crate::key::Key;
@@ -169,6 +171,8 @@ pub struct State {
     pub(crate) next_rowid: i64,
     /// LSN of the last applied record.
     pub(crate) lsn: Lsn,
+    /// Event streams and their events.
+    pub(crate) events: EventStore,
 }
 
 fn index_entry(index: &IndexDef, row: &[Value], key: &[Value]) -> Key {
@@ -202,6 +206,11 @@ impl State {
     pub fn table_by_name(&self, name: &str) -> Option<(&Arc<TableDef>, &TableData)> {
         let def = self.catalog.table_by_name(name)?;
         Some((def, self.tables.get(&def.id)?))
+    }
+
+    /// The event store: streams, events and their indexes.
+    pub fn events(&self) -> &EventStore {
+        &self.events
     }
 
     pub fn sequence_state(&self, name: &str) -> Option<SequenceState> {
@@ -249,6 +258,19 @@ impl State {
             Change::AdvanceSequence { name, last_value } => {
                 self.advance_sequence(name, *last_value)
             }
+            Change::AppendEvents {
+                stream,
+                expected,
+                events,
+            } => self.events.append(stream, *expected, events, lsn, check),
+            Change::DeleteStream { stream, hard } => self.events.delete(stream, *hard, check),
+            Change::SetStreamMetadata {
+                stream,
+                max_count,
+                max_age_seconds,
+            } => self
+                .events
+                .set_metadata(stream, *max_count, *max_age_seconds, check),
             _ => self.apply_ddl(change, lsn, check),
         }
     }
@@ -915,8 +937,11 @@ impl State {
             Change::Insert { .. }
             | Change::Update { .. }
             | Change::Delete { .. }
-            | Change::AdvanceSequence { .. } => {
-                unreachable!("row changes and sequence advances are applied by apply()")
+            | Change::AdvanceSequence { .. }
+            | Change::AppendEvents { .. }
+            | Change::DeleteStream { .. }
+            | Change::SetStreamMetadata { .. } => {
+                unreachable!("row, sequence and event changes are applied by apply()")
             }
         }
         Ok(())

@@ -8,7 +8,8 @@
 //! 2. Append one log record for the whole transaction (the log assigns the LSN the head
 //!    predicted), make the copy the new head, queue it for publication, release the lock.
 //! 3. Wait for the log to make the record durable; then publish every queued head state up to
-//!    the durable LSN as the snapshot readers get. The next commit validates while this one
+//!    the durable LSN as the snapshot readers get (and move the event watch that
+//!    subscriptions wait on). The next commit validates while this one
 //!    syncs, so concurrent commits share syncs (group commit carries through).
 //!
 //! Invariants:
@@ -22,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
+use tokio::sync::watch;
 use tracing::{info, warn};
 use zqlite_log::{AppendTicket, Log, LogOptions, Lsn, NewRecord};
 
@@ -177,6 +179,9 @@ pub struct Store {
     stopped: Mutex<Option<String>>,
     bytes_since_checkpoint: AtomicU64,
     checkpointing: Arc<AtomicBool>,
+    /// The published state's next event position: moves after every publication that
+    /// made new events visible (subscriptions wake on it).
+    events_published: watch::Sender<u64>,
 }
 
 /// A commit whose record is queued in the log but may not be durable yet.
@@ -220,7 +225,9 @@ impl Store {
             rowid: AtomicI64::new(state.next_rowid()),
             sequences: Mutex::new(HashMap::new()),
         });
+        let events_published = watch::Sender::new(state.events().next_position());
         Ok(Store {
+            events_published,
             dir,
             log,
             opts,
@@ -244,6 +251,12 @@ impl Store {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Watches the next event position of the published state: it changes once new events
+    /// are durable and readable from [`Store::snapshot`].
+    pub fn watch_events(&self) -> watch::Receiver<u64> {
+        self.events_published.subscribe()
     }
 
     /// Starts a transaction on the latest durable state.
@@ -362,6 +375,9 @@ impl Store {
                 self.alloc.forget_sequence(name);
             }
         }
+        let appends_events = changes
+            .iter()
+            .any(|c| matches!(c, Change::AppendEvents { .. }));
         let record = NewRecord::msgpack(TRANSACTION, &TxRecord { meta, changes })?;
         let size = record.payload.len() as u64;
         let ticket = match self.log.submit(std::slice::from_ref(&record)) {
@@ -379,6 +395,11 @@ impl Store {
             );
             self.stop(reason.clone());
             return Err(Error::Internal(reason));
+        }
+        if appends_events {
+            // Events are `recorded_at` their record's commit time, which the log assigned.
+            next.events
+                .record_commit_time(lsn, ticket.appended().timestamp);
         }
         next.lsn = lsn;
         head.unpublished.push_back((lsn, next.clone()));
@@ -445,7 +466,13 @@ impl Store {
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             if published.lsn() < lsn {
+                let end = state.events().next_position();
                 *published = Arc::new(state);
+                self.events_published.send_if_modified(|at| {
+                    let moved = *at != end;
+                    *at = end;
+                    moved
+                });
             }
         }
         self.maybe_checkpoint();

@@ -229,9 +229,12 @@ impl Transaction {
                 | Change::Update { .. }
                 | Change::Delete { .. }
                 | Change::AdvanceSequence { .. }
+                | Change::AppendEvents { .. }
+                | Change::DeleteStream { .. }
+                | Change::SetStreamMetadata { .. }
         );
         if in_place {
-            // Row changes validate before they modify: nothing to undo on error.
+            // Row and event changes validate before they modify: nothing to undo on error.
             self.state.apply(&change, self.stamp, Check::Statement)?;
         } else {
             let mut next = self.state.clone();

@@ -10,7 +10,8 @@ use common::*;
 use zqlite_log::LogOptions;
 use zqlite_log::sim::SimFs;
 use zqlite_projections::{
-    Change, DataType, FkAction, Store, StoreOptions, TxMeta, Value, replay_all,
+    Change, DataType, ExpectedVersion, FkAction, NewEvent, Store, StoreOptions, TxMeta, Value,
+    replay_all,
 };
 
 fn sim_options(fs: &SimFs) -> StoreOptions {
@@ -104,6 +105,54 @@ fn random_workload(store: &Store, seed: u64, transactions: usize) {
             })
             .unwrap();
         }
+        // Event streams in the same transactions: appends to a few streams, soft and hard
+        // deletes, metadata.
+        if next(3) == 0 {
+            let stream = format!("s{}", next(4));
+            let live = txn
+                .state()
+                .events()
+                .stream(&stream)
+                .is_none_or(|s| !s.tombstoned);
+            match next(10) {
+                _ if !live => {}
+                0 if txn
+                    .state()
+                    .events()
+                    .stream(&stream)
+                    .is_some_and(|s| s.exists()) =>
+                {
+                    txn.apply(Change::DeleteStream {
+                        stream,
+                        hard: next(3) == 0,
+                    })
+                    .unwrap();
+                }
+                1 => txn
+                    .apply(Change::SetStreamMetadata {
+                        stream,
+                        max_count: Some(next(5)),
+                        max_age_seconds: None,
+                    })
+                    .unwrap(),
+                _ => {
+                    let events = (0..1 + next(3))
+                        .map(|_| NewEvent {
+                            id: uuid::Uuid::from_u128(u128::from(next(u64::MAX)) << 64 | i as u128),
+                            event_type: format!("T{}", next(3)),
+                            data: format!("{{\"i\":{i}}}"),
+                            metadata: None,
+                        })
+                        .collect();
+                    txn.apply(Change::AppendEvents {
+                        stream,
+                        expected: ExpectedVersion::Any,
+                        events,
+                    })
+                    .unwrap();
+                }
+            }
+        }
         if i == transactions * 3 / 4 {
             txn.apply(Change::DropColumn {
                 table: 1,
@@ -126,6 +175,8 @@ fn replaying_the_log_gives_the_live_state() {
         let live = store.snapshot();
         let notes = live.table_by_name("notes").unwrap().1.len();
         assert!(notes > 10, "the workload wrote notes ({notes})");
+        let events = live.events().next_position();
+        assert!(events > 20, "the workload appended events ({events})");
         let replayed = replay_all(store.log()).unwrap();
         assert_eq!(replayed.digest(), live.digest(), "seed {seed}");
         assert_eq!(*live, replayed);

@@ -1,4 +1,5 @@
-//! zqlite's network front ends: the PostgreSQL wire protocol server.
+//! zqlite's network front ends: the PostgreSQL wire protocol server, and the HTTP/JSON API
+//! (`http/`, whose module documentation walks through a request).
 //!
 //! The life of a connection:
 //! 1. [`PgServer::run`] (`server.rs`) accepts a socket, takes one of `max_connections`
@@ -17,7 +18,8 @@
 //! 5. On shutdown the listener closes, idle connections get FATAL 57P01 between messages,
 //!    and `run` returns once every connection has ended (or the grace period is over).
 //!
-//! Nothing here touches the log directly: every request is a call on the query layer.
+//! Nothing here touches the log directly: every request is a call on the query layer (or,
+//! for the HTTP event API, on the projections' store).
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +34,7 @@ mod encode;
 mod error;
 mod extended;
 mod framing;
+mod http;
 mod infer;
 mod params;
 mod portal;
@@ -52,4 +55,5 @@ pub fn tls_acceptor(
 
 pub use config::{PgConfig, Tls};
 pub use error::{Error, Result};
+pub use http::{HttpConfig, HttpServer};
 pub use server::PgServer;

@@ -3,6 +3,8 @@
 //! Cargo builds the binary for them.
 
 mod bench;
+mod http_api;
+mod http_client;
 mod log_tools;
 mod replay;
 mod server;

@@ -16,9 +16,11 @@ use crate::zqlite_binary;
 pub(crate) struct Server {
     child: Child,
     port: u16,
+    /// The HTTP API's port.
+    pub(crate) http_port: u16,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     // The port is free when probed; the server binds it right after.
     let probe = TcpListener::bind("127.0.0.1:0").expect("an ephemeral port is available");
     probe
@@ -30,20 +32,29 @@ fn free_port() -> u16 {
 impl Server {
     pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
+        let http_port = free_port();
         let child = Command::new(zqlite_binary())
             .arg("serve")
             .arg("--data")
             .arg(data)
             .arg("--pg-listen")
             .arg(format!("127.0.0.1:{port}"))
+            .arg("--http-listen")
+            .arg(format!("127.0.0.1:{http_port}"))
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("zqlite binary starts");
-        let mut server = Server { child, port };
+        let mut server = Server {
+            child,
+            port,
+            http_port,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", port)).is_err()
+            || TcpStream::connect(("127.0.0.1", http_port)).is_err()
+        {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("zqlite serve exited early: {status}");
             }

@@ -1,8 +1,9 @@
-//! `zqlite serve`: the PostgreSQL wire protocol server over a data directory.
+//! `zqlite serve`: the PostgreSQL wire protocol server and the HTTP API over a data
+//! directory.
 //!
-//! Lifecycle: open (or create) the data directory, listen, serve until SIGTERM or SIGINT,
-//! then stop accepting, let statements in flight finish (bounded), close the database
-//! (which writes a checkpoint) and exit 0.
+//! Lifecycle: open (or create) the data directory, listen on both addresses, serve until
+//! SIGTERM or SIGINT, then stop accepting on both, let statements in flight finish
+//! (bounded), close the database (which writes a checkpoint) and exit 0.
 //!
 //! Logging goes to stderr through `tracing`; `RUST_LOG` (or `ZQLITE_LOG`) sets the filter,
 //! default `info`.
@@ -12,13 +13,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use tokio::sync::watch;
 use zqlite_projections::StoreOptions;
 use zqlite_query::Database;
-use zqlite_server::{PgConfig, PgServer};
+use zqlite_server::{HttpConfig, HttpServer, PgConfig, PgServer};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A TOML file with any of the settings below (`data = "..."`, `pg_listen = "..."`,
+    /// `http_listen = "..."`, `http_max_body_bytes = 16777216`,
     /// `max_connections = 200`, `shutdown_grace_secs = 10`, `tls_cert = "..."`,
     /// `tls_key = "..."`, `keep_checkpoints = 2`). Command-line flags and environment variables override it.
     #[arg(long, env = "ZQLITE_CONFIG")]
@@ -29,6 +32,12 @@ pub struct Args {
     /// Address for PostgreSQL clients [default: 127.0.0.1:5433].
     #[arg(long, env = "ZQLITE_PG_LISTEN")]
     pg_listen: Option<SocketAddr>,
+    /// Address for the HTTP API [default: 127.0.0.1:8080].
+    #[arg(long, env = "ZQLITE_HTTP_LISTEN")]
+    http_listen: Option<SocketAddr>,
+    /// Largest HTTP request body, in bytes; a larger one gets 413 [default: 16 MiB].
+    #[arg(long)]
+    http_max_body_bytes: Option<usize>,
     /// Most client connections served at once; one more gets SQLSTATE 53300 [default: 200].
     #[arg(long, env = "ZQLITE_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
@@ -57,6 +66,8 @@ pub struct Args {
 struct FileSettings {
     data: Option<PathBuf>,
     pg_listen: Option<SocketAddr>,
+    http_listen: Option<SocketAddr>,
+    http_max_body_bytes: Option<usize>,
     max_connections: Option<usize>,
     shutdown_grace_secs: Option<u64>,
     tls_cert: Option<PathBuf>,
@@ -69,6 +80,8 @@ struct FileSettings {
 struct Settings {
     data: PathBuf,
     pg_listen: SocketAddr,
+    http_listen: SocketAddr,
+    http_max_body_bytes: usize,
     max_connections: usize,
     shutdown_grace: Duration,
     tls: Option<(PathBuf, PathBuf)>,
@@ -111,6 +124,14 @@ impl Settings {
                 .pg_listen
                 .or(file.pg_listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5433))),
+            http_listen: args
+                .http_listen
+                .or(file.http_listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            http_max_body_bytes: args
+                .http_max_body_bytes
+                .or(file.http_max_body_bytes)
+                .unwrap_or(16 << 20),
             max_connections: args.max_connections.or(file.max_connections).unwrap_or(200),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_secs
@@ -153,14 +174,35 @@ pub fn run(args: &Args) -> Result<()> {
         tls,
         ..PgConfig::default()
     };
+    let http_config = HttpConfig {
+        listen: settings.http_listen,
+        max_body_bytes: settings.http_max_body_bytes,
+        shutdown_grace: settings.shutdown_grace,
+        ..HttpConfig::default()
+    };
     runtime.block_on(async {
-        let server = PgServer::bind(db.clone(), config).await?;
+        let pg = PgServer::bind(db.clone(), config).await?;
+        let http = HttpServer::bind(db.clone(), http_config).await?;
         tracing::info!(
             data = %settings.data.display(),
-            listen = %server.local_addr()?,
-            "zqlite is ready for PostgreSQL connections"
+            pg_listen = %pg.local_addr()?,
+            http_listen = %http.local_addr()?,
+            "zqlite is ready for PostgreSQL and HTTP connections"
         );
-        server.run(shutdown_signal()).await?;
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let (pg, http) = tokio::join!(
+            pg.run(until_stopped(stopped.clone())),
+            http.run(until_stopped(stopped)),
+        );
+        pg?;
+        http?;
         anyhow::Ok(())
     })?;
     // Connection tasks that outlived the grace period may still hold sessions; the runtime

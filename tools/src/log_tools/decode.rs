@@ -196,6 +196,45 @@ impl Tables {
                 "password_set": role.password.is_some(),
             }),
             Change::DropRole { name } => json!({"op": "drop_role", "role": name}),
+            Change::AppendEvents {
+                stream,
+                expected,
+                events,
+            } => json!({
+                "op": "append_events",
+                "stream": stream,
+                "expected_version": expected.to_string(),
+                "events": events
+                    .iter()
+                    .map(|e| {
+                        let parse = |text: &str| {
+                            serde_json::from_str::<Json>(text)
+                                .unwrap_or_else(|_| Json::String(text.to_string()))
+                        };
+                        json!({
+                            "id": e.id.to_string(),
+                            "type": e.event_type,
+                            "data": parse(&e.data),
+                            "metadata": e.metadata.as_deref().map(parse),
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            }),
+            Change::DeleteStream { stream, hard } => json!({
+                "op": "delete_stream",
+                "stream": stream,
+                "hard": hard,
+            }),
+            Change::SetStreamMetadata {
+                stream,
+                max_count,
+                max_age_seconds,
+            } => json!({
+                "op": "set_stream_metadata",
+                "stream": stream,
+                "max_count": max_count,
+                "max_age_seconds": max_age_seconds,
+            }),
         }
     }
 
@@ -305,7 +344,10 @@ pub fn table_id(change: &Change) -> Option<TableId> {
         | Change::SetSequence { .. }
         | Change::CreateRole(_)
         | Change::AlterRole(_)
-        | Change::DropRole { .. } => None,
+        | Change::DropRole { .. }
+        | Change::AppendEvents { .. }
+        | Change::DeleteStream { .. }
+        | Change::SetStreamMetadata { .. } => None,
     }
 }
 
