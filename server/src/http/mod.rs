@@ -31,3 +31,4 @@ mod time;
 
 pub use config::HttpConfig;
 pub use server::HttpServer;
+pub use time::rfc3339;
