@@ -45,6 +45,7 @@ mod result;
 mod roles;
 pub mod scram;
 pub mod session;
+pub mod system;
 
 pub use database::Database;
 pub use error::{Error, Location, Result};

@@ -193,6 +193,18 @@ fn map_exprs(plan: Plan, f: &mut impl FnMut(Expr) -> Expr) -> Plan {
             width,
             filter: o(filter),
         },
+        Plan::SystemScan {
+            relation,
+            args,
+            filter,
+        } => {
+            let filter = o(filter);
+            Plan::SystemScan {
+                relation,
+                args: args.into_iter().map(&mut *f).collect(),
+                filter,
+            }
+        }
         Plan::Filter { input, predicate } => Plan::Filter {
             input,
             predicate: f(predicate),
@@ -308,6 +320,19 @@ fn push_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
                 filter: Expr::and_all(all),
             }
         }
+        Plan::SystemScan {
+            relation,
+            args,
+            filter,
+        } => {
+            let mut all: Vec<Expr> = filter.map(Expr::conjuncts).unwrap_or_default();
+            all.extend(conjuncts);
+            Plan::SystemScan {
+                relation,
+                args,
+                filter: Expr::and_all(all),
+            }
+        }
         Plan::Filter { input, predicate } => {
             let mut all = predicate.conjuncts();
             all.extend(conjuncts);
@@ -390,7 +415,7 @@ impl Expr {
 
 /// A comparison of column `col` with a constant, as (column, operator, constant) with the
 /// operator written as if the column were on the left.
-fn column_comparison(e: &Expr) -> Option<(usize, BinaryOp, Expr)> {
+pub(crate) fn column_comparison(e: &Expr) -> Option<(usize, BinaryOp, Expr)> {
     let Expr::Binary(op, a, b) = e else {
         return None;
     };

@@ -12,6 +12,7 @@ use zqlite_projections::TableId;
 use zqlite_projections::value::DataType;
 
 use crate::expr::Expr;
+use crate::system::SystemRelation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinKind {
@@ -123,6 +124,13 @@ pub enum Plan {
         range: KeyRange,
         filter: Option<Expr>,
     },
+    /// The rows of a system relation (see [`crate::system`]) computed from `args`, then
+    /// `filter`.
+    SystemScan {
+        relation: &'static SystemRelation,
+        args: Vec<Expr>,
+        filter: Option<Expr>,
+    },
     Filter {
         input: Box<Plan>,
         predicate: Expr,
@@ -181,6 +189,7 @@ impl Plan {
             Plan::Values { width, .. }
             | Plan::Scan { width, .. }
             | Plan::IndexScan { width, .. } => *width,
+            Plan::SystemScan { relation, .. } => relation.columns.len(),
             Plan::IndexJoin { left, width, .. } => left.width() + width,
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
@@ -225,6 +234,19 @@ impl Plan {
                     ),
                 };
                 writeln!(f, "IndexScan {name} via {} {r}{}", access(a), opt(filter))
+            }
+            Plan::SystemScan {
+                relation,
+                args,
+                filter,
+            } => {
+                let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+                let args = if relation.is_function() {
+                    format!("({})", args.join(", "))
+                } else {
+                    String::new()
+                };
+                writeln!(f, "SystemScan {relation:?}{args}{}", opt(filter))
             }
             Plan::Filter { input, predicate } => {
                 writeln!(f, "Filter {predicate}")?;

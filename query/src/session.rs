@@ -351,9 +351,10 @@ impl Session {
             }
             S::Query(q) => {
                 let flag = self.interrupt.clone();
+                let store = self.store.clone();
                 let result = self.read(|state| match prepared {
-                    Some(p) => prepared_query(state, q, params, p, flag),
-                    None => query(state, q, params, flag),
+                    Some(p) => prepared_query(state, &store, q, params, p, flag),
+                    None => query(state, &store, q, params, flag),
                 });
                 self.fail_block_on_error(result)
             }
@@ -530,6 +531,7 @@ fn no_savepoint(name: &str) -> Error {
 /// Binds, optimises and runs a query on `state`.
 fn query(
     state: &State,
+    store: &Store,
     q: &ast::Query,
     params: &[Value],
     interrupt: Arc<AtomicBool>,
@@ -538,6 +540,7 @@ fn query(
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
     let rows = Exec::new(state, params)
+        .with_store(store)
         .with_interrupt(interrupt)
         .run(&plan)?;
     Ok(QueryResult::Rows {
@@ -549,6 +552,7 @@ fn query(
 /// Runs a prepared query with its cached plan (binding it first when there is none).
 fn prepared_query(
     state: &State,
+    store: &Store,
     q: &ast::Query,
     params: &[Value],
     p: &Prepared,
@@ -565,6 +569,7 @@ fn prepared_query(
         return Err(internal("a prepared query holds another kind of plan"));
     };
     let rows = Exec::new(state, params)
+        .with_store(store)
         .with_interrupt(interrupt)
         .run(plan)?;
     Ok(QueryResult::Rows {

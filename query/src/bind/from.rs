@@ -1,5 +1,6 @@
 //! Binding FROM clauses: tables, views (expanded from their stored SQL text), derived
-//! tables and joins (`ON`, `USING`, `NATURAL`, comma and `CROSS JOIN`).
+//! tables, system relations and table functions ([`crate::system`]) and joins (`ON`,
+//! `USING`, `NATURAL`, comma and `CROSS JOIN`).
 //!
 //! Each item appends its columns to the current scope in FROM order, which is also the
 //! column order of the join rows the plan produces.
@@ -9,10 +10,12 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use zqlite_projections::value::Value;
 
+use super::expr::coerce_to;
 use super::{Binder, ScopeColumn, ident_loc, ident_name, object_name};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::{JoinKind, Plan};
+use crate::system::{self, SystemRelation};
 
 fn parse_view(sql: &str) -> Result<ast::Query> {
     let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(Error::from_parser)?;
@@ -189,6 +192,17 @@ impl Binder<'_> {
                 if let Some(pos) = cte {
                     return self.cte_reference(pos, alias.as_ref());
                 }
+                let (schema, _) = super::qualified_name(name)?;
+                if let Some(relation) = system::lookup(schema.as_deref(), &table, false) {
+                    return Ok(self.system_relation(relation, Vec::new(), alias.as_ref()));
+                }
+                if let Some(schema) = schema.as_deref().filter(|s| system::is_system_schema(s)) {
+                    return Err(Error::Bind {
+                        sqlstate: "42P01",
+                        message: format!("relation \"{schema}.{table}\" does not exist"),
+                        location: loc,
+                    });
+                }
                 if self.record_relations && self.view_stack.is_empty() {
                     self.relations.push(table.clone());
                 }
@@ -254,6 +268,12 @@ impl Binder<'_> {
                     location: loc,
                 })
             }
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } => self.table_function(name, &args.args, alias.as_ref()),
             ast::TableFactor::Derived {
                 lateral: false,
                 subquery,
@@ -288,6 +308,81 @@ impl Binder<'_> {
                 alias: None,
             } => self.table_with_joins(table_with_joins),
             other => Err(Error::unsupported(format!("FROM item {other}"))),
+        }
+    }
+}
+
+impl Binder<'_> {
+    /// `FROM name(args)`: a system table function.
+    fn table_function(
+        &mut self,
+        name: &ast::ObjectName,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Plan> {
+        let (schema, object) = super::qualified_name(name)?;
+        let loc = match name.0.last() {
+            Some(ast::ObjectNamePart::Identifier(i)) => ident_loc(i),
+            _ => None,
+        };
+        let Some(relation) = system::lookup(schema.as_deref(), &object, true) else {
+            return Err(Error::Bind {
+                sqlstate: "42883",
+                message: format!("function {name} does not exist"),
+                location: loc,
+            });
+        };
+        if args.len() != relation.args.len() {
+            return Err(Error::Bind {
+                sqlstate: "42883",
+                message: format!(
+                    "function {name} takes {} arguments, not {}",
+                    relation.args.len(),
+                    args.len()
+                ),
+                location: loc,
+            });
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for (arg, &ty) in args.iter().zip(relation.args) {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg else {
+                return Err(Error::unsupported(format!("argument {arg} of {name}")));
+            };
+            let (expr, from) = self.expr(e)?;
+            bound.push(coerce_to(expr, from, Some(ty))?);
+        }
+        Ok(self.system_relation(relation, bound, alias))
+    }
+
+    /// Brings the columns of a system relation into scope and scans it.
+    fn system_relation(
+        &mut self,
+        relation: &'static SystemRelation,
+        args: Vec<Expr>,
+        alias: Option<&ast::TableAlias>,
+    ) -> Plan {
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| relation.name.to_string());
+        let renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+            .unwrap_or_default();
+        for (i, (column, ty)) in relation.columns.iter().enumerate() {
+            let name = renames
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| column.to_string());
+            self.scope().columns.push(ScopeColumn {
+                table: Some(alias_name.clone()),
+                name,
+                ty: Some(*ty),
+                hidden: false,
+            });
+        }
+        Plan::SystemScan {
+            relation,
+            args,
+            filter: None,
         }
     }
 }

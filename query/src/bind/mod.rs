@@ -101,6 +101,19 @@ pub fn object_name(name: &ast::ObjectName) -> Result<String> {
     }
 }
 
+/// An `ObjectName` split into its schema qualifier (if any) and object name.
+pub fn qualified_name(name: &ast::ObjectName) -> Result<(Option<String>, String)> {
+    let object = object_name(name)?;
+    let schema = match name.0.len() {
+        0 | 1 => None,
+        n => match &name.0[n - 2] {
+            ast::ObjectNamePart::Identifier(ident) => Some(ident_name(ident)),
+            _ => return Err(Error::unsupported(format!("object name {name}"))),
+        },
+    };
+    Ok((schema, object))
+}
+
 pub(crate) fn ident_loc(ident: &ast::Ident) -> Option<Location> {
     Location::from_sql(ident.span.start)
 }

@@ -20,11 +20,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use zqlite_projections::value::{DataType, Value, cmp_total};
-use zqlite_projections::{RowEntry, State, TableData};
+use zqlite_projections::{RowEntry, State, Store, TableData};
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
+use crate::optimizer::column_comparison;
 use crate::plan::{Access, JoinKind, KeyRange, Plan, SetOpKind, SortKey};
+use crate::system::{Constraint, SystemContext, SystemRelation};
 
 pub(crate) use eval::internal;
 
@@ -46,6 +48,8 @@ pub struct Exec<'a> {
     interrupt: Option<Arc<AtomicBool>>,
     /// Rows visited since the last look at `interrupt`.
     ticks: u32,
+    /// The store behind `state`, for system relations that read the log.
+    store: Option<&'a Store>,
 }
 
 /// How many rows the executor visits between two looks at the interrupt flag.
@@ -135,7 +139,14 @@ impl<'a> Exec<'a> {
             cache: HashMap::new(),
             interrupt: None,
             ticks: 0,
+            store: None,
         }
+    }
+
+    /// Lets system relations read the log of the store `state` was taken from.
+    pub fn with_store(mut self, store: &'a Store) -> Exec<'a> {
+        self.store = Some(store);
+        self
     }
 
     /// Stops with SQLSTATE 57014 once `flag` is set (checked every few thousand rows).
@@ -277,6 +288,45 @@ impl<'a> Exec<'a> {
         Ok(Some(rows))
     }
 
+    /// The rows of a system relation that pass `filter`.
+    fn system_rows(
+        &mut self,
+        relation: &SystemRelation,
+        args: &[Expr],
+        filter: Option<&Expr>,
+    ) -> Result<Vec<Row>> {
+        let args = args
+            .iter()
+            .map(|a| self.eval(a, &[]))
+            .collect::<Result<Vec<_>>>()?;
+        let mut constraints = Vec::new();
+        for conjunct in filter.map(|f| f.clone().conjuncts()).unwrap_or_default() {
+            if let Some((column, op, value)) = column_comparison(&conjunct) {
+                let value = self.eval(&value, &[])?;
+                if !value.is_null() {
+                    constraints.push(Constraint { column, op, value });
+                }
+            }
+        }
+        let ctx = SystemContext {
+            state: self.state,
+            store: self.store,
+            constraints: &constraints,
+        };
+        let rows = (relation.rows)(&ctx, &args)?;
+        let Some(f) = filter else {
+            return Ok(rows);
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            self.tick()?;
+            if self.test(f, &row)? {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs a scan or index scan of one table, returning each row with its key (UPDATE and
     /// DELETE use it to find their target rows). `None` for any other plan.
     pub(crate) fn run_keyed(&mut self, plan: &Plan) -> Result<Option<Vec<KeyedRow>>> {
@@ -307,6 +357,11 @@ impl<'a> Exec<'a> {
             Plan::Scan { .. } | Plan::IndexScan { .. } => {
                 Ok(self.table_rows(plan, |_, row| row)?.unwrap_or_default())
             }
+            Plan::SystemScan {
+                relation,
+                args,
+                filter,
+            } => self.system_rows(relation, args, filter.as_ref()),
             Plan::Filter { input, predicate } => {
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());
