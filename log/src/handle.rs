@@ -14,6 +14,7 @@ use crate::options::LogOptions;
 use crate::reader::{LogReader, Tail, lsn_at_time};
 use crate::record::{Lsn, NewRecord};
 use crate::recovery::{LOCK_FILE, RecoveryReport, recover};
+use crate::sync_stats::SyncStats;
 use crate::writer::{
     Ack, ActiveView, Batch, Queue, Sealed, Segments, Shared, Submitted, Writer, lock,
 };
@@ -190,6 +191,7 @@ impl Log {
             durable_tx: watch::Sender::new(durable_lsn),
             work_hint: Default::default(),
             blocked_waiters: Default::default(),
+            sync_latency: Default::default(),
         });
         let writer = Writer::new(shared.clone(), active);
         let handle = std::thread::Builder::new()
@@ -235,6 +237,11 @@ impl Log {
     }
 
     /// The last durable LSN (0 for an empty log).
+    /// How long the log's syncs took so far (a histogram for monitoring).
+    pub fn sync_stats(&self) -> SyncStats {
+        self.shared.sync_latency.snapshot()
+    }
+
     pub fn durable_lsn(&self) -> Lsn {
         *self.shared.durable_tx.borrow()
     }

@@ -26,6 +26,7 @@ mod record;
 mod recovery;
 mod segment;
 pub mod sim;
+mod sync_stats;
 mod verify;
 mod writer;
 
@@ -38,4 +39,5 @@ pub use read_only::{ReadOnlyLog, ReadOnlyReader, SegmentFile};
 pub use reader::{LogReader, Tail};
 pub use record::{ChainHash, Lsn, NewRecord, Record, RecordKind};
 pub use recovery::RecoveryReport;
+pub use sync_stats::{SYNC_BUCKETS, SyncStats};
 pub use verify::{Anchor, Finding, VerifyProgress, VerifyReport, verify, verify_with_progress};

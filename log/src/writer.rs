@@ -28,6 +28,7 @@ use crate::options::{LogOptions, SyncMode};
 use crate::record::{ChainHash, Lsn, NewRecord};
 use crate::recovery::{ActiveOpen, create_segment, write_index};
 use crate::segment::SegmentSummary;
+use crate::sync_stats::SyncLatency;
 
 /// What an acknowledgement carries: nothing on success, the writer's failure otherwise.
 pub(crate) type Ack = std::result::Result<(), Arc<Error>>;
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub work_hint: AtomicBool,
     /// Threads blocked in `AppendTicket::wait`; a lone waiter may spin instead of parking.
     pub blocked_waiters: Arc<AtomicUsize>,
+    /// Durations of the writer's batch syncs.
+    pub sync_latency: SyncLatency,
 }
 
 /// The segments as readers see them: only durable frames count.
@@ -355,10 +358,14 @@ impl Writer {
         }
         self.write_at(&batch.buf[run_start..pos], run_offset)?;
         if self.shared.opts.sync != SyncMode::Off {
+            let started = Instant::now();
             self.file
                 .sync_data()
                 .map_err(Error::io("sync", &self.path))?;
             self.last_sync = Instant::now();
+            self.shared
+                .sync_latency
+                .record(self.last_sync.duration_since(started));
         }
         Ok(())
     }

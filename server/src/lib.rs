@@ -55,5 +55,5 @@ pub fn tls_acceptor(
 
 pub use config::{PgConfig, Tls};
 pub use error::{Error, Result};
-pub use http::{HttpConfig, HttpServer, rfc3339};
+pub use http::{HttpConfig, HttpServer, Metrics, rfc3339};
 pub use server::PgServer;

@@ -28,6 +28,7 @@ use crate::config::PgConfig;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::framing::MessageStream;
+use crate::http::Metrics;
 use crate::startup::{self, Opening};
 
 /// How long a client may take to send its startup message.
@@ -39,6 +40,7 @@ pub struct PgServer {
     listener: TcpListener,
     db: Database,
     config: PgConfig,
+    metrics: Arc<Metrics>,
 }
 
 impl PgServer {
@@ -54,7 +56,15 @@ impl PgServer {
             listener,
             db,
             config,
+            metrics: Arc::default(),
         })
+    }
+
+    /// Counts this server's sessions in `metrics` (shared with the HTTP server's
+    /// `/metrics`).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> PgServer {
+        self.metrics = metrics;
+        self
     }
 
     /// The address actually bound.
@@ -95,8 +105,11 @@ impl PgServer {
             match permits.clone().try_acquire_owned() {
                 Ok(permit) => {
                     let pid = pids.fetch_add(1, Ordering::Relaxed);
+                    let metrics = self.metrics.clone();
+                    metrics.pg_connections.fetch_add(1, Ordering::Relaxed);
                     tracker.spawn(async move {
                         serve_socket(socket, peer, pid, shared).await;
+                        metrics.pg_connections.fetch_sub(1, Ordering::Relaxed);
                         drop(permit);
                     });
                 }

@@ -468,7 +468,11 @@ fn sql_health_metrics_and_openapi() {
         post(port, "/v1/streams/m", &json!({"events": [event("A", 1)]})).status,
         201
     );
+    // A PostgreSQL protocol session open while /metrics is read counts as one.
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let pg = runtime.block_on(server.client());
     let metrics = get(port, "/metrics");
+    drop(pg);
     assert_eq!(metrics.status, 200);
     assert!(
         metrics
@@ -482,9 +486,22 @@ fn sql_health_metrics_and_openapi() {
         "zqlite_http_appends_total 1",
         "zqlite_http_open_connections 1",
         "zqlite_events_total 1",
+        "zqlite_pg_open_connections 1",
+        "# TYPE zqlite_log_fsync_seconds histogram",
+        "zqlite_log_fsync_seconds_bucket{le=\"0.001\"}",
     ] {
         assert!(text.contains(name), "{name} in\n{text}");
     }
+    // Two commits (the table, the row) and one append each waited for a sync.
+    let syncs = text
+        .lines()
+        .find_map(|l| l.strip_prefix("zqlite_log_fsync_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("a sync count");
+    assert!(syncs >= 3, "{syncs} syncs in\n{text}");
+    assert!(text.contains(&format!(
+        "zqlite_log_fsync_seconds_bucket{{le=\"+Inf\"}} {syncs}"
+    )));
     let doc = get(port, "/v1/openapi.json").json();
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [

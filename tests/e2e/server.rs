@@ -1150,3 +1150,89 @@ async fn random_bytes_never_take_the_server_down() {
     let one: i32 = client.query_one("SELECT 1", &[]).await.unwrap().get(0);
     assert_eq!(one, 1);
 }
+
+/// A number from `/proc/PID/status` (`VmRSS` in KiB, `Threads`, ...).
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("a {field} line"))
+}
+
+/// Opens a session with a raw socket and reads the greeting up to ReadyForQuery.
+fn idle_session(port: u16) -> TcpStream {
+    let body = b"\x00\x03\x00\x00user\x00zqlite\x00database\x00zqlite\x00\x00";
+    let mut startup = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    startup.extend_from_slice(body);
+    let mut raw = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+    raw.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    raw.write_all(&startup).unwrap();
+    loop {
+        let mut header = [0u8; 5];
+        raw.read_exact(&mut header).expect("a greeting message");
+        assert_ne!(header[0], b'E', "the session is refused");
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let mut body = vec![0u8; len - 4];
+        raw.read_exact(&mut body).unwrap();
+        if header[0] == b'Z' {
+            return raw;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_idle_connections_are_cheap_and_do_not_block_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &["--max-connections", "1100"]);
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'x')")
+        .await
+        .unwrap();
+    let pid = server.child.id();
+    let before = proc_status(pid, "VmRSS");
+    let port = server.port;
+    let idle = tokio::task::spawn_blocking(move || {
+        (0..1000).map(|_| idle_session(port)).collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let after = proc_status(pid, "VmRSS");
+    let threads = proc_status(pid, "Threads");
+    let per_connection = after.saturating_sub(before) as f64 / idle.len() as f64;
+    println!(
+        "resident memory: {before} KiB before, {after} KiB with 1000 idle sessions \
+         ({per_connection:.1} KiB each), {threads} threads"
+    );
+    assert!(
+        threads < 100,
+        "{threads} threads: idle sessions must not hold one each"
+    );
+    // An idle session holds a socket, its buffers and a parked task, not a thread.
+    assert!(
+        per_connection < 128.0,
+        "{per_connection:.1} KiB per idle connection"
+    );
+    // Everyone else is served as before, including new sessions.
+    let v: String = client
+        .query_one("SELECT v FROM t WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, "x");
+    let fresh = server.client().await;
+    let n: i64 = fresh
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    // The idle sessions are still usable.
+    let mut first = idle.into_iter().next().unwrap();
+    first.write_all(b"Q\x00\x00\x00\x0dSELECT 1\x00").unwrap();
+    let mut tag = [0u8; 1];
+    first.read_exact(&mut tag).unwrap();
+    assert_eq!(tag[0], b'T', "RowDescription answers the query");
+}

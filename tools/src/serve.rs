@@ -181,8 +181,10 @@ pub fn run(args: &Args) -> Result<()> {
         ..HttpConfig::default()
     };
     runtime.block_on(async {
-        let pg = PgServer::bind(db.clone(), config).await?;
         let http = HttpServer::bind(db.clone(), http_config).await?;
+        let pg = PgServer::bind(db.clone(), config)
+            .await?
+            .with_metrics(http.metrics());
         tracing::info!(
             data = %settings.data.display(),
             pg_listen = %pg.local_addr()?,

@@ -1,12 +1,14 @@
-//! Counters of the HTTP server and `GET /metrics` in the Prometheus text format (0.0.4).
+//! Counters of the HTTP and PostgreSQL servers and `GET /metrics` in the Prometheus text
+//! format (0.0.4), with the store's commit count and the log's sync latency histogram.
 //!
-//! Counters only go up; `open_connections` is a gauge kept by the listener (a connection
-//! counts from accept until its socket is dropped).
+//! Counters only go up; `open_connections` and `pg_connections` are gauges kept by the
+//! listeners (a connection counts from accept until its socket is dropped).
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use zqlite_log::SyncStats;
 use zqlite_projections::Store;
 
 /// The HTTP server's counters. See the module documentation.
@@ -21,6 +23,8 @@ pub struct Metrics {
     pub sql_micros: AtomicU64,
     pub subscribers: AtomicU64,
     pub subscribers_dropped: AtomicU64,
+    /// PostgreSQL protocol sessions open now (kept by [`crate::PgServer`]).
+    pub pg_connections: AtomicU64,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -118,6 +122,33 @@ impl Metrics {
             "Subscriptions dropped for not keeping up.",
             get(&self.subscribers_dropped).to_string(),
         );
+        metric(
+            "zqlite_pg_open_connections",
+            "gauge",
+            "PostgreSQL protocol sessions open now.",
+            get(&self.pg_connections).to_string(),
+        );
+        render_sync_histogram(&mut out, &store.log().sync_stats());
         out
     }
+}
+
+/// The log's sync latency as a Prometheus histogram.
+fn render_sync_histogram(out: &mut String, stats: &SyncStats) {
+    let name = "zqlite_log_fsync_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Time of each log sync (fdatasync) that made a batch of commits durable.\n\
+         # TYPE {name} histogram"
+    );
+    for (bound, count) in &stats.buckets {
+        let le = if bound.is_infinite() {
+            "+Inf".to_string()
+        } else {
+            bound.to_string()
+        };
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_sum {}", stats.sum_seconds);
+    let _ = writeln!(out, "{name}_count {}", stats.count);
 }

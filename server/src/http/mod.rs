@@ -30,5 +30,6 @@ mod subscribe;
 mod time;
 
 pub use config::HttpConfig;
+pub use metrics::Metrics;
 pub use server::HttpServer;
 pub use time::rfc3339;

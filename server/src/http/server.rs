@@ -54,6 +54,12 @@ impl HttpServer {
         })
     }
 
+    /// The counters `/metrics` reports (give them to [`crate::PgServer::with_metrics`] so
+    /// they include its sessions).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.state.metrics.clone()
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
