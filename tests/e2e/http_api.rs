@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value as Json, json};
 
-use crate::http_client::{Sse, get, post, post_raw, request};
+use crate::http_client::{Sse, get, post, post_raw, request, try_post};
 use crate::server::Server;
 
 fn server() -> (tempfile::TempDir, Server) {
@@ -433,6 +433,115 @@ fn a_subscriber_gets_a_burst_exactly_once_in_order_and_resumes() {
     let ids: Vec<String> = (0..5).map(|_| one.next().unwrap().id.unwrap()).collect();
     assert_eq!(ids, ["20", "21", "22", "23", "24"]);
     assert_eq!(one.next().unwrap().event.as_deref(), Some("caught-up"));
+}
+
+/// An event as a subscriber saw it: position, stream, version, `data.n`.
+type Seen = (u64, String, u64, u64);
+
+fn seen(message: &crate::http_client::SseMessage) -> Seen {
+    let e: Json = serde_json::from_str(&message.data).expect("event JSON");
+    (
+        e["position"].as_u64().expect("position"),
+        e["stream"].as_str().expect("stream").to_string(),
+        e["version"].as_u64().expect("version"),
+        e["data"]["n"].as_u64().expect("n"),
+    )
+}
+
+#[test]
+fn acknowledged_events_survive_sigkill_during_a_burst_and_reach_subscribers() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let port = server.http_port;
+
+    // A subscriber follows $all live until the server dies.
+    let mut live = Sse::open(port, "/v1/all/subscribe?from_position=0", None);
+    assert_eq!(
+        live.next().expect("caught-up").event.as_deref(),
+        Some("caught-up")
+    );
+    let subscriber = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Some(m) = live.next() {
+            if m.event.is_none() {
+                got.push(seen(&m));
+            }
+        }
+        got
+    });
+    // Writers append one event at a time with exact expected versions and keep what was
+    // acknowledged, until the server is gone.
+    let writers: Vec<_> = (0..4u64)
+        .map(|w| {
+            std::thread::spawn(move || {
+                let mut acked: Vec<Seen> = Vec::new();
+                for version in 0u64.. {
+                    let expected = version
+                        .checked_sub(1)
+                        .map_or(json!("no_stream"), |v| json!(v));
+                    let n = w * 1_000_000 + version;
+                    let body = json!({"expected_version": expected, "events": [event("Tick", n)]});
+                    let Some(r) = try_post(port, &format!("/v1/streams/w-{w}"), &body) else {
+                        return acked;
+                    };
+                    assert_eq!(r.status, 201, "{}", r.text());
+                    let position = r.json()["first_position"].as_u64().expect("position");
+                    acked.push((position, format!("w-{w}"), version, n));
+                }
+                unreachable!()
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    drop(server); // SIGKILL
+    let acked: Vec<Seen> = writers
+        .into_iter()
+        .flat_map(|w| w.join().expect("writer"))
+        .collect();
+    let before_crash = subscriber.join().expect("subscriber");
+    assert!(
+        acked.len() > 20,
+        "only {} appends before the kill",
+        acked.len()
+    );
+
+    // After restart, the subscriber resumes after the last event it saw.
+    let server = Server::start(&data, &[]);
+    let last = before_crash.last().map(|e| e.0.to_string());
+    let mut resumed = Sse::open(
+        server.http_port,
+        "/v1/all/subscribe?from_position=0",
+        last.as_deref(),
+    );
+    let mut all = before_crash.clone();
+    loop {
+        let m = resumed.next().expect("history, then caught-up");
+        if m.event.as_deref() == Some("caught-up") {
+            break;
+        }
+        all.push(seen(&m));
+    }
+    // Exactly once, in order, without gaps...
+    let positions: Vec<u64> = all.iter().map(|e| e.0).collect();
+    assert_eq!(positions, (0..all.len() as u64).collect::<Vec<_>>());
+    // ...and every acknowledged event is there as acknowledged.
+    for a in &acked {
+        assert_eq!(
+            all.get(a.0 as usize),
+            Some(a),
+            "acknowledged event lost or changed"
+        );
+    }
+    // Every stream's versions are contiguous (nothing half-written).
+    for w in 0..4 {
+        let versions: Vec<u64> = all
+            .iter()
+            .filter(|e| e.1 == format!("w-{w}"))
+            .map(|e| e.2)
+            .collect();
+        assert_eq!(versions, (0..versions.len() as u64).collect::<Vec<_>>());
+    }
 }
 
 #[test]

@@ -61,10 +61,13 @@ fn head(method: &str, path: &str, headers: &[(&str, &str)], body_len: Option<usi
     head
 }
 
-/// Reads the status line and headers.
-fn read_head(reader: &mut impl BufRead) -> (u16, Vec<(String, String)>) {
+/// Reads the status line and headers (None when the connection ends first).
+fn read_head(reader: &mut impl BufRead) -> Option<(u16, Vec<(String, String)>)> {
     let mut line = String::new();
-    reader.read_line(&mut line).expect("a status line");
+    reader.read_line(&mut line).ok()?;
+    if line.is_empty() {
+        return None;
+    }
     let status = line
         .split_whitespace()
         .nth(1)
@@ -73,7 +76,7 @@ fn read_head(reader: &mut impl BufRead) -> (u16, Vec<(String, String)>) {
     let mut headers = Vec::new();
     loop {
         line.clear();
-        reader.read_line(&mut line).expect("a header line");
+        reader.read_line(&mut line).ok()?;
         let trimmed = line.trim_end();
         if trimmed.is_empty() {
             break;
@@ -82,7 +85,7 @@ fn read_head(reader: &mut impl BufRead) -> (u16, Vec<(String, String)>) {
             headers.push((name.trim().to_string(), value.trim().to_string()));
         }
     }
-    (status, headers)
+    Some((status, headers))
 }
 
 fn is_chunked(headers: &[(String, String)]) -> bool {
@@ -114,7 +117,27 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<Vec<u8>>,
 ) -> Response {
-    let socket = connect(port);
+    try_request(port, method, path, headers, body).expect("the server answers")
+}
+
+/// `POST` with a JSON body; None when the server is gone (refused or closed without an
+/// answer), as when it was killed.
+pub fn try_post(port: u16, path: &str, body: &Json) -> Option<Response> {
+    try_request(port, "POST", path, &[], Some(body.to_string().into_bytes()))
+}
+
+/// [`request`], or None when the connection fails or ends before a response.
+fn try_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Option<Response> {
+    let socket = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeouts can be set");
     let mut writer = socket.try_clone().expect("sockets clone");
     let head = head(method, path, headers, body.as_ref().map(Vec::len));
     let sender = std::thread::spawn(move || {
@@ -124,7 +147,11 @@ pub fn request(
         }
     });
     let mut reader = BufReader::new(socket);
-    let (status, headers) = read_head(&mut reader);
+    let head = read_head(&mut reader);
+    let Some((status, headers)) = head else {
+        let _ = sender.join();
+        return None;
+    };
     let mut body = Vec::new();
     if is_chunked(&headers) {
         while let Some(chunk) = read_chunk(&mut reader) {
@@ -135,11 +162,11 @@ pub fn request(
     }
     drop(reader);
     let _ = sender.join();
-    Response {
+    Some(Response {
         status,
         headers,
         body,
-    }
+    })
 }
 
 pub fn get(port: u16, path: &str) -> Response {
@@ -180,7 +207,7 @@ impl Sse {
             .write_all(head("GET", path, &headers, None).as_bytes())
             .expect("request sent");
         let mut reader = BufReader::new(socket);
-        let (status, headers) = read_head(&mut reader);
+        let (status, headers) = read_head(&mut reader).expect("a response head");
         assert_eq!(status, 200, "subscribe {path}");
         Sse {
             reader,
