@@ -31,6 +31,10 @@ pub enum Error {
     #[error("deadlock detected")]
     Deadlock { detail: String },
 
+    /// A wait for a row lock ended by the session's cancel request.
+    #[error("canceling statement due to user request")]
+    Canceled,
+
     /// An autocommit write found a row locked by a transaction block; the caller waits with
     /// [`crate::Store::wait_until_unlocked`] and runs the statement again.
     #[error("row of table {table} is locked by another transaction")]
@@ -111,6 +115,7 @@ impl Error {
             Error::NotNullViolation { .. } => "23502",
             Error::SerializationFailure { .. } => "40001",
             Error::Deadlock { .. } => "40P01",
+            Error::Canceled => "57014",
             Error::RowLocked { .. } => "55P03",
             Error::DuplicateObject { kind, .. } => match *kind {
                 "relation" => "42P07",

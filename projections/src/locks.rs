@@ -12,15 +12,21 @@
 //! - `waits` maps each waiting transaction to the one it waits for. A wait that would close
 //!   a cycle fails with a deadlock error (SQLSTATE 40P01) instead of sleeping.
 //! - Every release wakes all waiters; each re-checks its row.
+//! - A waiter given a cancel flag looks at it at least every [`CANCEL_POLL`] and gives up
+//!   with [`Error::Canceled`] once it is set, so a client's cancel request ends a lock wait.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use crate::catalog::TableId;
 use crate::error::{Error, Result};
 use crate::state::Key;
 use crate::value::Value;
+
+/// How often a cancellable lock wait looks at its cancel flag.
+pub const CANCEL_POLL: Duration = Duration::from_millis(20);
 
 /// Identifies a transaction block to the lock table.
 pub type TxnId = u64;
@@ -49,9 +55,31 @@ impl RowLocks {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// Sleeps until a release (or, with a cancel flag, at most [`CANCEL_POLL`]).
+    fn wait<'a>(
+        &self,
+        t: MutexGuard<'a, Table>,
+        cancel: Option<&AtomicBool>,
+    ) -> MutexGuard<'a, Table> {
+        match cancel {
+            None => self.released.wait(t).unwrap_or_else(|p| p.into_inner()),
+            Some(_) => match self.released.wait_timeout(t, CANCEL_POLL) {
+                Ok((t, _)) => t,
+                Err(p) => p.into_inner().0,
+            },
+        }
+    }
+
     /// Locks the row for `txn`, waiting while another transaction holds it. Returns whether
-    /// the lock is new (false when `txn` already held it).
-    pub(crate) fn acquire(&self, txn: TxnId, table: TableId, key: &[Value]) -> Result<bool> {
+    /// the lock is new (false when `txn` already held it). Fails with [`Error::Canceled`]
+    /// when `cancel` is set while waiting.
+    pub(crate) fn acquire(
+        &self,
+        txn: TxnId,
+        table: TableId,
+        key: &[Value],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<bool> {
         let id = (table, Key::from(key));
         let mut t = self.lock();
         loop {
@@ -76,8 +104,11 @@ impl RowLocks {
                 }
                 next = t.waits.get(&n).copied();
             }
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(Error::Canceled);
+            }
             t.waits.insert(txn, holder);
-            t = self.released.wait(t).unwrap_or_else(|p| p.into_inner());
+            t = self.wait(t, cancel);
             t.waits.remove(&txn);
         }
     }
@@ -88,12 +119,21 @@ impl RowLocks {
     }
 
     /// Waits until no transaction holds the row.
-    pub fn wait_until_free(&self, table: TableId, key: &[Value]) {
+    pub fn wait_until_free(
+        &self,
+        table: TableId,
+        key: &[Value],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<()> {
         let id = (table, Key::from(key));
         let mut t = self.lock();
         while t.held.contains_key(&id) {
-            t = self.released.wait(t).unwrap_or_else(|p| p.into_inner());
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(Error::Canceled);
+            }
+            t = self.wait(t, cancel);
         }
+        Ok(())
     }
 
     fn release(&self, txn: TxnId, rows: &[(TableId, Key)]) {
@@ -117,6 +157,8 @@ pub struct HeldLocks {
     locks: Arc<RowLocks>,
     txn: TxnId,
     rows: Vec<(TableId, Key)>,
+    /// Ends a wait for another holder when set (the session's cancel flag).
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl HeldLocks {
@@ -126,7 +168,13 @@ impl HeldLocks {
             locks,
             txn,
             rows: Vec::new(),
+            cancel: None,
         }
+    }
+
+    /// Lets `flag` cancel this transaction's lock waits.
+    pub(crate) fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
     }
 
     #[cfg(test)]
@@ -136,7 +184,10 @@ impl HeldLocks {
 
     /// Locks a row for this transaction (waiting for another holder to finish).
     pub(crate) fn acquire(&mut self, table: TableId, key: &[Value]) -> Result<()> {
-        if self.locks.acquire(self.txn, table, key)? {
+        if self
+            .locks
+            .acquire(self.txn, table, key, self.cancel.as_deref())?
+        {
             self.rows.push((table, Key::from(key)));
         }
         Ok(())
@@ -157,7 +208,6 @@ impl Drop for HeldLocks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn a_second_locker_waits_for_release_and_cycles_are_deadlocks() {
@@ -190,5 +240,36 @@ mod tests {
             "the waiter got the row after release"
         );
         assert_eq!(locks.holder(1, &key), None, "released when b was dropped");
+    }
+
+    #[test]
+    fn a_cancel_flag_ends_a_lock_wait() {
+        let locks = Arc::new(RowLocks::default());
+        let key = [Value::Int8(1)];
+        let mut a = HeldLocks::new(locks.clone());
+        a.acquire(1, &key).unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (locks, key, flag) = (locks.clone(), key.clone(), flag.clone());
+            std::thread::spawn(move || {
+                let mut b = HeldLocks::new(locks.clone());
+                b.set_cancel(flag.clone());
+                let held = b.acquire(1, &key);
+                let free = locks.wait_until_free(1, &key, Some(&flag));
+                (held, free)
+            })
+        };
+        while locks.lock().waits.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        flag.store(true, Ordering::Relaxed);
+        let (held, free) = waiter.join().unwrap();
+        assert_eq!(held.unwrap_err().sqlstate(), "57014");
+        assert_eq!(free.unwrap_err().sqlstate(), "57014");
+        assert!(
+            locks.lock().waits.is_empty(),
+            "the canceled wait is forgotten"
+        );
+        assert_eq!(locks.holder(1, &key), Some(a.txn()), "a keeps its row");
     }
 }

@@ -269,9 +269,15 @@ impl Store {
         )
     }
 
-    /// Waits until no transaction block holds the row (after [`Error::RowLocked`]).
-    pub fn wait_until_unlocked(&self, table: TableId, key: &[Value]) {
-        self.locks.wait_until_free(table, key);
+    /// Waits until no transaction block holds the row (after [`Error::RowLocked`]), or
+    /// until `cancel` is set ([`Error::Canceled`]).
+    pub fn wait_until_unlocked(
+        &self,
+        table: TableId,
+        key: &[Value],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<()> {
+        self.locks.wait_until_free(table, key, cancel)
     }
 
     pub fn log(&self) -> &Log {

@@ -10,6 +10,7 @@
 //! - A change that fails leaves the transaction as it was.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
 use zqlite_log::Lsn;
@@ -119,6 +120,13 @@ impl Transaction {
             alloc,
             mode: Mode::AtHead(locks),
             based: HashMap::new(),
+        }
+    }
+
+    /// Lets `flag` cancel the block's waits for rows other blocks hold ([`Error::Canceled`]).
+    pub fn set_cancel_flag(&mut self, flag: Arc<AtomicBool>) {
+        if let Mode::Block { locks, .. } = &mut self.mode {
+            locks.set_cancel(flag);
         }
     }
 

@@ -284,6 +284,7 @@ impl Session {
             S::StartTransaction { modes, .. } => {
                 if self.block.is_none() {
                     let mut txn = self.store.begin();
+                    txn.set_cancel_flag(self.interrupt.clone());
                     if let Some(level) = isolation(modes) {
                         txn.set_isolation(level);
                     }
@@ -475,7 +476,8 @@ impl Session {
                     // A transaction block holds a row the statement changes: wait for it to
                     // finish, then run the statement again on the newer head.
                     Error::Storage(StoreError::RowLocked { table, key }) => {
-                        self.store.wait_until_unlocked(table, &key);
+                        self.store
+                            .wait_until_unlocked(table, &key, Some(&self.interrupt))?;
                     }
                     other => return Err(other),
                 },

@@ -1005,6 +1005,51 @@ async fn copy_to_stdout_in_text_and_csv() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_request_ends_a_wait_for_a_locked_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let holder = server.client().await;
+    holder
+        .batch_execute(
+            "CREATE TABLE acct (id int PRIMARY KEY, bal int); INSERT INTO acct VALUES (1, 0); \
+             BEGIN; UPDATE acct SET bal = bal + 1 WHERE id = 1",
+        )
+        .await
+        .unwrap();
+    let waiter = server.client().await;
+    // An autocommit update, then one inside a transaction block, each waits for the row
+    // and is cancelled.
+    for sql in [
+        "UPDATE acct SET bal = bal + 10 WHERE id = 1",
+        "BEGIN; UPDATE acct SET bal = bal + 100 WHERE id = 1",
+    ] {
+        let cancel = waiter.cancel_token();
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            cancel
+                .cancel_query(NoTls)
+                .await
+                .expect("cancel request sent");
+        });
+        let err = tokio::time::timeout(Duration::from_secs(10), waiter.batch_execute(sql))
+            .await
+            .unwrap_or_else(|_| panic!("{sql}: still waiting 10 s after the cancel request"))
+            .expect_err("the wait is cancelled");
+        canceller.await.unwrap();
+        assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{sql}: {err}");
+    }
+    waiter.batch_execute("ROLLBACK").await.unwrap();
+    // The holder still has its row and commits; nothing of the cancelled updates remains.
+    holder.batch_execute("COMMIT").await.unwrap();
+    let bal: i32 = waiter
+        .query_one("SELECT bal FROM acct WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(bal, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_cancel_request_stops_a_long_query() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
