@@ -254,6 +254,31 @@ impl Session {
         Ok(Prepared::new(sql, statements.pop()))
     }
 
+    /// The result columns of a query (`SELECT`, `VALUES`, ...) whose parameters have the
+    /// given types (None: unknown), found by binding it on the session's current snapshot;
+    /// nothing runs. Fails as running it would for unknown names and type errors.
+    pub fn describe_query(
+        &mut self,
+        sql: &str,
+        param_types: &[Option<DataType>],
+    ) -> Result<Vec<Column>> {
+        let mut statements = parse(sql)?;
+        let Some(Statement::Query(q)) = statements.pop() else {
+            return Err(Error::bind(
+                "42601",
+                "only a query can be described without running it",
+            ));
+        };
+        let bind = |state: &State| {
+            let bound = Binder::for_types(state, param_types).query(&q)?;
+            Ok(columns_of(&bound.columns))
+        };
+        match &self.block {
+            Some(b) => bind(b.txn.state()),
+            None => bind(&self.store.snapshot()),
+        }
+    }
+
     /// Runs a prepared statement with `params` bound to `$1`, `$2`, ...
     pub fn execute_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<QueryResult> {
         self.interrupt.store(false, AtomicOrdering::Relaxed);

@@ -4,12 +4,12 @@
 //! Each handler returns `Ok(Err(SqlError))` for an error the client is told about (the
 //! connection then skips to Sync) and `Err` for one that ends the connection.
 //!
-//! Describe needs result columns before execution, which the query layer cannot give
-//! without running the statement, so:
-//! - Describe of a portal runs it then (Execute sends the rows it kept);
-//! - Describe of a statement runs it with NULL parameters and throws the result away:
-//!   queries directly, `... RETURNING` writes inside a transaction or savepoint that is
-//!   rolled back.
+//! Describe needs result columns before execution:
+//! - Describe of a statement that is a query binds it with the parameter types and reports
+//!   the bound columns; nothing runs;
+//! - Describe of a `... RETURNING` write runs it with NULL parameters inside a transaction
+//!   or savepoint that is rolled back, and throws the result away;
+//! - Describe of a portal runs it then (Execute sends the rows it kept).
 
 use std::sync::Arc;
 
@@ -377,26 +377,29 @@ impl Connection {
             });
         }
         let sql = statement.sql.clone();
+        if statement.is_select {
+            let types = statement.param_types.clone();
+            let described = self
+                .session
+                .run(move |s| s.describe_query(&sql, &types))
+                .await?;
+            return Ok(described.map_err(|e| SqlError::from_query(&e, &statement.sql, 0)));
+        }
         let nulls = vec![Value::Null; statement.param_types.len()];
-        let is_select = statement.is_select;
         let outcome = self
             .session
             .run(move |s| {
-                let guard = match (is_select, s.in_transaction()) {
-                    (true, false) => None,
-                    (_, true) => Some((
+                let (open, undo) = if s.in_transaction() {
+                    (
                         "SAVEPOINT zq_describe",
                         "ROLLBACK TO SAVEPOINT zq_describe; RELEASE SAVEPOINT zq_describe",
-                    )),
-                    (false, false) => Some(("BEGIN", "ROLLBACK")),
+                    )
+                } else {
+                    ("BEGIN", "ROLLBACK")
                 };
-                if let Some((open, _)) = guard {
-                    s.execute(open, &[])?;
-                }
+                s.execute(open, &[])?;
                 let result = s.execute(&sql, &nulls);
-                if let Some((_, undo)) = guard {
-                    s.execute(undo, &[])?;
-                }
+                s.execute(undo, &[])?;
                 result
             })
             .await?;

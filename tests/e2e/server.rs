@@ -1281,3 +1281,32 @@ async fn a_thousand_idle_connections_are_cheap_and_do_not_block_others() {
     first.read_exact(&mut tag).unwrap();
     assert_eq!(tag[0], b'T', "RowDescription answers the query");
 }
+
+#[tokio::test]
+async fn describing_a_prepared_query_does_not_run_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE n (x int PRIMARY KEY); INSERT INTO n VALUES (1), (2)")
+        .await
+        .unwrap();
+    // Running this fails on every row; preparing it only binds it, as in PostgreSQL.
+    let stmt = client
+        .prepare("SELECT 10 / (x - x) AS q, $1::int8 + x AS s, $2 AS t FROM n")
+        .await
+        .expect("prepare does not run the query");
+    let types: Vec<&Type> = stmt.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(types, [&Type::INT4, &Type::INT8, &Type::TEXT]);
+    let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["q", "s", "t"]);
+    assert_eq!(stmt.params(), [Type::INT8, Type::TEXT]);
+    let err = client
+        .query(&stmt, &[&1i64, &"a"])
+        .await
+        .expect_err("division by zero when it runs");
+    assert_eq!(err.code().map(|c| c.code()), Some("22012"), "{err}");
+    // An unknown column is still reported at prepare time.
+    let err = client.prepare("SELECT nope FROM n").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42703"), "{err}");
+}

@@ -694,10 +694,10 @@ impl Binder<'_> {
                     .and_then(|d| d.parse().ok())
                     .filter(|n| *n >= 1)
                     .ok_or_else(|| Error::unsupported(format!("placeholder {p}")))?;
-                let Some(value) = self.params.get(n - 1) else {
+                let Some(ty) = self.param_type(n) else {
                     return Err(Error::bind("08P01", format!("there is no parameter ${n}")));
                 };
-                (Expr::Param(n - 1), value.data_type())
+                (Expr::Param(n - 1), ty)
             }
             other => return Err(Error::unsupported(format!("literal {other}"))),
         })

@@ -71,6 +71,9 @@ pub(crate) struct AggCollector {
 pub struct Binder<'a> {
     pub(crate) state: &'a State,
     pub(crate) params: &'a [Value],
+    /// Parameter types when binding without values (describing a statement); `params`
+    /// gives them otherwise.
+    pub(crate) param_types: Option<&'a [Option<DataType>]>,
     pub(crate) scopes: Vec<Scope>,
     pub(crate) aggs: Option<AggCollector>,
     pub(crate) next_subquery: usize,
@@ -162,6 +165,7 @@ impl<'a> Binder<'a> {
         Binder {
             state,
             params,
+            param_types: None,
             scopes: Vec::new(),
             aggs: None,
             next_subquery: 0,
@@ -169,6 +173,23 @@ impl<'a> Binder<'a> {
             record_relations: false,
             relations: Vec::new(),
             ctes: Vec::new(),
+        }
+    }
+
+    /// A binder for a statement whose parameters are not known yet, only their types
+    /// (`None`: unknown, like an untyped literal). Its plans are for describing, not running.
+    pub fn for_types(state: &'a State, types: &'a [Option<DataType>]) -> Binder<'a> {
+        Binder {
+            param_types: Some(types),
+            ..Binder::new(state, &[])
+        }
+    }
+
+    /// The type of parameter `$n` (1-based), or None when there is no such parameter.
+    pub(crate) fn param_type(&self, n: usize) -> Option<Option<DataType>> {
+        match self.param_types {
+            Some(types) => types.get(n - 1).copied(),
+            None => self.params.get(n - 1).map(Value::data_type),
         }
     }
 
