@@ -37,6 +37,7 @@ pub mod exec;
 pub mod expr;
 mod fold;
 pub mod functions;
+pub mod json_functions;
 mod maintenance;
 pub mod optimizer;
 pub mod plan;
