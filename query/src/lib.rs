@@ -33,6 +33,7 @@ mod database;
 mod ddl;
 mod dml;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod expr;
 mod fold;
