@@ -145,6 +145,27 @@ pub struct RoleDef {
     pub password: Option<String>,
 }
 
+/// A projection: SQL statements the query layer runs for every appended event whose type
+/// is in `event_types`, in the transaction of the append (see `zqlite_query`'s `projection`
+/// module for the statements' contract).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionDef {
+    pub name: String,
+    pub event_types: Vec<String>,
+    /// The statements, as SQL text (one or more, separated by `;`).
+    pub sql: String,
+    /// Tables the statements write (a rebuild empties them first).
+    pub targets: Vec<String>,
+}
+
+/// How far a projection has processed the event store: the position of the last event it
+/// applied, and how many it applied (since its creation or last rebuild).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionProgress {
+    pub last_position: Option<u64>,
+    pub events_applied: u64,
+}
+
 /// The set of definitions. Cheap to clone (persistent maps).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
@@ -153,6 +174,7 @@ pub struct Catalog {
     pub(crate) views: OrdMap<String, Arc<ViewDef>>,
     pub(crate) sequences: OrdMap<String, Arc<SequenceDef>>,
     pub(crate) roles: OrdMap<String, Arc<RoleDef>>,
+    pub(crate) projections: OrdMap<String, Arc<ProjectionDef>>,
     pub(crate) next_table_id: TableId,
     /// LSN of the last change to any definition (plans cached before it are stale).
     pub(crate) version: u64,
@@ -171,6 +193,15 @@ impl Catalog {
 
     pub fn tables(&self) -> impl Iterator<Item = &Arc<TableDef>> {
         self.tables.values()
+    }
+
+    pub fn projection(&self, name: &str) -> Option<&Arc<ProjectionDef>> {
+        self.projections.get(name)
+    }
+
+    /// Projections in name order.
+    pub fn projections(&self) -> impl Iterator<Item = &Arc<ProjectionDef>> {
+        self.projections.values()
     }
 
     pub fn view(&self, name: &str) -> Option<&Arc<ViewDef>> {

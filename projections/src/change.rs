@@ -8,7 +8,9 @@
 use serde::{Deserialize, Serialize};
 use zqlite_log::RecordKind;
 
-use crate::catalog::{ColumnDef, IndexDef, RoleDef, SequenceDef, TableDef, TableId, ViewDef};
+use crate::catalog::{
+    ColumnDef, IndexDef, ProjectionDef, RoleDef, SequenceDef, TableDef, TableId, ViewDef,
+};
 use crate::events::{ExpectedVersion, NewEvent};
 use crate::state::Row;
 use crate::value::Value;
@@ -110,6 +112,18 @@ pub enum Change {
         stream: String,
         max_count: Option<u64>,
         max_age_seconds: Option<u64>,
+    },
+    /// A new projection (its progress starts empty).
+    CreateProjection(ProjectionDef),
+    DropProjection {
+        name: String,
+    },
+    /// A projection's progress becomes exactly this (written with the row changes its
+    /// statements made for the events of the same record).
+    SetProjectionProgress {
+        name: String,
+        last_position: Option<u64>,
+        events_applied: u64,
     },
 }
 

@@ -19,14 +19,18 @@ use tracing::warn;
 use uuid::Uuid;
 use zqlite_log::{FileSystem, Lsn};
 
-use crate::catalog::{Catalog, RoleDef, SequenceDef, TableDef, TableId, ViewDef};
+use crate::catalog::{
+    Catalog, ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef, TableId, ViewDef,
+};
 use crate::error::{Error, Result};
 use crate::events::{EventStore, RecordedEvent, StreamState};
 use crate::state::{Key, RowEntry, SequenceState, State, TableData};
 use crate::value::Value;
 
 const MAGIC: &[u8; 8] = b"ZQSNAP01";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
+/// Checkpoints written before projections (no projections section) still load.
+const VERSION_WITHOUT_PROJECTIONS: u32 = 3;
 /// Checkpoints written before roles (no roles section) still load.
 const VERSION_WITHOUT_ROLES: u32 = 2;
 /// Checkpoints written before the event store (no events section) still load.
@@ -64,6 +68,14 @@ impl Serialize for StateRef<'_> {
         let seqs: Vec<&SequenceDef> = c.sequences.values().map(|v| &**v).collect();
         let seq_states: Vec<(&String, &SequenceState)> = st.sequences.iter().collect();
         let roles: Vec<&RoleDef> = c.roles.values().map(|r| &**r).collect();
+        let projections: Vec<(&ProjectionDef, ProjectionProgress)> = c
+            .projections
+            .values()
+            .map(|p| {
+                let progress = st.projections.get(&p.name).copied().unwrap_or_default();
+                (&**p, progress)
+            })
+            .collect();
         (
             st.lsn,
             st.next_rowid,
@@ -76,6 +88,7 @@ impl Serialize for StateRef<'_> {
             Rows(&st.tables),
             Events(&st.events),
             roles,
+            projections,
         )
             .serialize(s)
     }
@@ -248,6 +261,22 @@ type Body = (
     Vec<(TableId, Lsn, RowsOf)>,
     EventsBody,
     Vec<RoleDef>,
+    Vec<(ProjectionDef, ProjectionProgress)>,
+);
+
+/// The body of a version 3 checkpoint (no projections).
+type BodyV3 = (
+    Lsn,
+    i64,
+    u64,
+    TableId,
+    Vec<TableDef>,
+    Vec<ViewDef>,
+    Vec<SequenceDef>,
+    Vec<(String, SequenceState)>,
+    Vec<(TableId, Lsn, RowsOf)>,
+    EventsBody,
+    Vec<RoleDef>,
 );
 
 /// The body of a version 2 checkpoint (no roles).
@@ -291,16 +320,35 @@ fn decode_state(body: &[u8], format: u32) -> std::result::Result<State, String> 
         rows,
         events,
         roles,
+        projections,
     ): Body = match format {
         VERSION_WITHOUT_EVENTS => {
             let (a, b, c, d, e, f, g, h, i): BodyV1 =
                 rmp_serde::from_slice(body).map_err(decode_error)?;
-            (a, b, c, d, e, f, g, h, i, EventsBody::default(), Vec::new())
+            (
+                a,
+                b,
+                c,
+                d,
+                e,
+                f,
+                g,
+                h,
+                i,
+                EventsBody::default(),
+                Vec::new(),
+                Vec::new(),
+            )
         }
         VERSION_WITHOUT_ROLES => {
             let (a, b, c, d, e, f, g, h, i, j): BodyV2 =
                 rmp_serde::from_slice(body).map_err(decode_error)?;
-            (a, b, c, d, e, f, g, h, i, j, Vec::new())
+            (a, b, c, d, e, f, g, h, i, j, Vec::new(), Vec::new())
+        }
+        VERSION_WITHOUT_PROJECTIONS => {
+            let (a, b, c, d, e, f, g, h, i, j, k): BodyV3 =
+                rmp_serde::from_slice(body).map_err(decode_error)?;
+            (a, b, c, d, e, f, g, h, i, j, k, Vec::new())
         }
         _ => rmp_serde::from_slice(body).map_err(decode_error)?,
     };
@@ -322,6 +370,11 @@ fn decode_state(body: &[u8], format: u32) -> std::result::Result<State, String> 
     for role in roles {
         catalog.roles.insert(role.name.clone(), Arc::new(role));
     }
+    let mut progress = OrdMap::new();
+    for (def, at) in projections {
+        progress.insert(def.name.clone(), at);
+        catalog.projections.insert(def.name.clone(), Arc::new(def));
+    }
     let mut state = State {
         catalog,
         lsn,
@@ -329,6 +382,7 @@ fn decode_state(body: &[u8], format: u32) -> std::result::Result<State, String> 
         sequences: seq_states.into_iter().collect(),
         tables: OrdMap::new(),
         events: decode_events(events),
+        projections: progress,
     };
     for (id, def_lsn, RowsOf(rows)) in rows {
         let def = state
@@ -413,7 +467,14 @@ pub fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, Stri
         return Err("not a zqlite checkpoint".into());
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-    if ![VERSION, VERSION_WITHOUT_ROLES, VERSION_WITHOUT_EVENTS].contains(&version) {
+    if ![
+        VERSION,
+        VERSION_WITHOUT_PROJECTIONS,
+        VERSION_WITHOUT_ROLES,
+        VERSION_WITHOUT_EVENTS,
+    ]
+    .contains(&version)
+    {
         return Err(format!("unsupported checkpoint version {version}"));
     }
     let lsn = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));

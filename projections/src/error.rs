@@ -133,8 +133,10 @@ impl Error {
             Error::Log(_) | Error::Checkpoint { .. } => "58030",
             Error::Decode { .. } => "XX001",
             Error::Stopped(_) => "57P03",
-            Error::WrongExpectedVersion { .. } => "55000",
-            Error::StreamDeleted { .. } => "55000",
+            // zqlite's own class `ZQ` (PostgreSQL leaves classes from I to Z to
+            // implementations): clients match the event store's conflicts exactly.
+            Error::WrongExpectedVersion { .. } => "ZQ001",
+            Error::StreamDeleted { .. } => "ZQ002",
             Error::StreamNotFound { .. } => "42704",
             Error::DuplicateEventId { .. } => "23505",
             Error::Internal(_) => "XX000",

@@ -39,7 +39,7 @@ pub mod value;
 
 pub use catalog::{
     Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
-    RoleDef, SequenceDef, TableDef, TableId, ViewDef,
+    ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef, TableId, ViewDef,
 };
 pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
 pub use checkpoint::{

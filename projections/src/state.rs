@@ -25,7 +25,7 @@ use crate::btree::SharedBTree;
 use serde::{Deserialize, Serialize};
 use zqlite_log::Lsn;
 
-use crate::catalog::{Catalog, FkAction, IndexDef, TableDef, TableId};
+use crate::catalog::{Catalog, FkAction, IndexDef, ProjectionProgress, TableDef, TableId};
 use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::events::EventStore;
@@ -173,6 +173,8 @@ pub struct State {
     pub(crate) lsn: Lsn,
     /// Event streams and their events.
     pub(crate) events: EventStore,
+    /// Progress of each projection in the catalog, by name.
+    pub(crate) projections: OrdMap<String, ProjectionProgress>,
 }
 
 fn index_entry(index: &IndexDef, row: &[Value], key: &[Value]) -> Key {
@@ -211,6 +213,11 @@ impl State {
     /// The event store: streams, events and their indexes.
     pub fn events(&self) -> &EventStore {
         &self.events
+    }
+
+    /// How far the projection `name` has processed the event store.
+    pub fn projection_progress(&self, name: &str) -> Option<ProjectionProgress> {
+        self.projections.get(name).copied()
     }
 
     pub fn sequence_state(&self, name: &str) -> Option<SequenceState> {
@@ -271,6 +278,26 @@ impl State {
             } => self
                 .events
                 .set_metadata(stream, *max_count, *max_age_seconds, check),
+            Change::SetProjectionProgress {
+                name,
+                last_position,
+                events_applied,
+            } => {
+                if !self.catalog.projections.contains_key(name) {
+                    return Err(Error::UndefinedObject {
+                        kind: "projection",
+                        name: name.clone(),
+                    });
+                }
+                self.projections.insert(
+                    name.clone(),
+                    ProjectionProgress {
+                        last_position: *last_position,
+                        events_applied: *events_applied,
+                    },
+                );
+                Ok(())
+            }
             _ => self.apply_ddl(change, lsn, check),
         }
     }
@@ -824,6 +851,28 @@ impl State {
                 data.indexes = vec![SharedBTree::new(); def.indexes.len()];
                 data.def_lsn = lsn;
             }
+            Change::CreateProjection(def) => {
+                if self.catalog.projections.contains_key(&def.name) {
+                    return Err(Error::DuplicateObject {
+                        kind: "projection",
+                        name: def.name.clone(),
+                    });
+                }
+                self.catalog
+                    .projections
+                    .insert(def.name.clone(), Arc::new(def.clone()));
+                self.projections
+                    .insert(def.name.clone(), ProjectionProgress::default());
+            }
+            Change::DropProjection { name } => {
+                if self.catalog.projections.remove(name).is_none() {
+                    return Err(Error::UndefinedObject {
+                        kind: "projection",
+                        name: name.clone(),
+                    });
+                }
+                self.projections.remove(name);
+            }
             Change::CreateRole(role) => {
                 if self.catalog.roles.contains_key(&role.name) {
                     return Err(Error::DuplicateObject {
@@ -940,7 +989,8 @@ impl State {
             | Change::AdvanceSequence { .. }
             | Change::AppendEvents { .. }
             | Change::DeleteStream { .. }
-            | Change::SetStreamMetadata { .. } => {
+            | Change::SetStreamMetadata { .. }
+            | Change::SetProjectionProgress { .. } => {
                 unreachable!("row, sequence and event changes are applied by apply()")
             }
         }

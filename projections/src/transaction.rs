@@ -240,6 +240,7 @@ impl Transaction {
                 | Change::AppendEvents { .. }
                 | Change::DeleteStream { .. }
                 | Change::SetStreamMetadata { .. }
+                | Change::SetProjectionProgress { .. }
         );
         if in_place {
             // Row and event changes validate before they modify: nothing to undo on error.

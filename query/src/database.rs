@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use zqlite_projections::{Store, StoreOptions};
+use zqlite_projections::{AppendResult, PendingCommit, Store, StoreOptions, StreamAppend, TxMeta};
 
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -40,6 +40,41 @@ impl Database {
     /// A new session (its own transaction state and plan cache).
     pub fn session(&self) -> Session {
         Session::new(self.store.clone())
+    }
+
+    /// Appends events to one or more streams atomically, as one transaction at the head
+    /// (see [`zqlite_projections::Store::append_events`]), running the inline projections
+    /// over the new events in that same transaction (see [`crate::events`]). Wait on the
+    /// commit before acknowledging.
+    pub fn append_events(
+        &self,
+        meta: TxMeta,
+        appends: Vec<StreamAppend>,
+    ) -> Result<(Vec<Option<AppendResult>>, PendingCommit)> {
+        loop {
+            let mut failure = None;
+            let attempt = appends.clone();
+            let result = self
+                .store
+                .write_at_head(meta.clone(), |txn| {
+                    crate::events::append(txn, attempt).map_err(|e| match e {
+                        Error::Storage(e) => e,
+                        other => {
+                            failure = Some(other);
+                            zqlite_projections::Error::Internal("the append failed".into())
+                        }
+                    })
+                })
+                .map_err(|e| failure.take().unwrap_or(Error::Storage(e)));
+            match result {
+                // A transaction block holds a row a projection writes: wait for it to
+                // finish, then append on the newer head.
+                Err(Error::Storage(zqlite_projections::Error::RowLocked { table, key })) => {
+                    self.store.wait_until_unlocked(table, &key);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The underlying store (for tools: checkpoints, log access).

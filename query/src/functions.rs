@@ -15,6 +15,7 @@ use zqlite_projections::value::{
 
 use crate::array_functions::{self, ArrayFunc};
 use crate::error::{Error, Result};
+use crate::json_functions::{self, JsonFunc};
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
 const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
@@ -59,6 +60,8 @@ pub enum Func {
     Least,
     /// Array expressions and functions (`array_functions.rs`).
     Array(ArrayFunc),
+    /// JSON operators and functions (`json_functions.rs`).
+    Json(JsonFunc),
 }
 
 impl Func {
@@ -99,6 +102,7 @@ impl Func {
             Func::Greatest => "greatest",
             Func::Least => "least",
             Func::Array(f) => f.name(),
+            Func::Json(f) => f.name(),
         }
     }
 
@@ -360,6 +364,9 @@ impl Func {
         if let Func::Array(f) = self {
             return array_functions::eval(*f, args);
         }
+        if let Func::Json(f) = self {
+            return json_functions::eval(*f, args);
+        }
         let strict = !matches!(
             self,
             Func::Concat | Func::NullIf | Func::Greatest | Func::Least
@@ -369,6 +376,7 @@ impl Func {
         }
         Ok(match self {
             Func::Array(_) => unreachable!("array functions are evaluated above"),
+            Func::Json(_) => unreachable!("JSON functions are evaluated above"),
             Func::Abs => match &args[0] {
                 V::Int2(i) => V::Int2(i.checked_abs().ok_or_else(|| out_of_range("smallint"))?),
                 V::Int4(i) => V::Int4(i.checked_abs().ok_or_else(|| out_of_range("integer"))?),

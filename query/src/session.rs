@@ -31,7 +31,7 @@ use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
 use crate::prepared::{Bound, Prepared};
 use crate::result::{Column, QueryResult};
-use crate::{alter, ddl, dml, maintenance, roles};
+use crate::{alter, ddl, dml, events, maintenance, roles};
 
 #[derive(Debug)]
 struct Block {
@@ -89,8 +89,9 @@ fn columns_of(cols: &[OutputColumn]) -> Vec<Column> {
         .collect()
 }
 
-/// Runs one DDL or DML statement on `txn` (with `prepared`'s cached plan when it has one).
-fn run_write(
+/// Runs one DDL or DML statement, or a query calling a write function, on `txn` (with
+/// `prepared`'s cached plan when it has one).
+pub(crate) fn run_write(
     txn: &mut Transaction,
     stmt: &Statement,
     params: &[Value],
@@ -127,6 +128,7 @@ fn run_write(
         S::Truncate(t) => ddl::truncate(txn, t),
         S::CreateRole(cr) => roles::create_role(txn, cr),
         S::AlterRole { name, operation } => roles::alter_role(txn, name, operation),
+        S::Query(q) if events::write_call_of(q).is_some() => events::run_write_call(txn, q, params),
         other => Err(unsupported_statement(other)),
     }
 }
@@ -152,7 +154,7 @@ fn is_write(stmt: &Statement) -> bool {
             | S::Truncate(_)
             | S::CreateRole(_)
             | S::AlterRole { .. }
-    )
+    ) || matches!(stmt, S::Query(q) if events::write_call_of(q).is_some())
 }
 
 impl Session {
@@ -375,7 +377,7 @@ impl Session {
                 block.savepoints.truncate(pos);
                 Ok(QueryResult::command("RELEASE", None))
             }
-            S::Query(q) => {
+            S::Query(q) if events::write_call_of(q).is_none() => {
                 let flag = self.interrupt.clone();
                 let store = self.store.clone();
                 let result = self.read(|state| match prepared {

@@ -96,7 +96,9 @@ impl Connection {
                 parameter_types(&msg.query, stmt.as_ref(), &msg.type_oids, state.catalog());
             Prepared {
                 kind: stmt.as_ref().map_or(Kind::Empty, Kind::of),
-                is_select: matches!(stmt, Some(Statement::Query(_))),
+                // A query calling a write function (zq_append, ...) writes: never run it
+                // as a read, or run it to describe it.
+                is_select: matches!(&stmt, Some(Statement::Query(q)) if !zqlite_query::events::is_write_query(q)),
                 sql: msg.query,
                 param_types,
                 copy: None,

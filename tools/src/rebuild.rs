@@ -15,6 +15,10 @@
 //!   back; until then they are only moved. A crash in between leaves a directory without
 //!   checkpoints, which opens by replaying the whole log (a checkpoint is only a cache).
 //! - If the log itself cannot be replayed, nothing is changed (exit 1).
+//!
+//! `zqlite rebuild --projection NAME` rebuilds one SQL projection instead: it opens the
+//! database (also never beside a live server) and runs `zq_rebuild_projection(NAME)`, one
+//! transaction that empties the projection's tables and applies every stored event again.
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +43,10 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Rebuild this projection instead: empty its tables and run it over every stored
+    /// event again, in one transaction (as `SELECT * FROM zq_rebuild_projection(NAME)`).
+    #[arg(long, value_name = "NAME")]
+    projection: Option<String>,
 }
 
 const BESIDE_A_SERVER: &str = "`zqlite rebuild` replaces the data directory's checkpoints and \
@@ -65,6 +73,9 @@ impl Rebuilt {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let dir = DataDir::existing(&args.data)?;
+    if let Some(name) = &args.projection {
+        return rebuild_projection(args, &dir, name);
+    }
     let opts = StoreOptions::default();
     let log = Log::open_with(&dir.log, opts.log.clone())
         .map_err(|e| classify_open_error(&dir, e.into(), BESIDE_A_SERVER))?;
@@ -293,6 +304,54 @@ fn print_summary(args: &Args, dir: &DataDir, r: &Rebuilt) -> anyhow::Result<()> 
             )
         }
         None => {}
+    }
+    Ok(())
+}
+
+/// `zqlite rebuild --projection NAME`: one transaction that empties the projection's tables
+/// and runs it over the whole event store; prints its new progress.
+fn rebuild_projection(args: &Args, dir: &DataDir, name: &str) -> anyhow::Result<()> {
+    let db = zqlite_query::Database::open_with(&dir.root, StoreOptions::default()).map_err(
+        |e| match e {
+            zqlite_query::Error::Storage(e) => classify_open_error(dir, e, BESIDE_A_SERVER),
+            other => anyhow!("cannot open {}: {other}", dir.root.display()),
+        },
+    )?;
+    let mut session = db.session();
+    session.set_user("zqlite rebuild");
+    let result = session
+        .execute(
+            "SELECT name, last_position, events_applied FROM zq_rebuild_projection($1)",
+            &[zqlite_query::Value::Text(name.to_string())],
+        )
+        .map_err(|e| {
+            fail(
+                Exit::Failed,
+                anyhow!("cannot rebuild projection {name:?}: {e}"),
+            )
+        })?;
+    drop(session);
+    let row = result
+        .first()
+        .and_then(|r| r.rows())
+        .and_then(|rows| rows.first())
+        .cloned()
+        .ok_or_else(|| anyhow!("zq_rebuild_projection returned no row"))?;
+    db.close()
+        .with_context(|| format!("cannot close {}", dir.root.display()))?;
+    let number = |v: &zqlite_query::Value| match v {
+        zqlite_query::Value::Int8(n) => Some(*n),
+        _ => None,
+    };
+    let (last, applied) = (number(&row[1]), number(&row[2]).unwrap_or(0));
+    if args.json {
+        println!(
+            "{}",
+            json!({"projection": name, "last_position": last, "events_applied": applied})
+        );
+    } else {
+        let last = last.map_or_else(|| "none".to_string(), |p| p.to_string());
+        println!("rebuilt projection {name}: {applied} events applied, last position {last}");
     }
     Ok(())
 }

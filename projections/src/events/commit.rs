@@ -6,6 +6,7 @@
 use crate::change::{Change, TxMeta};
 use crate::error::Result;
 use crate::store::{PendingCommit, Store};
+use crate::transaction::Transaction;
 
 use super::types::{ExpectedVersion, NewEvent};
 
@@ -27,6 +28,69 @@ pub struct AppendResult {
     pub last_position: u64,
 }
 
+impl Transaction {
+    /// Appends events to one or more streams in this transaction (see
+    /// [`Store::append_events`] for the rules). Fails, changing nothing of this append,
+    /// when an expectation does not hold.
+    pub fn append_events(
+        &mut self,
+        appends: Vec<StreamAppend>,
+    ) -> Result<Vec<Option<AppendResult>>> {
+        let savepoint = self.savepoint();
+        let result = self.append_all(appends);
+        if result.is_err() {
+            self.rollback_to(&savepoint);
+        }
+        result
+    }
+
+    fn append_all(&mut self, appends: Vec<StreamAppend>) -> Result<Vec<Option<AppendResult>>> {
+        let mut results = Vec::with_capacity(appends.len());
+        for append in appends {
+            let retry = self.state().events().idempotent_result(
+                &append.stream,
+                append.expected,
+                &append.events,
+            );
+            if let Some((first_version, last_version, first_position, last_position)) = retry {
+                results.push(Some(AppendResult {
+                    first_version,
+                    last_version,
+                    first_position,
+                    last_position,
+                }));
+                continue;
+            }
+            let count = append.events.len() as u64;
+            let first_position = self.state().events().next_position();
+            let stream = append.stream.clone();
+            self.apply(Change::AppendEvents {
+                stream: append.stream,
+                expected: append.expected,
+                events: append.events,
+            })?;
+            let result = if count == 0 {
+                None
+            } else {
+                let last_version = self
+                    .state()
+                    .events()
+                    .stream(&stream)
+                    .and_then(|s| s.last_version)
+                    .unwrap_or(0);
+                Some(AppendResult {
+                    first_version: last_version + 1 - count,
+                    last_version,
+                    first_position,
+                    last_position: first_position + count - 1,
+                })
+            };
+            results.push(result);
+        }
+        Ok(results)
+    }
+}
+
 impl Store {
     /// Appends events to one or more streams atomically: every stream's expected version
     /// must hold, or nothing is appended. A stream whose events were all appended before
@@ -38,51 +102,7 @@ impl Store {
         meta: TxMeta,
         appends: Vec<StreamAppend>,
     ) -> Result<(Vec<Option<AppendResult>>, PendingCommit)> {
-        self.write_at_head(meta, |txn| {
-            let mut results = Vec::with_capacity(appends.len());
-            for append in appends {
-                let retry = txn.state().events().idempotent_result(
-                    &append.stream,
-                    append.expected,
-                    &append.events,
-                );
-                if let Some((first_version, last_version, first_position, last_position)) = retry {
-                    results.push(Some(AppendResult {
-                        first_version,
-                        last_version,
-                        first_position,
-                        last_position,
-                    }));
-                    continue;
-                }
-                let count = append.events.len() as u64;
-                let first_position = txn.state().events().next_position();
-                let stream = append.stream.clone();
-                txn.apply(Change::AppendEvents {
-                    stream: append.stream,
-                    expected: append.expected,
-                    events: append.events,
-                })?;
-                let result = if count == 0 {
-                    None
-                } else {
-                    let last_version = txn
-                        .state()
-                        .events()
-                        .stream(&stream)
-                        .and_then(|s| s.last_version)
-                        .unwrap_or(0);
-                    Some(AppendResult {
-                        first_version: last_version + 1 - count,
-                        last_version,
-                        first_position,
-                        last_position: first_position + count - 1,
-                    })
-                };
-                results.push(result);
-            }
-            Ok(results)
-        })
+        self.write_at_head(meta, |txn| txn.append_events(appends))
     }
 
     /// Soft-deletes a stream (reads say not found; appending again continues its versions)

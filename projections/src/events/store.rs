@@ -66,6 +66,12 @@ impl EventStore {
         self.events.get(&position)
     }
 
+    /// The event at a global position with its commit time (None inside an uncommitted
+    /// transaction), hidden or not.
+    pub fn view_at(&self, position: u64) -> Option<EventView> {
+        self.events.get(&position).map(|e| self.view(e))
+    }
+
     /// Stamps the records appended at `lsn` with their commit time.
     pub(crate) fn record_commit_time(&mut self, lsn: Lsn, timestamp: i64) {
         self.commit_times.insert(lsn, timestamp);

@@ -49,4 +49,4 @@ pub use ops::{
 };
 pub use scalar::Value;
 pub use text::{parse_bool, parse_bytea, parse_int, parse_uuid, parse_value};
-pub use types::{ArrayType, DataType, MAX_CHAR_LENGTH, NumericTypmod, TypeCategory};
+pub use types::{ArrayType, DataType, MAX_CHAR_LENGTH, NumericTypmod, TEXT_ARRAY, TypeCategory};

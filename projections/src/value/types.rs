@@ -63,6 +63,14 @@ pub struct ArrayType {
     pub sql_name: &'static str,
 }
 
+/// `text[]`, for declarations that need a constant (equal to `Text.array_type()`).
+pub const TEXT_ARRAY: DataType = DataType::Array(&ArrayType {
+    elem: DataType::Text,
+    oid: 1009,
+    typname: "_text",
+    sql_name: "text[]",
+});
+
 /// The array type of every scalar type (PostgreSQL 15's `pg_type.typarray`).
 static ARRAY_TYPES: [ArrayType; 19] = {
     const fn a(

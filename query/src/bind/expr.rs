@@ -14,6 +14,7 @@ use crate::array_functions::{self, ArrayFunc};
 use crate::error::{Error, Location, Result};
 use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
+use crate::json_functions;
 
 /// A bound expression and its type (`None`: an unknown-typed literal).
 pub(crate) type Typed = (Expr, Option<DataType>);
@@ -173,6 +174,12 @@ impl Binder<'_> {
                         Expr::Or(Box::new(l), Box::new(r))
                     };
                     Ok((e, Some(DataType::Bool)))
+                }
+                B::Arrow | B::LongArrow | B::HashArrow | B::HashLongArrow => {
+                    let l = self.expr(left)?;
+                    let r = self.expr(right)?;
+                    let resolved = json_functions::resolve_operator(&op.to_string(), l.1, r.1)?;
+                    self.json_call(resolved, vec![l, r])
                 }
                 _ => {
                     let Some(bop) = binary_op_of(op) else {
@@ -758,8 +765,27 @@ impl Binder<'_> {
         ))
     }
 
+    /// A resolved JSON operator or function applied to `args`, coerced as it says.
+    fn json_call(&mut self, resolved: json_functions::Resolved, args: Vec<Typed>) -> Result<Typed> {
+        let mut out = Vec::with_capacity(args.len());
+        for ((e, t), target) in args.into_iter().zip(&resolved.arg_types) {
+            out.push(match target {
+                Some(target) => coerce_to(e, t, Some(*target))?,
+                None => e,
+            });
+        }
+        Ok((
+            Expr::Function(Func::Json(resolved.func), out),
+            Some(resolved.result),
+        ))
+    }
+
     pub(crate) fn call_scalar(&mut self, name: &str, args: Vec<Typed>) -> Result<Typed> {
         let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
+        if json_functions::is_json_function(name) {
+            let resolved = json_functions::resolve_function(name, &types)?;
+            return self.json_call(resolved, args);
+        }
         if array_functions::is_array_function(name) {
             let resolved = array_functions::resolve(name, &types)?;
             let mut out = Vec::with_capacity(args.len());

@@ -16,6 +16,7 @@
 //!   never fewer.
 
 mod events;
+mod projections;
 
 use std::fmt;
 
@@ -122,7 +123,7 @@ impl PartialEq for SystemRelation {
 }
 
 /// Every system relation, grouped by the module that defines it.
-const RELATIONS: &[&[SystemRelation]] = &[events::RELATIONS];
+const RELATIONS: &[&[SystemRelation]] = &[events::RELATIONS, projections::RELATIONS];
 
 /// All system relations.
 pub fn all() -> impl Iterator<Item = &'static SystemRelation> {

@@ -83,6 +83,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<zqlite_query::Error> for ApiError {
+    /// The store's own errors keep their statuses; anything else an append can fail with
+    /// is a projection statement that failed on the events (422, with its SQLSTATE).
+    fn from(e: zqlite_query::Error) -> Self {
+        match e {
+            zqlite_query::Error::Storage(e) => ApiError::from(e),
+            other => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "projection_failed",
+                other.to_string(),
+            )
+            .with("sqlstate", other.sqlstate()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = Map::new();

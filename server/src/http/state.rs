@@ -39,6 +39,22 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Like [`AppState::write`], for writes through the query layer (appends, which run
+    /// the inline projections).
+    pub async fn write_sql<R: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Database) -> zqlite_query::Result<(R, PendingCommit)> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let db = self.db.clone();
+        let (result, pending) = tokio::task::spawn_blocking(move || write(&db))
+            .await
+            .map_err(|e| ApiError::internal(format!("the write task failed: {e}")))??;
+        self.store().durable(pending).await?;
+        Ok(result)
+    }
+}
+
 /// Who wrote a record through the HTTP API, for audit.
 pub fn meta(request: &str) -> TxMeta {
     TxMeta {

@@ -1,8 +1,11 @@
 //! The event routes: append to one stream or several, read a stream or `$all`, delete a
 //! stream, set its metadata.
 //!
-//! Invariant: an append or delete is answered only once its record is durable (and so
-//! readable by every later request and subscription).
+//! Invariants:
+//! - An append or delete is answered only once its record is durable (and so readable by
+//!   every later request and subscription).
+//! - Appends go through the query layer ([`zqlite_query::Database::append_events`]), so the
+//!   inline projections commit in the same record as the events.
 
 use std::time::Instant;
 
@@ -41,7 +44,7 @@ pub async fn append(
     let count = append.events.len() as u64;
     let request = format!("POST /v1/streams/{}", append.stream);
     let mut results = st
-        .write(move |store| store.append_events(meta(&request), vec![append]))
+        .write_sql(move |db| db.append_events(meta(&request), vec![append]))
         .await?;
     st.metrics.appended(count, started.elapsed());
     Ok((
@@ -81,7 +84,7 @@ pub async fn append_many(
     let names: Vec<String> = appends.iter().map(|a| a.stream.clone()).collect();
     let count = appends.iter().map(|a| a.events.len() as u64).sum();
     let results = st
-        .write(move |store| store.append_events(meta("POST /v1/append"), appends))
+        .write_sql(move |db| db.append_events(meta("POST /v1/append"), appends))
         .await?;
     st.metrics.appended(count, started.elapsed());
     let streams: Vec<JsonValue> = names

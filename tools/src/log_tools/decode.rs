@@ -235,6 +235,26 @@ impl Tables {
                 "max_count": max_count,
                 "max_age_seconds": max_age_seconds,
             }),
+            Change::CreateProjection(def) => json!({
+                "op": "create_projection",
+                "projection": def.name,
+                "event_types": def.event_types,
+                "targets": def.targets,
+                "sql": def.sql,
+            }),
+            Change::DropProjection { name } => {
+                json!({"op": "drop_projection", "projection": name})
+            }
+            Change::SetProjectionProgress {
+                name,
+                last_position,
+                events_applied,
+            } => json!({
+                "op": "set_projection_progress",
+                "projection": name,
+                "last_position": last_position,
+                "events_applied": events_applied,
+            }),
         }
     }
 
@@ -347,7 +367,10 @@ pub fn table_id(change: &Change) -> Option<TableId> {
         | Change::DropRole { .. }
         | Change::AppendEvents { .. }
         | Change::DeleteStream { .. }
-        | Change::SetStreamMetadata { .. } => None,
+        | Change::SetStreamMetadata { .. }
+        | Change::CreateProjection(_)
+        | Change::DropProjection { .. }
+        | Change::SetProjectionProgress { .. } => None,
     }
 }
 

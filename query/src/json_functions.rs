@@ -1,0 +1,742 @@
+//! JSON operators and functions: `->`, `->>`, `#>`, `#>>` on `json` and `jsonb`, and
+//! `jsonb_typeof`, `json_typeof`, `jsonb_build_object`.
+//!
+//! The binder resolves an operator with [`resolve_operator`] and a call with
+//! [`resolve_function`], which fix the argument types (an unknown-typed right operand of
+//! `->` is a key, of `#>` a `text[]` path); [`eval`] computes the result. Semantics are
+//! PostgreSQL 15's:
+//! - `->` takes a key (`text`) or an array index (`int2`/`int4`; negative counts from the
+//!   end) and returns the same type as its left operand; `->>` returns `text`. A missing
+//!   key, an index out of range, or a key on an array (an index on an object) is NULL.
+//! - `#>` / `#>>` follow a `text[]` path; array steps must be integers. An empty path
+//!   returns the whole document; a NULL step gives NULL.
+//! - `->>` / `#>>` of a JSON `null` is SQL NULL; of a string, its unescaped contents; of
+//!   anything else, its text (jsonb's canonical text, or json's input text as written).
+//! - `json` values keep their input text: `->` on `json` returns the sub-document exactly
+//!   as written (whitespace included) and, for duplicate keys, the last one.
+//! - jsonb's raw scalars answer `-> 0` and `-> -1` with themselves, as PostgreSQL stores
+//!   them as one-element arrays.
+//!
+//! Every operator and `*_typeof` is strict (NULL in, NULL out); `jsonb_build_object`
+//! takes alternating keys and values of any type, keys must not be NULL.
+
+use zqlite_projections::value::{DataType, Jsonb, Value};
+
+use crate::error::{Error, Result};
+
+/// A JSON operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JsonFunc {
+    /// `->` with a key (`text`) or an index (`int`): the sub-document.
+    Get,
+    /// `->>`: the sub-document as text.
+    GetText,
+    /// `#>`: the sub-document at a path.
+    Path,
+    /// `#>>`: the sub-document at a path, as text.
+    PathText,
+    /// `jsonb_typeof` / `json_typeof`.
+    Typeof,
+    /// `jsonb_build_object(k1, v1, ...)`.
+    BuildObject,
+}
+
+impl JsonFunc {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JsonFunc::Get => "->",
+            JsonFunc::GetText => "->>",
+            JsonFunc::Path => "#>",
+            JsonFunc::PathText => "#>>",
+            JsonFunc::Typeof => "jsonb_typeof",
+            JsonFunc::BuildObject => "jsonb_build_object",
+        }
+    }
+}
+
+/// A resolved operator or call: the function, the type each argument is coerced to
+/// (`None`: leave it) and the result type.
+#[derive(Debug)]
+pub struct Resolved {
+    pub func: JsonFunc,
+    pub arg_types: Vec<Option<DataType>>,
+    pub result: DataType,
+}
+
+fn type_name(t: Option<DataType>) -> &'static str {
+    t.map_or("unknown", |t| t.sql_name())
+}
+
+fn is_json(t: Option<DataType>) -> bool {
+    matches!(t, Some(DataType::Json | DataType::Jsonb))
+}
+
+/// Resolves `left op right` for `op` one of `->`, `->>`, `#>`, `#>>`.
+pub fn resolve_operator(
+    op: &str,
+    left: Option<DataType>,
+    right: Option<DataType>,
+) -> Result<Resolved> {
+    let fail = || {
+        let message = if left.is_none() && right.is_none() {
+            format!("operator is not unique: unknown {op} unknown")
+        } else {
+            format!(
+                "operator does not exist: {} {op} {}",
+                type_name(left),
+                type_name(right)
+            )
+        };
+        let sqlstate = if left.is_none() && right.is_none() {
+            "42725"
+        } else {
+            "42883"
+        };
+        Error::bind(sqlstate, message)
+    };
+    let text_path = DataType::Text.array_type()?;
+    // An unknown left operand next to a typed right one is taken as jsonb, the type
+    // PostgreSQL's operator resolution prefers (json is not preferred).
+    let doc = match left {
+        None if right.is_some() => DataType::Jsonb,
+        Some(t) if is_json(Some(t)) => t,
+        _ => return Err(fail()),
+    };
+    let (func, key) = match op {
+        "->" | "->>" => {
+            let key = match right {
+                None => DataType::Text,
+                Some(DataType::Int2 | DataType::Int4) => DataType::Int4,
+                Some(t)
+                    if t.without_modifier() == DataType::Text
+                        || matches!(t, DataType::Varchar(_)) =>
+                {
+                    DataType::Text
+                }
+                Some(_) => return Err(fail()),
+            };
+            let func = if op == "->" {
+                JsonFunc::Get
+            } else {
+                JsonFunc::GetText
+            };
+            (func, key)
+        }
+        "#>" | "#>>" => {
+            match right {
+                None => {}
+                Some(t) if t == text_path => {}
+                Some(t)
+                    if t.element_type()
+                        .is_some_and(|e| matches!(e, DataType::Varchar(_))) => {}
+                Some(_) => return Err(fail()),
+            }
+            let func = if op == "#>" {
+                JsonFunc::Path
+            } else {
+                JsonFunc::PathText
+            };
+            (func, text_path)
+        }
+        _ => return Err(fail()),
+    };
+    let result = match func {
+        JsonFunc::Get | JsonFunc::Path => doc,
+        _ => DataType::Text,
+    };
+    Ok(Resolved {
+        func,
+        arg_types: vec![Some(doc), Some(key)],
+        result,
+    })
+}
+
+/// Whether `name` is one of this module's functions.
+pub fn is_json_function(name: &str) -> bool {
+    matches!(name, "jsonb_typeof" | "json_typeof" | "jsonb_build_object")
+}
+
+/// Resolves a call of one of this module's functions.
+pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
+    let fail = || {
+        let names: Vec<&str> = args.iter().map(|t| type_name(*t)).collect();
+        Error::bind(
+            "42883",
+            format!("function {name}({}) does not exist", names.join(", ")),
+        )
+    };
+    match (name, args) {
+        ("jsonb_typeof", [t]) if t.is_none() || *t == Some(DataType::Jsonb) => Ok(Resolved {
+            func: JsonFunc::Typeof,
+            arg_types: vec![Some(DataType::Jsonb)],
+            result: DataType::Text,
+        }),
+        ("json_typeof", [t]) if t.is_none() || *t == Some(DataType::Json) => Ok(Resolved {
+            func: JsonFunc::Typeof,
+            arg_types: vec![Some(DataType::Json)],
+            result: DataType::Text,
+        }),
+        ("jsonb_build_object", _) => {
+            if !args.len().is_multiple_of(2) {
+                return Err(Error::Runtime {
+                    sqlstate: "22023",
+                    message: "argument list must have even number of elements".into(),
+                });
+            }
+            // Unknown-typed literals are text, as PostgreSQL's "any" arguments take them.
+            let arg_types = args
+                .iter()
+                .map(|t| {
+                    if t.is_none() {
+                        Some(DataType::Text)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            Ok(Resolved {
+                func: JsonFunc::BuildObject,
+                arg_types,
+                result: DataType::Jsonb,
+            })
+        }
+        _ => Err(fail()),
+    }
+}
+
+/// Evaluates a JSON function on evaluated arguments.
+pub fn eval(func: JsonFunc, args: &[Value]) -> Result<Value> {
+    if func != JsonFunc::BuildObject && args.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    match func {
+        JsonFunc::Get | JsonFunc::GetText => {
+            let step = match &args[1] {
+                Value::Int4(i) => Step::Index(i64::from(*i)),
+                Value::Int2(i) => Step::Index(i64::from(*i)),
+                Value::Int8(i) => Step::Index(*i),
+                other => Step::Key(text_of(other)),
+            };
+            let text = func == JsonFunc::GetText;
+            match &args[0] {
+                Value::Jsonb(doc) => {
+                    let found = match (&step, doc) {
+                        (Step::Index(0 | -1), scalar) if !is_container(scalar) => Some(scalar),
+                        _ => jsonb_step(doc, &step),
+                    };
+                    Ok(jsonb_result(found, text))
+                }
+                Value::Json(doc) => Ok(json_result(json_step(doc, &step)?, text)),
+                other => Err(not_json(other)),
+            }
+        }
+        JsonFunc::Path | JsonFunc::PathText => {
+            let Value::Array(path) = &args[1] else {
+                return Err(crate::exec::internal("a JSON path that is not an array"));
+            };
+            let text = func == JsonFunc::PathText;
+            if path.items().iter().any(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            let steps: Vec<String> = path.items().iter().map(text_of).collect();
+            match &args[0] {
+                Value::Jsonb(doc) => {
+                    let mut at = Some(doc);
+                    for s in &steps {
+                        at = at.and_then(|d| jsonb_step(d, &path_step(d_is_array_jsonb(d), s)));
+                    }
+                    Ok(jsonb_result(at, text))
+                }
+                Value::Json(doc) => {
+                    let mut at: Option<&str> = Some(doc.as_str());
+                    for s in &steps {
+                        let Some(d) = at else { break };
+                        let is_array = d.trim_start().starts_with('[');
+                        at = json_step(d, &path_step(is_array, s))?;
+                    }
+                    Ok(json_result(at, text))
+                }
+                other => Err(not_json(other)),
+            }
+        }
+        JsonFunc::Typeof => {
+            let name = match &args[0] {
+                Value::Jsonb(doc) => jsonb_type(doc),
+                Value::Json(doc) => json_type(doc),
+                other => return Err(not_json(other)),
+            };
+            Ok(Value::Text(name.to_string()))
+        }
+        JsonFunc::BuildObject => build_object(args),
+    }
+}
+
+fn not_json(v: &Value) -> Error {
+    crate::exec::internal(&format!("a JSON operator applied to {v:?}"))
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::BpChar(s) => s.trim_end_matches(' ').to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_container(doc: &Jsonb) -> bool {
+    matches!(doc, Jsonb::Array(_) | Jsonb::Object(_))
+}
+
+fn d_is_array_jsonb(doc: &Jsonb) -> bool {
+    matches!(doc, Jsonb::Array(_))
+}
+
+/// One step into a document.
+enum Step {
+    Key(String),
+    Index(i64),
+}
+
+/// A path element: an index where the document is an array (PostgreSQL reads it with
+/// `strtol`: leading blanks and a sign allowed; anything else finds nothing), a key
+/// otherwise.
+fn path_step(is_array: bool, s: &str) -> Step {
+    if !is_array {
+        return Step::Key(s.to_string());
+    }
+    // Not a number: no element matches (an index that cannot exist).
+    Step::Index(s.trim_start().parse::<i64>().unwrap_or(i64::MAX))
+}
+
+/// The array position of `index` among `len` elements (negative counts from the end).
+fn array_index(index: i64, len: usize) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let i = if index < 0 { len + index } else { index };
+    (0..len)
+        .contains(&i)
+        .then(|| usize::try_from(i).ok())
+        .flatten()
+}
+
+fn jsonb_step<'a>(doc: &'a Jsonb, step: &Step) -> Option<&'a Jsonb> {
+    match (doc, step) {
+        (Jsonb::Object(pairs), Step::Key(k)) => {
+            pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v)
+        }
+        (Jsonb::Array(items), Step::Index(i)) => array_index(*i, items.len()).map(|i| &items[i]),
+        _ => None,
+    }
+}
+
+fn jsonb_result(found: Option<&Jsonb>, text: bool) -> Value {
+    match found {
+        None => Value::Null,
+        Some(Jsonb::Null) if text => Value::Null,
+        Some(Jsonb::String(s)) if text => Value::Text(s.clone()),
+        Some(doc) if text => Value::Text(doc.to_string()),
+        Some(doc) => Value::Jsonb(doc.clone()),
+    }
+}
+
+fn json_result(found: Option<&str>, text: bool) -> Value {
+    match found {
+        None => Value::Null,
+        Some(raw) if !text => Value::Json(raw.to_string()),
+        Some(raw) => match raw.as_bytes().first() {
+            Some(b'n') => Value::Null,
+            // Valid JSON string text: serde_json unescapes it.
+            Some(b'"') => match Jsonb::parse(raw) {
+                Ok(Jsonb::String(s)) => Value::Text(s),
+                _ => Value::Text(raw.to_string()),
+            },
+            _ => Value::Text(raw.to_string()),
+        },
+    }
+}
+
+fn jsonb_type(doc: &Jsonb) -> &'static str {
+    match doc {
+        Jsonb::Null => "null",
+        Jsonb::Bool(_) => "boolean",
+        Jsonb::Number(_) => "number",
+        Jsonb::String(_) => "string",
+        Jsonb::Array(_) => "array",
+        Jsonb::Object(_) => "object",
+    }
+}
+
+fn json_type(doc: &str) -> &'static str {
+    match doc.trim_start().as_bytes().first() {
+        Some(b'{') => "object",
+        Some(b'[') => "array",
+        Some(b'"') => "string",
+        Some(b't' | b'f') => "boolean",
+        Some(b'n') => "null",
+        _ => "number",
+    }
+}
+
+/// Scans valid JSON text (a `json` value, validated on input) without building a tree.
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(b) = self.text.as_bytes().get(self.at) {
+            if b.is_ascii_whitespace() {
+                self.at += 1;
+            } else {
+                return Some(*b);
+            }
+        }
+        None
+    }
+
+    fn expect(&mut self, b: u8) -> Result<()> {
+        if self.peek() == Some(b) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(invalid_json())
+        }
+    }
+
+    /// Skips one value and returns its text as written.
+    fn value(&mut self) -> Result<&'a str> {
+        let bytes = self.text.as_bytes();
+        self.peek().ok_or_else(invalid_json)?;
+        let start = self.at;
+        let mut depth = 0usize;
+        let mut in_string = false;
+        while let Some(&b) = bytes.get(self.at) {
+            self.at += 1;
+            if in_string {
+                match b {
+                    b'\\' => self.at += 1,
+                    b'"' => {
+                        in_string = false;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                // A scalar ends where its container closes.
+                b'}' | b']' if depth == 0 => {
+                    self.at -= 1;
+                    break;
+                }
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                b',' | b':' if depth == 0 => {
+                    self.at -= 1;
+                    break;
+                }
+                b if depth == 0 && b.is_ascii_whitespace() => {
+                    self.at -= 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let end = self.at.min(bytes.len());
+        Ok(self.text[start..end].trim_end())
+    }
+}
+
+fn invalid_json() -> Error {
+    Error::from(zqlite_projections::value::ValueError::InvalidJson {
+        detail: "malformed json value".into(),
+    })
+}
+
+/// One step into `json` text: the sub-document's text as written, if found.
+fn json_step<'a>(doc: &'a str, step: &Step) -> Result<Option<&'a str>> {
+    let mut s = Scanner { text: doc, at: 0 };
+    match (s.peek(), step) {
+        (Some(b'{'), Step::Key(key)) => {
+            s.at += 1;
+            let mut found = None;
+            if s.peek() == Some(b'}') {
+                return Ok(None);
+            }
+            loop {
+                let raw_key = s.value()?;
+                let Jsonb::String(name) = Jsonb::parse(raw_key)? else {
+                    return Err(invalid_json());
+                };
+                s.expect(b':')?;
+                let value = s.value()?;
+                if name == *key {
+                    // The last of duplicate keys wins, as in PostgreSQL.
+                    found = Some(value);
+                }
+                match s.peek() {
+                    Some(b',') => s.at += 1,
+                    _ => return Ok(found),
+                }
+            }
+        }
+        (Some(b'['), Step::Index(index)) => {
+            s.at += 1;
+            let mut items = Vec::new();
+            if s.peek() != Some(b']') {
+                loop {
+                    items.push(s.value()?);
+                    match s.peek() {
+                        Some(b',') => s.at += 1,
+                        _ => break,
+                    }
+                }
+            }
+            Ok(array_index(*index, items.len()).map(|i| items[i]))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `to_jsonb` of one SQL value, as `jsonb_build_object` converts its values.
+pub fn to_jsonb(v: &Value) -> Result<Jsonb> {
+    Ok(match v {
+        Value::Null => Jsonb::Null,
+        Value::Bool(b) => Jsonb::Bool(*b),
+        Value::Int2(_)
+        | Value::Int4(_)
+        | Value::Int8(_)
+        | Value::Numeric(_)
+        | Value::Float4(_)
+        | Value::Float8(_) => {
+            let text = v.to_string();
+            // NaN and the infinities are not JSON numbers: PostgreSQL makes them strings.
+            Jsonb::parse(&text).unwrap_or(Jsonb::String(text))
+        }
+        Value::Json(s) => Jsonb::parse(s)?,
+        Value::Jsonb(j) => j.clone(),
+        Value::Text(s) => Jsonb::String(s.clone()),
+        Value::BpChar(s) => Jsonb::String(s.clone()),
+        Value::Timestamp(_) | Value::TimestampTz(_) => Jsonb::String(iso_8601(&v.to_string())),
+        Value::Array(a) => Jsonb::Array(a.items().iter().map(to_jsonb).collect::<Result<_>>()?),
+        other => Jsonb::String(other.to_string()),
+    })
+}
+
+/// PostgreSQL's JSON form of a timestamp's text: `T` between date and time, and a full
+/// `+HH:MM` offset.
+fn iso_8601(text: &str) -> String {
+    let mut out = text.replacen(' ', "T", 1);
+    let offset = out.rfind(['+', '-']).filter(|&i| i > 10);
+    if let Some(i) = offset
+        && out.len() - i == 3
+    {
+        out.push_str(":00");
+    }
+    out
+}
+
+fn build_object(args: &[Value]) -> Result<Value> {
+    let mut pairs: Vec<(String, Jsonb)> = Vec::with_capacity(args.len() / 2);
+    for (n, pair) in args.chunks(2).enumerate() {
+        let key = match &pair[0] {
+            Value::Null => {
+                return Err(Error::Runtime {
+                    sqlstate: "22004",
+                    message: format!("argument {}: key must not be null", 2 * n + 1),
+                });
+            }
+            k => text_of(k),
+        };
+        let value = to_jsonb(&pair[1])?;
+        match pairs.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => pairs.push((key, value)),
+        }
+    }
+    // Normalise key order (and everything else) through the jsonb tree's own rules.
+    let text = Jsonb::Object(pairs).to_string();
+    Ok(Value::Jsonb(Jsonb::parse(&text)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jb(s: &str) -> Value {
+        Value::Jsonb(Jsonb::parse(s).unwrap())
+    }
+
+    fn js(s: &str) -> Value {
+        Value::Json(s.to_string())
+    }
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.to_string())
+    }
+
+    fn path(items: &[&str]) -> Value {
+        let items = items.iter().map(|s| t(s)).collect();
+        Value::Array(std::sync::Arc::new(zqlite_projections::value::Array::new(
+            DataType::Text,
+            items,
+        )))
+    }
+
+    fn show(v: Value) -> String {
+        match v {
+            Value::Null => "NULL".into(),
+            other => other.to_string(),
+        }
+    }
+
+    // Expected values from PostgreSQL 15.
+    #[test]
+    fn arrow_operators_on_jsonb() {
+        let doc = jb(r#"{"a": {"b": 1}, "c": [1, "x", null], "s": "x\ny", "n": null}"#);
+        let get = |k: Value| show(eval(JsonFunc::Get, &[doc.clone(), k]).unwrap());
+        let text = |k: Value| show(eval(JsonFunc::GetText, &[doc.clone(), k]).unwrap());
+        assert_eq!(get(t("a")), r#"{"b": 1}"#);
+        assert_eq!(text(t("a")), r#"{"b": 1}"#);
+        assert_eq!(text(t("s")), "x\ny");
+        assert_eq!(get(t("s")), r#""x\ny""#);
+        assert_eq!(get(t("n")), "null");
+        assert_eq!(text(t("n")), "NULL");
+        assert_eq!(get(t("missing")), "NULL");
+        assert_eq!(get(Value::Int4(0)), "NULL", "an index on an object");
+        assert_eq!(get(Value::Null), "NULL");
+        let arr = jb("[1, 2, 3]");
+        let at = |i: i32| show(eval(JsonFunc::Get, &[arr.clone(), Value::Int4(i)]).unwrap());
+        assert_eq!(
+            (at(0), at(-1), at(3), at(-4)),
+            ("1".into(), "3".into(), "NULL".into(), "NULL".into())
+        );
+        // Raw scalars are one-element arrays to `->`.
+        assert_eq!(
+            show(eval(JsonFunc::GetText, &[jb(r#""s""#), Value::Int4(0)]).unwrap()),
+            "s"
+        );
+        assert_eq!(
+            show(eval(JsonFunc::Get, &[jb("5"), Value::Int4(1)]).unwrap()),
+            "NULL"
+        );
+    }
+
+    #[test]
+    fn path_operators() {
+        let doc = jb(r#"{"a": [1, [2, 3]], "b": {"c": "d"}}"#);
+        let p = |f, items: &[&str]| show(eval(f, &[doc.clone(), path(items)]).unwrap());
+        assert_eq!(p(JsonFunc::Path, &["a", "1", "0"]), "2");
+        assert_eq!(p(JsonFunc::Path, &["a", "-1"]), "[2, 3]");
+        assert_eq!(p(JsonFunc::Path, &["a", " +1"]), "[2, 3]");
+        assert_eq!(p(JsonFunc::Path, &["a", "x"]), "NULL");
+        assert_eq!(p(JsonFunc::PathText, &["b", "c"]), "d");
+        assert_eq!(p(JsonFunc::PathText, &["b", "c", "e"]), "NULL");
+        assert_eq!(p(JsonFunc::PathText, &[]), doc.to_string());
+        assert_eq!(
+            show(eval(JsonFunc::Path, &[jb("5"), path(&["0"])]).unwrap()),
+            "NULL"
+        );
+    }
+
+    #[test]
+    fn json_keeps_its_text() {
+        let doc = js(r#"{"a": {"c":1, "b":[ 2 ]}, "a" : 5, "s": "x\u0041", "l": [1, "x" ,null]}"#);
+        let get = |f, k: &str| show(eval(f, &[doc.clone(), t(k)]).unwrap());
+        assert_eq!(get(JsonFunc::Get, "a"), "5", "the last duplicate wins");
+        assert_eq!(get(JsonFunc::Get, "s"), r#""x\u0041""#);
+        assert_eq!(get(JsonFunc::GetText, "s"), "xA");
+        assert_eq!(get(JsonFunc::Get, "l"), r#"[1, "x" ,null]"#);
+        let l = eval(JsonFunc::Get, &[doc.clone(), t("l")]).unwrap();
+        assert_eq!(
+            show(eval(JsonFunc::Get, &[l.clone(), Value::Int4(1)]).unwrap()),
+            r#""x""#
+        );
+        assert_eq!(
+            show(eval(JsonFunc::GetText, &[l.clone(), Value::Int4(2)]).unwrap()),
+            "NULL"
+        );
+        assert_eq!(
+            show(eval(JsonFunc::Get, &[l, Value::Int4(-1)]).unwrap()),
+            "null"
+        );
+        let nested = js(r#"{"a": {"c":1, "b":[ 2 ]}}"#);
+        assert_eq!(
+            show(eval(JsonFunc::GetText, &[nested.clone(), t("a")]).unwrap()),
+            r#"{"c":1, "b":[ 2 ]}"#
+        );
+        assert_eq!(
+            show(eval(JsonFunc::PathText, &[nested, path(&["a", "b", "0"])]).unwrap()),
+            "2"
+        );
+        assert_eq!(
+            show(eval(JsonFunc::GetText, &[js(r#""x""#), Value::Int4(0)]).unwrap()),
+            "NULL"
+        );
+    }
+
+    #[test]
+    fn typeof_and_build_object() {
+        for (doc, ty) in [
+            ("1", "number"),
+            ("null", "null"),
+            (r#""x""#, "string"),
+            ("[]", "array"),
+            ("{}", "object"),
+            ("true", "boolean"),
+        ] {
+            assert_eq!(show(eval(JsonFunc::Typeof, &[jb(doc)]).unwrap()), ty);
+            assert_eq!(show(eval(JsonFunc::Typeof, &[js(doc)]).unwrap()), ty);
+        }
+        let args = [
+            t("b"),
+            t("x"),
+            t("a"),
+            Value::Int4(1),
+            t("c"),
+            Value::Null,
+            t("e"),
+            jb(r#"{"x": 1}"#),
+        ];
+        assert_eq!(
+            show(eval(JsonFunc::BuildObject, &args).unwrap()),
+            r#"{"a": 1, "b": "x", "c": null, "e": {"x": 1}}"#
+        );
+        assert_eq!(show(eval(JsonFunc::BuildObject, &[]).unwrap()), "{}");
+        let e = eval(JsonFunc::BuildObject, &[Value::Null, Value::Int4(1)]).unwrap_err();
+        assert_eq!(e.sqlstate(), "22004");
+        assert_eq!(
+            iso_8601("2026-01-02 03:04:05+00"),
+            "2026-01-02T03:04:05+00:00"
+        );
+        assert_eq!(
+            iso_8601("2026-01-02 03:04:05.5+05:30"),
+            "2026-01-02T03:04:05.5+05:30"
+        );
+    }
+
+    #[test]
+    fn operator_types_resolve_like_postgres() {
+        let r = resolve_operator("->>", Some(DataType::Jsonb), None).unwrap();
+        assert_eq!((r.func, r.result), (JsonFunc::GetText, DataType::Text));
+        let r = resolve_operator("->", Some(DataType::Json), Some(DataType::Int2)).unwrap();
+        assert_eq!(r.result, DataType::Json);
+        let e = resolve_operator("->", Some(DataType::Jsonb), Some(DataType::Int8)).unwrap_err();
+        assert_eq!(e.sqlstate(), "42883");
+        let e = resolve_operator("->>", Some(DataType::Int4), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "operator does not exist: integer ->> unknown"
+        );
+        let e = resolve_operator("->>", None, None).unwrap_err();
+        assert_eq!(e.sqlstate(), "42725");
+    }
+}
