@@ -497,6 +497,31 @@ pub fn read(fs: &dyn FileSystem, path: &Path) -> std::result::Result<State, Stri
     Ok(state)
 }
 
+/// The checkpoint LSNs to keep out of `lsns` (ascending): the newest `keep` (at least one),
+/// and up to
+/// `history` older ones chosen by dropping, one at a time, the older checkpoint whose
+/// removal leaves the smallest gap between its neighbours (LSN 0, the empty state, is the
+/// first neighbour), the oldest on a tie. With checkpoints written at a steady rate this
+/// keeps the older ones about evenly spread over the log, so a past state is never much
+/// further than `log length / (history + 1)` records from a checkpoint before it.
+pub fn thin(lsns: &[Lsn], keep: usize, history: usize) -> Vec<Lsn> {
+    let mut kept = lsns.to_vec();
+    let newest = keep.max(1).min(kept.len());
+    while kept.len() > newest + history {
+        let older = kept.len() - newest;
+        let gap = |i: usize| {
+            let before = if i == 0 { 0 } else { kept[i - 1] };
+            kept[i + 1] - before
+        };
+        // `older < kept.len()`, so every candidate has a successor.
+        let drop = (0..older)
+            .min_by_key(|&i| gap(i))
+            .expect("at least one older checkpoint");
+        kept.remove(drop);
+    }
+    kept
+}
+
 /// Checkpoint files in `dir`, newest first (the order opening tries them).
 pub fn list(fs: &dyn FileSystem, dir: &Path) -> Vec<(Lsn, PathBuf)> {
     let mut found: Vec<(Lsn, PathBuf)> = fs
@@ -526,10 +551,17 @@ pub(crate) fn load_newest(fs: &dyn FileSystem, dir: &Path, durable_lsn: Lsn) -> 
     None
 }
 
-/// Deletes all but the newest `keep` checkpoints (and leftover temporary files); failures
-/// to delete are logged, never fatal (a checkpoint is only a cache).
-pub fn prune(fs: &dyn FileSystem, dir: &Path, keep: usize) {
-    for (_, path) in list(fs, dir).into_iter().skip(keep) {
+/// Deletes checkpoints beyond the newest `keep` and `history` older ones (and leftover
+/// temporary files); failures to delete are logged, never fatal (a checkpoint is only a
+/// cache). The older ones kept are those [`thin`] picks, spread over the log.
+pub fn prune(fs: &dyn FileSystem, dir: &Path, keep: usize, history: usize) {
+    let found = list(fs, dir);
+    let lsns: Vec<Lsn> = found.iter().rev().map(|(lsn, _)| *lsn).collect();
+    let kept = thin(&lsns, keep, history);
+    for (lsn, path) in found {
+        if kept.contains(&lsn) {
+            continue;
+        }
         if let Err(e) = fs.remove(&path) {
             warn!(checkpoint = %path.display(), error = %e, "could not delete an old checkpoint");
         }

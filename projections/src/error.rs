@@ -102,6 +102,9 @@ pub enum Error {
     #[error("event id {id} is already stored (appending to stream \"{stream}\")")]
     DuplicateEventId { id: uuid::Uuid, stream: String },
 
+    #[error("LSN {lsn} has not been committed: the last committed LSN is {last}")]
+    FutureLsn { lsn: u64, last: u64 },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -139,6 +142,7 @@ impl Error {
             Error::StreamDeleted { .. } => "ZQ002",
             Error::StreamNotFound { .. } => "42704",
             Error::DuplicateEventId { .. } => "23505",
+            Error::FutureLsn { .. } => "22023",
             Error::Internal(_) => "XX000",
         }
     }

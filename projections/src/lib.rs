@@ -29,6 +29,7 @@ mod change;
 mod checkpoint;
 mod error;
 pub mod events;
+mod history;
 mod key;
 mod locks;
 mod replay;
@@ -51,6 +52,7 @@ pub use events::{
     AppendResult, Direction, EventStore, EventView, ExpectedVersion, NewEvent, Page, RecordedEvent,
     StreamAppend, StreamState,
 };
+pub use history::{AS_OF_CACHE, AsOf, AsOfSource};
 pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
 pub use store::{PendingCommit, Store, StoreOptions};

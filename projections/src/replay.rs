@@ -144,6 +144,7 @@ mod tests {
             },
             checkpoint_bytes: 0,
             checkpoints_kept: 10,
+            history_checkpoints: 0,
         }
     }
 

@@ -31,6 +31,7 @@ use crate::catalog::{SequenceDef, TableId};
 use crate::change::{Change, TRANSACTION, TxMeta, TxRecord};
 use crate::checkpoint;
 use crate::error::{Error, Result};
+use crate::history::AsOfCache;
 use crate::locks::{HeldLocks, RowLocks};
 use crate::replay::{Opened, open_state};
 use crate::state::{Check, Key, SequenceState, State};
@@ -46,6 +47,10 @@ pub struct StoreOptions {
     pub checkpoint_bytes: u64,
     /// Checkpoints kept after writing a new one.
     pub checkpoints_kept: usize,
+    /// Older checkpoints kept besides those, for time travel ([`Store::state_at`] starts
+    /// from the nearest checkpoint at or before its target): thinned so that those kept
+    /// stay spread evenly over the log.
+    pub history_checkpoints: usize,
 }
 
 /// The largest transaction record (the log's own limit).
@@ -62,6 +67,7 @@ impl Default for StoreOptions {
             },
             checkpoint_bytes: 64 << 20,
             checkpoints_kept: 2,
+            history_checkpoints: 4,
         }
     }
 }
@@ -77,6 +83,7 @@ impl StoreOptions {
             },
             checkpoint_bytes: 0,
             checkpoints_kept: 1,
+            history_checkpoints: 0,
         }
     }
 }
@@ -182,6 +189,8 @@ pub struct Store {
     /// The published state's next event position: moves after every publication that
     /// made new events visible (subscriptions wake on it).
     events_published: watch::Sender<u64>,
+    /// Past states opened for time travel (`history.rs`).
+    pub(crate) as_of_cache: AsOfCache,
 }
 
 /// A commit whose record is queued in the log but may not be durable yet.
@@ -241,6 +250,7 @@ impl Store {
             stopped: Mutex::new(None),
             bytes_since_checkpoint: AtomicU64::new(0),
             checkpointing: Arc::new(AtomicBool::new(false)),
+            as_of_cache: AsOfCache::default(),
         })
     }
 
@@ -286,6 +296,11 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.opts
     }
 
     fn check_running(&self) -> Result<()> {
@@ -497,6 +512,7 @@ impl Store {
         let fs = self.opts.log.fs.clone();
         let dir = self.dir.join("snapshots");
         let kept = self.opts.checkpoints_kept;
+        let history = self.opts.history_checkpoints;
         let busy = self.checkpointing.clone();
         let spawned = std::thread::Builder::new()
             .name("zqlite-checkpoint".into())
@@ -504,7 +520,7 @@ impl Store {
                 match checkpoint::write(&*fs, &dir, &state) {
                     Ok(path) => {
                         info!(checkpoint = %path.display(), lsn = state.lsn(), "wrote a checkpoint");
-                        checkpoint::prune(&*fs, &dir, kept);
+                        checkpoint::prune(&*fs, &dir, kept, history);
                     }
                     Err(e) => warn!(error = %e, "could not write a checkpoint"),
                 }
@@ -521,7 +537,12 @@ impl Store {
         let state = self.snapshot();
         let dir = self.dir.join("snapshots");
         let path = checkpoint::write(&*self.opts.log.fs, &dir, &state)?;
-        checkpoint::prune(&*self.opts.log.fs, &dir, self.opts.checkpoints_kept.max(1));
+        checkpoint::prune(
+            &*self.opts.log.fs,
+            &dir,
+            self.opts.checkpoints_kept.max(1),
+            self.opts.history_checkpoints,
+        );
         Ok(path)
     }
 

@@ -23,6 +23,7 @@ fn sim_options(fs: &SimFs) -> StoreOptions {
         },
         checkpoint_bytes: 0,
         checkpoints_kept: 2,
+        history_checkpoints: 0,
     }
 }
 

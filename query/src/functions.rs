@@ -47,6 +47,9 @@ pub enum Func {
     Reverse,
     Now,
     CurrentDate,
+    /// `zq_current_lsn()`: the LSN of the state the statement reads (the executor
+    /// evaluates it, from its state).
+    CurrentLsn,
     Random,
     GenRandomUuid,
     NextVal,
@@ -91,6 +94,7 @@ impl Func {
             Func::Repeat => "repeat",
             Func::Reverse => "reverse",
             Func::Now => "now",
+            Func::CurrentLsn => "zq_current_lsn",
             Func::CurrentDate => "current_date",
             Func::Random => "random",
             Func::GenRandomUuid => "gen_random_uuid",
@@ -239,6 +243,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
             (Func::Now, DataType::TimestampTz)
         }
         ("current_date", 0) => (Func::CurrentDate, DataType::Date),
+        ("zq_current_lsn", 0) => (Func::CurrentLsn, DataType::Int8),
         ("random", 0) => (Func::Random, DataType::Float8),
         ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
         ("nextval", 1) if all_text => (Func::NextVal, DataType::Int8),
@@ -532,6 +537,11 @@ impl Func {
                 V::TimestampTz(ts) => V::Date(ts.to_date()),
                 _ => V::Date(Date(0)),
             },
+            Func::CurrentLsn => {
+                return Err(Error::unsupported(
+                    "zq_current_lsn() without a state to read",
+                ));
+            }
             Func::Random => V::Float8(random_u64() as f64 / (u64::MAX as f64 + 1.0)),
             Func::GenRandomUuid => V::Uuid(uuid::Uuid::new_v4()),
             Func::NextVal => {

@@ -28,6 +28,7 @@
 
 mod alter;
 pub mod array_functions;
+pub mod as_of;
 pub mod bind;
 mod database;
 mod ddl;

@@ -24,6 +24,7 @@ use zqlite_projections::{
     Error as StoreError, Isolation, Savepoint, State, Store, Transaction, TxMeta,
 };
 
+use crate::as_of::{self, AsOf, QueryPoint};
 use crate::bind::{Binder, OutputColumn, ident_name};
 use crate::dml::InsertPlan;
 use crate::error::{Error, Result};
@@ -39,6 +40,10 @@ struct Block {
     savepoints: Vec<(String, Savepoint)>,
     failed: bool,
     statements: Vec<String>,
+    /// `zq.as_of` before the block first changed it (restored if the block rolls back).
+    as_of_before: Option<Option<AsOf>>,
+    /// Set by `SET LOCAL zq.as_of`: the session's value to return to when the block ends.
+    as_of_session: Option<Option<AsOf>>,
 }
 
 /// One client's connection to a [`crate::Database`].
@@ -50,6 +55,8 @@ pub struct Session {
     /// Statements prepared behind `execute` with parameters, by text.
     by_text: HashMap<String, Prepared>,
     interrupt: Arc<AtomicBool>,
+    /// `zq.as_of`: the past point every read uses, `None` for the live state (`as_of.rs`).
+    as_of: Option<AsOf>,
 }
 
 /// Cancels the statement a [`Session`] is running, from another thread (a client's cancel
@@ -165,6 +172,128 @@ impl Session {
             user: String::new(),
             by_text: HashMap::new(),
             interrupt: Arc::new(AtomicBool::new(false)),
+            as_of: None,
+        }
+    }
+
+    /// The past point the session reads (`SET zq.as_of`), if any.
+    pub fn as_of(&self) -> Option<&AsOf> {
+        self.as_of.as_ref()
+    }
+
+    /// `RESET ALL` for the settings the session keeps (`zq.as_of`), transactionally.
+    pub fn reset_all(&mut self) {
+        self.set_as_of(None, false);
+    }
+
+    /// Changes `zq.as_of` with PostgreSQL's rules for settings in transaction blocks: a
+    /// `SET` in a block is undone if the block rolls back; a `SET LOCAL` lasts until the
+    /// block ends; a `SET LOCAL` outside a block changes nothing.
+    fn set_as_of(&mut self, value: Option<AsOf>, local: bool) {
+        match &mut self.block {
+            None if local => {}
+            None => self.as_of = value,
+            Some(block) => {
+                if block.as_of_before.is_none() {
+                    block.as_of_before = Some(self.as_of.clone());
+                }
+                if local {
+                    if block.as_of_session.is_none() {
+                        block.as_of_session = Some(self.as_of.clone());
+                    }
+                } else if block.as_of_session.is_some() {
+                    block.as_of_session = Some(value.clone());
+                }
+                self.as_of = value;
+            }
+        }
+    }
+
+    /// Restores `zq.as_of` as the end of `block` requires.
+    fn end_block(&mut self, block: &Block, committed: bool) {
+        let restored = if committed {
+            &block.as_of_session
+        } else {
+            &block.as_of_before
+        };
+        if let Some(value) = restored {
+            self.as_of = value.clone();
+        }
+    }
+
+    /// SET / RESET / SHOW of `zq.as_of`; `None` when `stmt` is about something else.
+    fn as_of_statement(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+    ) -> Option<Result<QueryResult>> {
+        use Statement as S;
+        let names = |name: &ast::ObjectName| -> Vec<String> {
+            name.0.iter().map(|p| p.to_string()).collect()
+        };
+        match stmt {
+            S::Set(ast::Set::SingleAssignment {
+                scope,
+                variable,
+                values,
+                ..
+            }) if as_of::is_setting(&names(variable)) => {
+                let local = matches!(scope, Some(ast::ContextModifier::Local));
+                let value = match values.as_slice() {
+                    [ast::Expr::Identifier(i)]
+                        if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") =>
+                    {
+                        Ok(None)
+                    }
+                    [value] => as_of::open_setting(&self.store, params, value),
+                    _ => Err(Error::Runtime {
+                        sqlstate: "22023",
+                        message: format!("SET {} takes one value", as_of::SETTING),
+                    }),
+                };
+                Some(value.map(|v| {
+                    self.set_as_of(v, local);
+                    QueryResult::command("SET", None)
+                }))
+            }
+            S::Reset(r) => match &r.reset {
+                ast::Reset::ConfigurationParameter(name) if as_of::is_setting(&names(name)) => {
+                    self.set_as_of(None, false);
+                    Some(Ok(QueryResult::command("RESET", None)))
+                }
+                ast::Reset::ALL => {
+                    self.reset_all();
+                    Some(Ok(QueryResult::command("RESET", None)))
+                }
+                _ => None,
+            },
+            S::ShowVariable { variable }
+                if as_of::is_setting(&variable.iter().map(ident_name).collect::<Vec<_>>()) =>
+            {
+                let shown = self
+                    .as_of
+                    .as_ref()
+                    .map(|a| a.shown.clone())
+                    .unwrap_or_default();
+                Some(Ok(QueryResult::Rows {
+                    columns: vec![Column {
+                        name: as_of::SETTING.into(),
+                        data_type: DataType::Text,
+                    }],
+                    rows: vec![vec![Value::Text(shown)]],
+                }))
+            }
+            S::ShowVariable { variable } if variable.len() <= 2 => {
+                let name: Vec<String> = variable.iter().map(ident_name).collect();
+                Some(Err(Error::Runtime {
+                    sqlstate: "42704",
+                    message: format!(
+                        "unrecognized configuration parameter \"{}\"",
+                        name.join(".")
+                    ),
+                }))
+            }
+            _ => None,
         }
     }
 
@@ -271,14 +400,16 @@ impl Session {
                 "only a query can be described without running it",
             ));
         };
-        let bind = |state: &State| {
-            let bound = Binder::for_types(state, param_types).query(&q)?;
-            Ok(columns_of(&bound.columns))
-        };
-        match &self.block {
-            Some(b) => bind(b.txn.state()),
-            None => bind(&self.store.snapshot()),
-        }
+        let described = self.read(|state| {
+            let bound = Binder::for_types(state, param_types)
+                .allow_as_of(true)
+                .query(&q)?;
+            Ok(QueryResult::Rows {
+                columns: columns_of(&bound.columns),
+                rows: Vec::new(),
+            })
+        })?;
+        Ok(described.columns().to_vec())
     }
 
     /// Runs a prepared statement with `params` bound to `$1`, `$2`, ...
@@ -320,6 +451,8 @@ impl Session {
                         savepoints: Vec::new(),
                         failed: false,
                         statements: Vec::new(),
+                        as_of_before: None,
+                        as_of_session: None,
                     });
                 }
                 return Ok(QueryResult::command("BEGIN", None));
@@ -328,7 +461,9 @@ impl Session {
             S::Rollback {
                 savepoint: None, ..
             } => {
-                self.block = None;
+                if let Some(block) = self.block.take() {
+                    self.end_block(&block, false);
+                }
                 return Ok(QueryResult::command("ROLLBACK", None));
             }
             S::Rollback {
@@ -356,6 +491,9 @@ impl Session {
         if self.block.as_ref().is_some_and(|b| b.failed) {
             return Err(Error::TransactionAborted);
         }
+        if let Some(result) = self.as_of_statement(stmt, params) {
+            return self.fail_block_on_error(result);
+        }
         match stmt {
             S::Savepoint { name } => {
                 let block = self.block.as_mut().ok_or_else(no_block("SAVEPOINT"))?;
@@ -380,10 +518,21 @@ impl Session {
             S::Query(q) if events::write_call_of(q).is_none() => {
                 let flag = self.interrupt.clone();
                 let store = self.store.clone();
-                let result = self.read(|state| match prepared {
-                    Some(p) => prepared_query(state, &store, q, params, p, flag),
-                    None => query(state, &store, q, params, flag),
-                });
+                let result = match as_of::query_point(&store, q, params) {
+                    // The query names its own point: it reads that state throughout.
+                    Ok(QueryPoint::At(at)) => match prepared {
+                        Some(p) => prepared_query(&at.state, &store, q, params, p, flag, true),
+                        None => query(&at.state, &store, q, params, flag, true),
+                    },
+                    Ok(point) => {
+                        let allowed = matches!(point, QueryPoint::Unset);
+                        self.read(|state| match prepared {
+                            Some(p) => prepared_query(state, &store, q, params, p, flag, allowed),
+                            None => query(state, &store, q, params, flag, allowed),
+                        })
+                    }
+                    Err(e) => Err(e),
+                };
                 self.fail_block_on_error(result)
             }
             S::Explain {
@@ -397,7 +546,15 @@ impl Session {
                 if *analyze {
                     return Err(Error::unsupported("EXPLAIN ANALYZE"));
                 }
-                let result = self.read(|state| explain(state, q, params));
+                let store = self.store.clone();
+                let result = match as_of::query_point(&store, q, params) {
+                    Ok(QueryPoint::At(at)) => explain(&at.state, q, params, true),
+                    Ok(point) => {
+                        let allowed = matches!(point, QueryPoint::Unset);
+                        self.read(|state| explain(state, q, params, allowed))
+                    }
+                    Err(e) => Err(e),
+                };
                 self.fail_block_on_error(result)
             }
             S::Set(ast::Set::SetTransaction {
@@ -411,7 +568,13 @@ impl Session {
                 Ok(QueryResult::command("SET", None))
             }
             S::Set(_) => Ok(QueryResult::command("SET", None)),
-            s if is_write(s) => self.write(s, params, prepared),
+            s if is_write(s) => match &self.as_of {
+                Some(at) => {
+                    let e = as_of::read_only(s, at);
+                    self.fail_block_on_error(Err(e))
+                }
+                None => self.write(s, params, prepared),
+            },
             other => Err(unsupported_statement(other)),
         }
     }
@@ -448,7 +611,12 @@ impl Session {
         result
     }
 
+    /// Runs `f` on the state the session reads: the past one `zq.as_of` names, else the
+    /// open block's, else the latest snapshot.
     fn read(&self, f: impl FnOnce(&State) -> Result<QueryResult>) -> Result<QueryResult> {
+        if let Some(at) = &self.as_of {
+            return f(&at.state);
+        }
         match &self.block {
             Some(b) => f(b.txn.state()),
             None => f(&self.store.snapshot()),
@@ -513,19 +681,30 @@ impl Session {
     }
 
     fn commit(&mut self) -> Result<QueryResult> {
-        let Some(block) = self.block.take() else {
+        let Some(mut block) = self.block.take() else {
             return Ok(QueryResult::command("COMMIT", None));
         };
+        self.end_block(&block, !block.failed);
         if block.failed {
             return Ok(QueryResult::command("ROLLBACK", None));
         }
+        let as_of_before = block.as_of_before.take();
         let meta = TxMeta {
             user: self.user.clone(),
             statements: block.statements,
             ..TxMeta::default()
         };
-        let pending = self.store.commit(block.txn, meta)?;
-        self.store.wait(pending)?;
+        let committed = self
+            .store
+            .commit(block.txn, meta)
+            .and_then(|pending| self.store.wait(pending));
+        if let Err(e) = committed {
+            // The block did not commit: its settings are rolled back with it.
+            if let Some(before) = as_of_before {
+                self.as_of = before;
+            }
+            return Err(e.into());
+        }
         Ok(QueryResult::command("COMMIT", None))
     }
 }
@@ -564,8 +743,9 @@ fn query(
     q: &ast::Query,
     params: &[Value],
     interrupt: Arc<AtomicBool>,
+    time_travel: bool,
 ) -> Result<QueryResult> {
-    let mut binder = Binder::new(state, params);
+    let mut binder = Binder::new(state, params).allow_as_of(time_travel);
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
     let rows = Exec::new(state, params)
@@ -586,9 +766,12 @@ fn prepared_query(
     params: &[Value],
     p: &Prepared,
     interrupt: Arc<AtomicBool>,
+    time_travel: bool,
 ) -> Result<QueryResult> {
     let cached = p.plan(state, params, || {
-        let bound = Binder::new(state, params).query(q)?;
+        let bound = Binder::new(state, params)
+            .allow_as_of(time_travel)
+            .query(q)?;
         Ok(Bound::Query {
             plan: Box::new(optimize(bound.plan, state.catalog())?),
             columns: bound.columns,
@@ -608,8 +791,13 @@ fn prepared_query(
 }
 
 /// EXPLAIN: the optimised plan tree, one line per row.
-fn explain(state: &State, q: &ast::Query, params: &[Value]) -> Result<QueryResult> {
-    let mut binder = Binder::new(state, params);
+fn explain(
+    state: &State,
+    q: &ast::Query,
+    params: &[Value],
+    time_travel: bool,
+) -> Result<QueryResult> {
+    let mut binder = Binder::new(state, params).allow_as_of(time_travel);
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
     let rows = plan

@@ -221,7 +221,7 @@ fn rebuild(dir: &DataDir, log: &Log) -> anyhow::Result<Option<Rebuilt>> {
         ));
     }
     // Leftover temporary files go; the new checkpoint is the only one.
-    prune_checkpoints(&RealFs, &dir.snapshots, 1);
+    prune_checkpoints(&RealFs, &dir.snapshots, 1, 0);
 
     let mut rebuilt = Rebuilt {
         lsn,

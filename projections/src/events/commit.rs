@@ -493,6 +493,7 @@ mod tests {
             },
             checkpoint_bytes: 0,
             checkpoints_kept: 2,
+            history_checkpoints: 0,
         };
         let s = Store::open("/db", opts.clone()).unwrap();
         append(&s, "a", ExpectedVersion::Any, (1..=3).map(ev).collect()).unwrap();

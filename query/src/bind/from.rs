@@ -270,6 +270,11 @@ impl Binder<'_> {
             }
             ast::TableFactor::Table {
                 name,
+                args: Some(args),
+                ..
+            } if crate::as_of::is_function(name) => self.as_of_table(tf, name, &args.args),
+            ast::TableFactor::Table {
+                name,
                 alias,
                 args: Some(args),
                 ..
@@ -313,6 +318,81 @@ impl Binder<'_> {
 }
 
 impl Binder<'_> {
+    /// `FROM zq_as_of('table', point)`: the table, read from the state the session chose
+    /// for the query's point (see `as_of.rs`); it is named like the table unless aliased.
+    fn as_of_table(
+        &mut self,
+        tf: &ast::TableFactor,
+        name: &ast::ObjectName,
+        args: &[ast::FunctionArg],
+    ) -> Result<Plan> {
+        let loc = match name.0.last() {
+            Some(ast::ObjectNamePart::Identifier(i)) => ident_loc(i),
+            _ => None,
+        };
+        let table = match args {
+            [
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::Value(v))),
+                _,
+            ] => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                _ => String::new(),
+            },
+            _ => {
+                return Err(Error::Bind {
+                    sqlstate: "42883",
+                    message: format!(
+                        "{} takes two arguments: a table name and a point (timestamptz or \
+                         'lsn:<n>')",
+                        crate::as_of::FUNCTION
+                    ),
+                    location: loc,
+                });
+            }
+        };
+        let parsed = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&table)
+            .and_then(|mut p| {
+                let name = p.parse_object_name(false)?;
+                p.expect_token(&sqlparser::tokenizer::Token::EOF)?;
+                Ok(name)
+            });
+        let Ok(table_name) = parsed.map_err(|_| ()).and_then(|n| {
+            if table.trim().is_empty() {
+                Err(())
+            } else {
+                Ok(n)
+            }
+        }) else {
+            return Err(Error::Bind {
+                sqlstate: "42601",
+                message: format!(
+                    "the first argument of {} must be a table name in a string literal, \
+                     such as 'orders'",
+                    crate::as_of::FUNCTION
+                ),
+                location: loc,
+            });
+        };
+        if !self.as_of_allowed || !self.view_stack.is_empty() {
+            return Err(Error::Bind {
+                sqlstate: "0A000",
+                message: format!(
+                    "{} can be used in queries only (SELECT, EXPLAIN), not in views or \
+                     data-changing statements",
+                    crate::as_of::FUNCTION
+                ),
+                location: loc,
+            });
+        }
+        let mut plain = tf.clone();
+        if let ast::TableFactor::Table { name, args, .. } = &mut plain {
+            *name = table_name;
+            *args = None;
+        }
+        self.table_factor(&plain)
+    }
+
     /// `FROM name(args)`: a system table function.
     fn table_function(
         &mut self,

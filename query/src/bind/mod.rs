@@ -85,6 +85,9 @@ pub struct Binder<'a> {
     pub(crate) relations: Vec<String>,
     /// Common table expressions in scope (innermost last): name, column aliases, query.
     pub(crate) ctes: Vec<(String, Vec<String>, ast::Query)>,
+    /// Whether `zq_as_of(table, point)` may appear: only in a query whose point the session
+    /// resolved and whose state it chose (`as_of.rs`); it then binds as `table`.
+    pub(crate) as_of_allowed: bool,
 }
 
 /// Normalises an identifier as PostgreSQL does: unquoted names are lower-cased.
@@ -173,6 +176,7 @@ impl<'a> Binder<'a> {
             record_relations: false,
             relations: Vec::new(),
             ctes: Vec::new(),
+            as_of_allowed: false,
         }
     }
 
@@ -191,6 +195,12 @@ impl<'a> Binder<'a> {
             Some(types) => types.get(n - 1).copied(),
             None => self.params.get(n - 1).map(Value::data_type),
         }
+    }
+
+    /// Lets the query use `zq_as_of` (the caller reads the state its point names).
+    pub fn allow_as_of(mut self, allowed: bool) -> Self {
+        self.as_of_allowed = allowed;
+        self
     }
 
     pub(crate) fn scope(&mut self) -> &mut Scope {

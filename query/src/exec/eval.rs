@@ -174,6 +174,7 @@ impl Exec<'_> {
                 }
                 Value::Null
             }
+            Expr::Function(Func::CurrentLsn, _) => Value::Int8(self.state.lsn() as i64),
             Expr::Function(f, args) => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {
