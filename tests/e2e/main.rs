@@ -3,6 +3,7 @@
 //! Cargo builds the binary for them.
 
 mod bench;
+mod events_sql;
 mod http_api;
 mod http_client;
 mod log_tools;
