@@ -70,7 +70,7 @@ impl Database {
                 // A transaction block holds a row a projection writes: wait for it to
                 // finish, then append on the newer head.
                 Err(Error::Storage(zqlite_projections::Error::RowLocked { table, key })) => {
-                    self.store.wait_until_unlocked(table, &key);
+                    self.store.wait_until_unlocked(table, &key, None)?;
                 }
                 other => return other,
             }

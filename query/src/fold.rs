@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::exec::Exec;
 use crate::expr::Expr;
 use crate::functions::Func;
+use crate::json_functions::JsonFunc;
 
 fn is_lit(e: &Expr) -> bool {
     matches!(e, Expr::Literal(_))
@@ -36,6 +37,7 @@ fn strict_null(e: &Expr) -> bool {
             let lenient = match f {
                 Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
                 Func::Array(a) => !a.is_strict(),
+                Func::Json(JsonFunc::BuildObject) => true,
                 _ => false,
             };
             !lenient && !f.is_volatile() && args.iter().any(is_null_lit)

@@ -385,20 +385,18 @@ impl Session {
         Ok(Prepared::new(sql, statements.pop()))
     }
 
-    /// The result columns of a query (`SELECT`, `VALUES`, ...) whose parameters have the
-    /// given types (None: unknown), found by binding it on the session's current snapshot;
-    /// nothing runs. Fails as running it would for unknown names and type errors.
+    /// The result columns of a query (`SELECT`, `VALUES`, a call of a write function such
+    /// as `zq_append`, ...) whose parameters have the given types (None: unknown), found by
+    /// binding it on the state the session reads; nothing runs. None when `sql` is not a
+    /// query. Fails as running it would for unknown names and type errors.
     pub fn describe_query(
         &mut self,
         sql: &str,
         param_types: &[Option<DataType>],
-    ) -> Result<Vec<Column>> {
+    ) -> Result<Option<Vec<Column>>> {
         let mut statements = parse(sql)?;
         let Some(Statement::Query(q)) = statements.pop() else {
-            return Err(Error::bind(
-                "42601",
-                "only a query can be described without running it",
-            ));
+            return Ok(None);
         };
         let described = self.read(|state| {
             let bound = Binder::for_types(state, param_types)
@@ -409,7 +407,7 @@ impl Session {
                 rows: Vec::new(),
             })
         })?;
-        Ok(described.columns().to_vec())
+        Ok(Some(described.columns().to_vec()))
     }
 
     /// Runs a prepared statement with `params` bound to `$1`, `$2`, ...

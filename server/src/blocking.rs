@@ -48,6 +48,13 @@ impl SessionSlot {
         self.interrupt.clone()
     }
 
+    /// Runs a quick, non-blocking `f` on the session in place (nothing if a call runs).
+    pub(crate) fn with_session(&mut self, f: impl FnOnce(&mut Session)) {
+        if let Some(session) = self.session.as_mut() {
+            f(session);
+        }
+    }
+
     /// Whether a transaction block is open (false while a call runs).
     pub(crate) fn in_transaction(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.in_transaction())

@@ -321,7 +321,12 @@ impl Connection {
             });
         }
         let in_block = self.session.in_transaction();
+        let reset_all = matches!(u, Utility::ResetAll);
         let applied = self.settings.apply(u, in_block)?;
+        if reset_all {
+            // The query layer keeps `zq.as_of`: RESET ALL resets it too.
+            self.session.with_session(|s| s.reset_all());
+        }
         if let Some(warning) = &applied.warning {
             let _ = self.stream.send(B::NoticeResponse(warning.to_warning()));
         }

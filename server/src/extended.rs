@@ -379,14 +379,17 @@ impl Connection {
             });
         }
         let sql = statement.sql.clone();
-        if statement.is_select {
-            let types = statement.param_types.clone();
-            let described = self
-                .session
-                .run(move |s| s.describe_query(&sql, &types))
-                .await?;
-            return Ok(described.map_err(|e| SqlError::from_query(&e, &statement.sql, 0)));
+        let types = statement.param_types.clone();
+        let described = self
+            .session
+            .run(move |s| s.describe_query(&sql, &types))
+            .await?;
+        match described {
+            Ok(Some(columns)) => return Ok(Ok(columns)),
+            Ok(None) => {}
+            Err(e) => return Ok(Err(SqlError::from_query(&e, &statement.sql, 0))),
         }
+        let sql = statement.sql.clone();
         let nulls = vec![Value::Null; statement.param_types.len()];
         let outcome = self
             .session

@@ -30,7 +30,10 @@ pub(crate) enum Kind {
 impl Kind {
     pub(crate) fn of(stmt: &Statement) -> Kind {
         match stmt {
-            Statement::Query(_) | Statement::Explain { .. } => Kind::Query,
+            // `SHOW zq.as_of`: the query layer keeps that setting and answers with a row.
+            Statement::Query(_) | Statement::Explain { .. } | Statement::ShowVariable { .. } => {
+                Kind::Query
+            }
             Statement::Insert(i) if i.returning.is_some() => Kind::Returning,
             Statement::Update(u) if u.returning.is_some() => Kind::Returning,
             Statement::Delete(d) if d.returning.is_some() => Kind::Returning,

@@ -228,7 +228,7 @@ async fn zq_append_in_a_block_commits_or_rolls_back_with_the_other_writes() {
         .await
         .unwrap();
     assert_eq!(error(&c, &append("s", "no_stream")).await.0, "ZQ001");
-    assert_eq!(one(&c, "COMMIT").await.len(), 0, "no rows from COMMIT");
+    assert!(rows(&c, "COMMIT").await.is_empty(), "no rows from COMMIT");
     assert_eq!(one(&other, "SELECT count(*) FROM notes").await, "1");
     // The expectation is checked again at COMMIT against later commits.
     c.batch_execute("BEGIN").await.unwrap();

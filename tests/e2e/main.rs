@@ -11,6 +11,7 @@ mod replay;
 mod server;
 mod sql;
 mod sql_crash;
+mod time_travel;
 
 use std::path::PathBuf;
 

@@ -11,11 +11,13 @@
 //! - `rebuild`: replay the whole log, compare with the checkpointed state, replace the
 //!   checkpoints (`rebuild.rs`); refuses a directory in use.
 //! - `bench log`: the log's durable append and read throughput next to the disk's raw limits.
+//! - `bench replay`: replay, restart and time-travel opening times next to the raw read rate.
 //!
 //! The operator commands (`log ...`, `checkpoint`, `replay`, `rebuild`) end with the exit codes in `exit.rs`;
 //! `serve` and `sql` exit 1 on any failure.
 
 mod bench_log;
+mod bench_replay;
 mod checkpoint;
 mod exit;
 mod log_tools;
@@ -77,6 +79,9 @@ enum BenchTarget {
     /// Durable append throughput (1, 16, 256 appenders) and sequential reads, against the
     /// disk's raw fdatasync rate and write bandwidth.
     Log(bench_log::Args),
+    /// Full replay rate next to the raw read rate of the same log, restart time with a
+    /// recent checkpoint, and the time to open a past state (time travel) mid-log.
+    Replay(bench_replay::Args),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +96,9 @@ fn main() -> ExitCode {
         Command::Bench {
             target: BenchTarget::Log(args),
         } => bench_log::run(&args),
+        Command::Bench {
+            target: BenchTarget::Replay(args),
+        } => bench_replay::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
