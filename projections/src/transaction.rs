@@ -173,6 +173,7 @@ impl Transaction {
                     table,
                     key: key.to_vec(),
                     row: e.row.clone(),
+                    before: None,
                 };
                 self.state.apply(&refresh, e.lsn, Check::Replay)?;
                 self.based.insert((table, Key::from(key)), e.lsn);
@@ -183,6 +184,7 @@ impl Transaction {
                 let gone = Change::Delete {
                     table,
                     key: key.to_vec(),
+                    before: None,
                 };
                 self.state.apply(&gone, latest_state.lsn(), Check::Replay)?;
                 Ok(true)
@@ -221,8 +223,10 @@ impl Transaction {
         &self.changes
     }
 
-    /// Validates and applies one change.
-    pub fn apply(&mut self, change: Change) -> Result<()> {
+    /// Validates and applies one change. An update or delete records the row it replaces
+    /// as its `before` image (the committer refreshes it from the head at commit).
+    pub fn apply(&mut self, mut change: Change) -> Result<()> {
+        self.state.fill_before(&mut change);
         let in_place = matches!(
             change,
             Change::Insert { .. }
@@ -270,6 +274,7 @@ impl Transaction {
             table,
             key: key.to_vec(),
             row: row.into(),
+            before: None,
         })
     }
 
@@ -302,13 +307,16 @@ impl Transaction {
         };
         for change in self.state.cascade_for_delete(&def, &entry.row)? {
             match change {
-                Change::Delete { table, key } => self.delete_cascading(table, &key, depth + 1)?,
+                Change::Delete { table, key, .. } => {
+                    self.delete_cascading(table, &key, depth + 1)?
+                }
                 other => self.apply(other)?,
             }
         }
         self.apply(Change::Delete {
             table,
             key: key.to_vec(),
+            before: None,
         })
     }
 

@@ -67,6 +67,11 @@ impl Server {
         server
     }
 
+    /// The PostgreSQL port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
     fn conninfo(&self) -> String {
         format!(
             "host=127.0.0.1 port={} user=zqlite dbname=zqlite",

@@ -11,10 +11,12 @@
 //! - `rebuild`: replay the whole log, compare with the checkpointed state, replace the
 //!   checkpoints (`rebuild.rs`); refuses a directory in use.
 //! - `bench log`: the log's durable append and read throughput next to the disk's raw limits.
+//! - `bench audit`: one row's history (`zq_history`) on a large log next to a full scan.
 //!
 //! The operator commands (`log ...`, `checkpoint`, `replay`, `rebuild`) end with the exit codes in `exit.rs`;
 //! `serve` and `sql` exit 1 on any failure.
 
+mod bench_audit;
 mod bench_log;
 mod checkpoint;
 mod exit;
@@ -77,6 +79,9 @@ enum BenchTarget {
     /// Durable append throughput (1, 16, 256 appenders) and sequential reads, against the
     /// disk's raw fdatasync rate and write bandwidth.
     Log(bench_log::Args),
+    /// One row's history through the audit index on a large generated log, against a
+    /// full read of the log.
+    Audit(bench_audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +96,9 @@ fn main() -> ExitCode {
         Command::Bench {
             target: BenchTarget::Log(args),
         } => bench_log::run(&args),
+        Command::Bench {
+            target: BenchTarget::Audit(args),
+        } => bench_audit::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@
 //!   applies the scan's whole filter, so a relation may return more rows than asked for,
 //!   never fewer.
 
+mod audit;
 mod events;
 
 use std::fmt;
@@ -122,7 +123,7 @@ impl PartialEq for SystemRelation {
 }
 
 /// Every system relation, grouped by the module that defines it.
-const RELATIONS: &[&[SystemRelation]] = &[events::RELATIONS];
+const RELATIONS: &[&[SystemRelation]] = &[events::RELATIONS, audit::RELATIONS];
 
 /// All system relations.
 pub fn all() -> impl Iterator<Item = &'static SystemRelation> {
