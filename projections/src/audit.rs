@@ -186,12 +186,15 @@ pub fn value_json(value: &Value) -> Json {
     }
 }
 
+/// A table's shapes: (LSN from which each holds, shape or `None` once dropped).
+type ShapeVersions = Vec<(Lsn, Option<Arc<TableShape>>)>;
+
 /// Table shapes over the log: which shape each table id had before a given record, and
 /// which ids a name has been given to.
 #[derive(Debug, Clone, Default)]
 pub struct TableHistory {
     /// Per table id: (LSN from which it holds, shape or `None` once dropped), LSN order.
-    by_id: HashMap<TableId, Vec<(Lsn, Option<Arc<TableShape>>)>>,
+    by_id: HashMap<TableId, ShapeVersions>,
     /// Per name: the ids that have had it, in the order they first got it.
     by_name: HashMap<String, Vec<TableId>>,
 }

@@ -258,9 +258,7 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
         ("TimeZone".to_string(), i + 2)
     } else {
         let (name, end) = name_at(i)?;
-        if find(&name).is_none() {
-            return None;
-        }
+        find(&name)?;
         if !matches!(tokens.get(end), Some(Token::Eq)) && !is(end, "to") {
             return None;
         }
