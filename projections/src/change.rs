@@ -18,6 +18,10 @@ use crate::value::Value;
 /// The log record kind of a committed transaction.
 pub const TRANSACTION: RecordKind = RecordKind(1);
 
+/// The log record kind of a security event ([`SecurityEvent`]): something worth auditing
+/// that changes no state, such as a failed login. Replay only advances the LSN past it.
+pub const SECURITY: RecordKind = RecordKind(2);
+
 /// One change to the state. Rows are full rows in the table's column order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Change {
@@ -63,10 +67,17 @@ pub enum Change {
         table: TableId,
         key: Vec<Value>,
         row: Row,
+        /// The row it replaced, as the committer found it at the head (for audit; replay
+        /// ignores it). Absent in records written before zqlite kept it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Row>,
     },
     Delete {
         table: TableId,
         key: Vec<Value>,
+        /// The row deleted (as for `Update::before`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<Row>,
     },
     CreateView(ViewDef),
     DropView {
@@ -141,6 +152,29 @@ pub struct TxMeta {
     /// Statement texts as received (parameters are never spliced in).
     #[serde(default)]
     pub statements: Vec<String>,
+    /// The parameter values each statement ran with, in their text form (`None` for NULL),
+    /// parallel to `statements`: empty for a statement without parameters, and the whole
+    /// list empty when no statement had any. Values of parameters that set a password are
+    /// `"********"`, as passwords in statement texts are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<Vec<Option<String>>>,
+}
+
+/// The payload of a [`SECURITY`] record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    /// What happened: `login_failed`.
+    pub kind: String,
+    /// The role the client named.
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub client_addr: Option<String>,
+    #[serde(default)]
+    pub application_name: Option<String>,
+    /// Why, for the audit trail (the SQLSTATE and message the client got).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The payload of a [`TRANSACTION`] record.

@@ -23,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod btree;
 pub mod catalog;
 mod change;
@@ -42,7 +43,7 @@ pub use catalog::{
     Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
     ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef, TableId, ViewDef,
 };
-pub use change::{Change, TRANSACTION, TxMeta, TxRecord};
+pub use change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxMeta, TxRecord};
 pub use checkpoint::{
     list as checkpoint_files, prune as prune_checkpoints, read as read_checkpoint,
     write as write_checkpoint,

@@ -20,7 +20,7 @@ use std::path::Path;
 use tracing::warn;
 use zqlite_log::{FileSystem, Log, Lsn, Record};
 
-use crate::change::{TRANSACTION, TxRecord};
+use crate::change::{SECURITY, SecurityEvent, TRANSACTION, TxRecord};
 use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::state::{Check, State};
@@ -37,6 +37,17 @@ impl State {
                     self.lsn + 1
                 ),
             });
+        }
+        if record.kind == SECURITY {
+            // Audit only: the state does not change, but the LSN moves past it.
+            record
+                .decode_msgpack::<SecurityEvent>()
+                .map_err(|e| Error::Decode {
+                    lsn: record.lsn,
+                    reason: e.to_string(),
+                })?;
+            self.lsn = record.lsn;
+            return Ok(());
         }
         if record.kind != TRANSACTION {
             return Err(Error::Decode {

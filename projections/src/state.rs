@@ -204,6 +204,19 @@ impl State {
         self.tables.get(&table)
     }
 
+    /// Sets the `before` image of an update or delete to the row it replaces in this state
+    /// (left as is when the row is not here: applying the change will fail anyway).
+    pub fn fill_before(&self, change: &mut Change) {
+        if let Change::Update {
+            table, key, before, ..
+        }
+        | Change::Delete { table, key, before } = change
+            && let Some(entry) = self.table_data(*table).and_then(|d| d.get(key))
+        {
+            *before = Some(entry.row.clone());
+        }
+    }
+
     /// A table's definition and data by name.
     pub fn table_by_name(&self, name: &str) -> Option<(&Arc<TableDef>, &TableData)> {
         let def = self.catalog.table_by_name(name)?;
@@ -260,8 +273,10 @@ impl State {
     pub fn apply(&mut self, change: &Change, lsn: Lsn, check: Check) -> Result<()> {
         match change {
             Change::Insert { table, rowid, row } => self.insert(*table, *rowid, row, lsn, check),
-            Change::Update { table, key, row } => self.update(*table, key, row, lsn, check),
-            Change::Delete { table, key } => self.delete(*table, key, lsn, check),
+            Change::Update {
+                table, key, row, ..
+            } => self.update(*table, key, row, lsn, check),
+            Change::Delete { table, key, .. } => self.delete(*table, key, lsn, check),
             Change::AdvanceSequence { name, last_value } => {
                 self.advance_sequence(name, *last_value)
             }
@@ -1057,6 +1072,7 @@ impl State {
                     FkAction::Cascade => out.push(Change::Delete {
                         table: child_def.id,
                         key: key.to_vec(),
+                        before: None,
                     }),
                     FkAction::SetNull | FkAction::SetDefault => {
                         let mut new_row = child_row.to_vec();
@@ -1067,6 +1083,7 @@ impl State {
                             table: child_def.id,
                             key: key.to_vec(),
                             row: Row::from(new_row),
+                            before: None,
                         });
                     }
                 }

@@ -27,8 +27,9 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 use zqlite_log::{AppendTicket, Log, LogOptions, Lsn, NewRecord};
 
+use crate::audit::AuditIndex;
 use crate::catalog::{SequenceDef, TableId};
-use crate::change::{Change, TRANSACTION, TxMeta, TxRecord};
+use crate::change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxMeta, TxRecord};
 use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::history::AsOfCache;
@@ -191,6 +192,8 @@ pub struct Store {
     events_published: watch::Sender<u64>,
     /// Past states opened for time travel (`history.rs`).
     pub(crate) as_of_cache: AsOfCache,
+    /// What the audit relations read the log through; built on first use (see `audit.rs`).
+    audit: Mutex<AuditIndex>,
 }
 
 /// A commit whose record is queued in the log but may not be durable yet.
@@ -251,7 +254,18 @@ impl Store {
             bytes_since_checkpoint: AtomicU64::new(0),
             checkpointing: Arc::new(AtomicBool::new(false)),
             as_of_cache: AsOfCache::default(),
+            audit: Mutex::new(AuditIndex::default()),
         })
+    }
+
+    /// The audit index, caught up with the log to at least `lsn` (a durable LSN, such as a
+    /// snapshot's). The first call indexes the log from the start; later ones only what was
+    /// committed since. Other audit readers wait while it is held.
+    pub fn audit_index(&self, lsn: Lsn) -> Result<MutexGuard<'_, AuditIndex>> {
+        let mut index = lock(&self.audit);
+        let to = lsn.min(self.log.durable_lsn());
+        index.catch_up(&self.log, to)?;
+        Ok(index)
     }
 
     /// The latest durable state. Readers keep it as long as they like; commits never wait for
@@ -330,12 +344,15 @@ impl Store {
         let mut head = lock(&self.head);
         let lsn = head.state.lsn() + 1;
         let mut next = head.state.clone();
-        for change in &parts.changes {
+        let mut changes = parts.changes;
+        for change in &mut changes {
+            // The row replaced is the head's, which a transaction block may not have seen.
+            next.fill_before(change);
             // A row brought up to a newer version under its lock conflicts only with commits
             // after that version (there can be none while the lock is held, except an
             // autocommit write that was not yet visible when the row was refreshed).
             let based = match change {
-                Change::Update { table, key, .. } | Change::Delete { table, key } => parts
+                Change::Update { table, key, .. } | Change::Delete { table, key, .. } => parts
                     .based
                     .get(&(*table, Key::from(key.as_slice())))
                     .copied(),
@@ -344,7 +361,7 @@ impl Store {
             let snapshot_lsn = based.map_or(snapshot_lsn, |b| b.max(snapshot_lsn));
             next.apply(change, lsn, Check::Commit { snapshot_lsn })?;
         }
-        let mut pending = self.submit(&mut head, next, lsn, meta, parts.changes)?;
+        let mut pending = self.submit(&mut head, next, lsn, meta, changes)?;
         pending.locks = parts.locks;
         Ok(pending)
     }
@@ -386,7 +403,7 @@ impl Store {
     fn submit(
         &self,
         head: &mut Head,
-        mut next: State,
+        next: State,
         lsn: Lsn,
         meta: TxMeta,
         changes: Vec<Change>,
@@ -400,6 +417,29 @@ impl Store {
             .iter()
             .any(|c| matches!(c, Change::AppendEvents { .. }));
         let record = NewRecord::msgpack(TRANSACTION, &TxRecord { meta, changes })?;
+        self.append(head, next, lsn, record, appends_events)
+    }
+
+    /// Appends a [`SECURITY`] record (a failed login, ...): it changes no state, but takes
+    /// the next LSN like a commit. Wait on the result to see it in new snapshots.
+    pub fn record_security_event(&self, event: &SecurityEvent) -> Result<PendingCommit> {
+        self.check_running()?;
+        let mut head = lock(&self.head);
+        let lsn = head.state.lsn() + 1;
+        let next = head.state.clone();
+        let record = NewRecord::msgpack(SECURITY, event)?;
+        self.append(&mut head, next, lsn, record, false)
+    }
+
+    /// Appends `record` as LSN `lsn` and makes `next` (the state after it) the head.
+    fn append(
+        &self,
+        head: &mut Head,
+        mut next: State,
+        lsn: Lsn,
+        record: NewRecord,
+        appends_events: bool,
+    ) -> Result<PendingCommit> {
         let size = record.payload.len() as u64;
         let ticket = match self.log.submit(std::slice::from_ref(&record)) {
             Ok(ticket) => ticket,

@@ -181,6 +181,7 @@ impl Transaction {
                     table,
                     key: key.to_vec(),
                     row: e.row.clone(),
+                    before: None,
                 };
                 self.state.apply(&refresh, e.lsn, Check::Replay)?;
                 self.based.insert((table, Key::from(key)), e.lsn);
@@ -191,6 +192,7 @@ impl Transaction {
                 let gone = Change::Delete {
                     table,
                     key: key.to_vec(),
+                    before: None,
                 };
                 self.state.apply(&gone, latest_state.lsn(), Check::Replay)?;
                 Ok(true)
@@ -229,8 +231,10 @@ impl Transaction {
         &self.changes
     }
 
-    /// Validates and applies one change.
-    pub fn apply(&mut self, change: Change) -> Result<()> {
+    /// Validates and applies one change. An update or delete records the row it replaces
+    /// as its `before` image (the committer refreshes it from the head at commit).
+    pub fn apply(&mut self, mut change: Change) -> Result<()> {
+        self.state.fill_before(&mut change);
         let in_place = matches!(
             change,
             Change::Insert { .. }
@@ -279,6 +283,7 @@ impl Transaction {
             table,
             key: key.to_vec(),
             row: row.into(),
+            before: None,
         })
     }
 
@@ -311,13 +316,16 @@ impl Transaction {
         };
         for change in self.state.cascade_for_delete(&def, &entry.row)? {
             match change {
-                Change::Delete { table, key } => self.delete_cascading(table, &key, depth + 1)?,
+                Change::Delete { table, key, .. } => {
+                    self.delete_cascading(table, &key, depth + 1)?
+                }
                 other => self.apply(other)?,
             }
         }
         self.apply(Change::Delete {
             table,
             key: key.to_vec(),
+            before: None,
         })
     }
 

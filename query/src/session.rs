@@ -44,6 +44,8 @@ struct Block {
     as_of_before: Option<Option<AsOf>>,
     /// Set by `SET LOCAL zq.as_of`: the session's value to return to when the block ends.
     as_of_session: Option<Option<AsOf>>,
+    /// Parameter values of each statement in `statements` (see [`TxMeta::params`]).
+    params: Vec<Vec<Option<String>>>,
 }
 
 /// One client's connection to a [`crate::Database`].
@@ -52,11 +54,21 @@ pub struct Session {
     store: Arc<Store>,
     block: Option<Block>,
     user: String,
+    /// Recorded with every commit beside the user: tenant, application, client address.
+    client: Client,
     /// Statements prepared behind `execute` with parameters, by text.
     by_text: HashMap<String, Prepared>,
     interrupt: Arc<AtomicBool>,
     /// `zq.as_of`: the past point every read uses, `None` for the live state (`as_of.rs`).
     as_of: Option<AsOf>,
+}
+
+/// Who is connected, beside the user, as the log records it with each commit.
+#[derive(Debug, Clone, Default)]
+struct Client {
+    tenant: Option<String>,
+    application_name: Option<String>,
+    client_addr: Option<String>,
 }
 
 /// Cancels the statement a [`Session`] is running, from another thread (a client's cancel
@@ -170,6 +182,7 @@ impl Session {
             store,
             block: None,
             user: String::new(),
+            client: Client::default(),
             by_text: HashMap::new(),
             interrupt: Arc::new(AtomicBool::new(false)),
             as_of: None,
@@ -300,6 +313,38 @@ impl Session {
     /// Sets the user recorded in the log for this session's commits.
     pub fn set_user(&mut self, user: impl Into<String>) {
         self.user = user.into();
+    }
+
+    /// Sets the tenant recorded with this session's commits (`None`, or empty: no tenant).
+    pub fn set_tenant(&mut self, tenant: Option<String>) {
+        self.client.tenant = tenant.filter(|t| !t.is_empty());
+    }
+
+    /// Sets the application name recorded with this session's commits.
+    pub fn set_application_name(&mut self, name: Option<String>) {
+        self.client.application_name = name.filter(|n| !n.is_empty());
+    }
+
+    /// Sets the client address recorded with this session's commits.
+    pub fn set_client_addr(&mut self, addr: Option<String>) {
+        self.client.client_addr = addr;
+    }
+
+    /// The audit record of a commit of these statements by this session.
+    fn meta(&self, statements: Vec<String>, params: Vec<Vec<Option<String>>>) -> TxMeta {
+        let params = if params.iter().all(Vec::is_empty) {
+            Vec::new()
+        } else {
+            params
+        };
+        TxMeta {
+            user: self.user.clone(),
+            tenant: self.client.tenant.clone(),
+            application_name: self.client.application_name.clone(),
+            client_addr: self.client.client_addr.clone(),
+            statements,
+            params,
+        }
     }
 
     /// A handle that cancels whatever statement this session runs when it is used.
@@ -451,6 +496,7 @@ impl Session {
                         statements: Vec::new(),
                         as_of_before: None,
                         as_of_session: None,
+                        params: Vec::new(),
                     });
                 }
                 return Ok(QueryResult::command("BEGIN", None));
@@ -627,7 +673,17 @@ impl Session {
         params: &[Value],
         prepared: Option<&Prepared>,
     ) -> Result<QueryResult> {
-        let text = match (roles::redacted(stmt), prepared) {
+        let redacted = roles::redacted(stmt);
+        // Parameters of a role statement may carry a password: none is recorded.
+        let param_texts: Vec<Option<String>> = params
+            .iter()
+            .map(|v| match v {
+                _ if redacted.is_some() => Some("********".to_string()),
+                Value::Null => None,
+                v => Some(v.to_string()),
+            })
+            .collect();
+        let text = match (redacted, prepared) {
             (Some(redacted), _) => redacted,
             (None, Some(p)) => p.sql().to_string(),
             (None, None) => stmt.to_string(),
@@ -639,6 +695,7 @@ impl Session {
             return match run_write(&mut block.txn, stmt, params, prepared) {
                 Ok(r) => {
                     block.statements.push(text);
+                    block.params.push(param_texts);
                     Ok(r)
                 }
                 Err(e) => {
@@ -647,11 +704,7 @@ impl Session {
                 }
             };
         }
-        let meta = TxMeta {
-            user: self.user.clone(),
-            statements: vec![text],
-            ..TxMeta::default()
-        };
+        let meta = self.meta(vec![text], vec![param_texts]);
         loop {
             let mut failure = None;
             let result = self.store.write_at_head(meta.clone(), |txn| {
@@ -687,11 +740,7 @@ impl Session {
             return Ok(QueryResult::command("ROLLBACK", None));
         }
         let as_of_before = block.as_of_before.take();
-        let meta = TxMeta {
-            user: self.user.clone(),
-            statements: block.statements,
-            ..TxMeta::default()
-        };
+        let meta = self.meta(block.statements, block.params);
         let committed = self
             .store
             .commit(block.txn, meta)

@@ -43,6 +43,14 @@ impl SessionSlot {
         Ok(out)
     }
 
+    /// Runs a quick call on the session on this thread (nothing when an earlier call's
+    /// failure lost it).
+    pub(crate) fn with(&mut self, f: impl FnOnce(&mut Session)) {
+        if let Some(session) = &mut self.session {
+            f(session);
+        }
+    }
+
     /// The handle that cancels the session's running statement (usable while it runs).
     pub(crate) fn interrupt_handle(&self) -> InterruptHandle {
         self.interrupt.clone()

@@ -11,6 +11,7 @@
 //!   reply is sent.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -53,10 +54,16 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(stream: MessageStream, db: Database, info: &StartupInfo) -> Connection {
+    pub(crate) fn new(
+        stream: MessageStream,
+        db: Database,
+        info: &StartupInfo,
+        peer: Option<SocketAddr>,
+    ) -> Connection {
         let mut session = db.session();
         session.set_user(info.user.clone());
-        Connection {
+        session.set_client_addr(peer.map(|p| p.ip().to_string()));
+        let mut conn = Connection {
             stream,
             session: SessionSlot::new(session),
             db,
@@ -65,7 +72,20 @@ impl Connection {
             settings: Settings::new(info),
             status: TransactionStatus::Idle,
             skip_until_sync: false,
-        }
+        };
+        conn.sync_audit_settings();
+        conn
+    }
+
+    /// Hands the settings the log records with each commit (application_name, zq.tenant)
+    /// to the session; called whenever settings may have changed.
+    fn sync_audit_settings(&mut self) {
+        let application_name = self.settings.value("application_name").map(String::from);
+        let tenant = self.settings.value(startup::TENANT).map(String::from);
+        self.session.with(|s| {
+            s.set_application_name(application_name);
+            s.set_tenant(tenant);
+        });
     }
 
     /// The handle that cancels this connection's running statement.
@@ -249,6 +269,7 @@ impl Connection {
                     value,
                 )));
             }
+            self.sync_audit_settings();
         }
     }
 
@@ -327,6 +348,7 @@ impl Connection {
             // The query layer keeps `zq.as_of`: RESET ALL resets it too.
             self.session.with_session(|s| s.reset_all());
         }
+        self.sync_audit_settings();
         if let Some(warning) = &applied.warning {
             let _ = self.stream.send(B::NoticeResponse(warning.to_warning()));
         }

@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use zqlite_projections::SecurityEvent;
 use zqlite_query::{Database, InterruptHandle};
 
 use crate::auth;
@@ -216,6 +217,7 @@ async fn serve_socket(socket: TcpStream, peer: SocketAddr, pid: i32, shared: Sha
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(refusal))) => {
             tracing::warn!(%peer, user = %info.user, code = refusal.code, "login refused");
+            record_failed_login(&db, &info, peer, &refusal).await;
             let _ = startup::fatal(&mut stream, refusal.code, &refusal.message).await;
             return;
         }
@@ -234,7 +236,7 @@ async fn serve_socket(socket: TcpStream, peer: SocketAddr, pid: i32, shared: Sha
         return;
     }
     tracing::debug!(%peer, pid, user = %info.user, database = %info.database, "connected");
-    let conn = Connection::new(stream, db, &info);
+    let conn = Connection::new(stream, db, &info, peer_addr);
     keys.lock().insert(pid, (secret, conn.interrupt_handle()));
     let ended = conn.run(token).await;
     keys.lock().remove(&pid);
@@ -248,6 +250,37 @@ async fn serve_socket(socket: TcpStream, peer: SocketAddr, pid: i32, shared: Sha
 }
 
 /// Answers a client over `max_connections` the way PostgreSQL does, then closes.
+/// Appends a `login_failed` security event to the log (see docs/audit.md) and waits until
+/// it is durable, so the audit relations show it once the client has its error.
+async fn record_failed_login(
+    db: &Database,
+    info: &startup::StartupInfo,
+    peer: SocketAddr,
+    refusal: &auth::Refusal,
+) {
+    let event = SecurityEvent {
+        kind: "login_failed".into(),
+        user: info.user.clone(),
+        client_addr: Some(peer.ip().to_string()),
+        application_name: Some(info.application_name.clone()).filter(|a| !a.is_empty()),
+        reason: format!("{}: {}", refusal.code, refusal.message),
+    };
+    let db2 = db.clone();
+    let appended =
+        tokio::task::spawn_blocking(move || db2.store().record_security_event(&event)).await;
+    let recorded = match appended {
+        Ok(Ok(pending)) => db.store().durable(pending).await.map(|_| ()),
+        Ok(Err(e)) => Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record a failed login");
+            return;
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, "could not record a failed login");
+    }
+}
+
 async fn reject_socket(socket: TcpStream, peer: SocketAddr, shared: Shared) {
     let mut stream = MessageStream::new(socket, shared.max_bytes);
     let negotiation = startup::negotiate(&mut stream, shared.tls.as_ref());

@@ -143,6 +143,14 @@ const PARAMS: &[Param] = &[
             )
         },
     },
+    // The tenant recorded with each commit (see docs/audit.md); its default is the one
+    // the client gave at startup.
+    Param {
+        name: crate::startup::TENANT,
+        report: false,
+        writable: true,
+        check: any,
+    },
 ];
 
 fn unrecognized(name: &str) -> SqlError {
@@ -208,13 +216,22 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
             _ => return None,
         });
     }
-    // A dotted name (`zq.as_of`) is a custom parameter: not ours.
+    // A dotted name (`zq.as_of`) is a custom parameter: ours only if listed (`zq.tenant`).
     let dotted = |i: usize| matches!(tokens.get(i + 1), Some(Token::Period));
+    // The parameter name at `i` and the index after it.
+    let name_at = |i: usize| -> Option<(String, usize)> {
+        if dotted(i) {
+            let name = format!("{}.{}", word(i)?, word(i + 2)?);
+            find(&name).map(|_| (name, i + 3))
+        } else {
+            Some((word(i)?, i + 1))
+        }
+    };
     if is(0, "show") {
-        return Some(match word(1) {
+        return Some(match name_at(1) {
             _ if is(1, "all") && tokens.len() == 2 => Utility::ShowAll,
             _ if is(1, "time") && is(2, "zone") => Utility::Show("TimeZone".into()),
-            Some(name) if tokens.len() == 2 => Utility::Show(name),
+            Some((name, end)) if tokens.len() == end => Utility::Show(name),
             _ => return None,
         });
     }
@@ -222,8 +239,8 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
         if is(1, "all") {
             return Some(Utility::ResetAll);
         }
-        let name = word(1)?;
-        return (tokens.len() == 2 && find(&name).is_some()).then_some(Utility::Reset(name));
+        let (name, end) = name_at(1)?;
+        return (tokens.len() == end && find(&name).is_some()).then_some(Utility::Reset(name));
     }
     let mut i = 1;
     let local = is(i, "local");
@@ -240,14 +257,12 @@ pub(crate) fn parse_utility(sql: &str) -> Option<Utility> {
     let (name, value_at) = if is(i, "time") && is(i + 1, "zone") {
         ("TimeZone".to_string(), i + 2)
     } else {
-        let name = word(i)?;
-        if dotted(i) || find(&name).is_none() {
+        let (name, end) = name_at(i)?;
+        find(&name)?;
+        if !matches!(tokens.get(end), Some(Token::Eq)) && !is(end, "to") {
             return None;
         }
-        if !matches!(tokens.get(i + 1), Some(Token::Eq)) && !is(i + 1, "to") {
-            return None;
-        }
-        (name, i + 2)
+        (name, end + 1)
     };
     let rest = &tokens[value_at.min(tokens.len())..];
     if rest.len() == 1
@@ -309,12 +324,19 @@ impl Settings {
         defaults.insert("extra_float_digits", "1".into());
         defaults.insert("search_path", "\"$user\", public".into());
         defaults.insert("statement_timeout", "0".into());
+        defaults.insert(crate::startup::TENANT, info.tenant.clone());
         Settings {
             values: defaults.clone(),
             defaults,
             before_block: None,
             local: Vec::new(),
         }
+    }
+
+    /// The current value of a known parameter (`None` for an unknown name).
+    pub(crate) fn value(&self, name: &str) -> Option<&str> {
+        let p = find(name)?;
+        self.values.get(p.name).map(String::as_str)
     }
 
     /// The end of a transaction block: a rollback restores every value the block changed,
@@ -518,8 +540,25 @@ mod tests {
             parse_utility("deallocate prepare _pg3_0;"),
             Some(Utility::Deallocate(Some("_pg3_0".into())))
         );
+        assert_eq!(
+            parse_utility("SET zq.tenant = 'acme'"),
+            set("zq.tenant", "acme")
+        );
+        assert_eq!(
+            parse_utility("SET LOCAL zq.tenant TO globex"),
+            Some(Utility::SetLocal("zq.tenant".into(), Some("globex".into())))
+        );
+        assert_eq!(
+            parse_utility("SHOW zq.tenant"),
+            Some(Utility::Show("zq.tenant".into()))
+        );
+        assert_eq!(
+            parse_utility("RESET zq.tenant"),
+            Some(Utility::Reset("zq.tenant".into()))
+        );
         // Not ours: the query layer decides.
         assert_eq!(parse_utility("SET zq.as_of = '2026-01-01'"), None);
+        assert_eq!(parse_utility("SHOW zq.as_of"), None);
         assert_eq!(parse_utility("SET some_unknown = 1"), None);
         assert_eq!(parse_utility("SELECT 1"), None);
         assert_eq!(parse_utility("settle"), None);

@@ -31,6 +31,9 @@ pub(crate) struct StartupInfo {
     pub user: String,
     pub database: String,
     pub application_name: String,
+    /// `zq.tenant`, from a startup parameter of that name or `-c zq.tenant=...` in
+    /// `options` (empty when neither is given).
+    pub tenant: String,
     minor_version: u16,
     protocol_options: Vec<String>,
 }
@@ -75,7 +78,11 @@ pub(crate) async fn negotiate(
                 stream.set_phase(Phase::Typed);
                 let param = |k: &str| s.parameters.get(k).filter(|v| !v.is_empty()).cloned();
                 let user = param("user").unwrap_or_else(|| DEFAULT_NAME.to_string());
+                let tenant = param(TENANT)
+                    .or_else(|| param("options").and_then(|o| option_value(&o, TENANT)))
+                    .unwrap_or_default();
                 return Ok(Opening::Session(StartupInfo {
+                    tenant,
                     database: param("database").unwrap_or_else(|| user.clone()),
                     user,
                     application_name: param("application_name").unwrap_or_default(),
@@ -104,10 +111,66 @@ impl StartupInfo {
             user: user.into(),
             database: user.into(),
             application_name: application_name.into(),
+            tenant: String::new(),
             minor_version: 0,
             protocol_options: Vec::new(),
         }
     }
+}
+
+/// The session setting naming the tenant recorded with each commit.
+pub(crate) const TENANT: &str = "zq.tenant";
+
+/// The value `options` (libpq's command-line style: `-c name=value` or `--name=value`,
+/// separated by spaces, `\` escaping the next character) gives the setting `name`; the
+/// last one wins, as in PostgreSQL.
+pub(crate) fn option_value(options: &str, name: &str) -> Option<String> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut escaped = false;
+    for (i, c) in options.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => {
+                escaped = true;
+                start.get_or_insert(i);
+            }
+            c if c.is_whitespace() => {
+                if let Some(s) = start.take() {
+                    words.push(&options[s..i]);
+                }
+            }
+            _ => {
+                start.get_or_insert(i);
+            }
+        }
+    }
+    if let Some(s) = start {
+        words.push(&options[s..]);
+    }
+    let mut found = None;
+    let mut i = 0;
+    while i < words.len() {
+        let setting = match words[i] {
+            "-c" => {
+                i += 1;
+                words.get(i).copied()
+            }
+            w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+        };
+        if let Some((n, v)) = setting.and_then(|s| s.split_once('='))
+            && n.eq_ignore_ascii_case(name)
+        {
+            let mut value = String::new();
+            let mut chars = v.chars();
+            while let Some(c) = chars.next() {
+                value.extend(if c == '\\' { chars.next() } else { Some(c) });
+            }
+            found = Some(value);
+        }
+        i += 1;
+    }
+    found
 }
 
 /// The `ParameterStatus` values reported at startup (name, value).
@@ -165,4 +228,27 @@ pub(crate) async fn fatal(stream: &mut MessageStream, code: &str, message: &str)
         (b'M', message.to_string()),
     ])))?;
     stream.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_give_settings_like_libpq_writes_them() {
+        assert_eq!(
+            option_value("-c zq.tenant=acme", TENANT).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(
+            option_value("-c geqo=off --zq.tenant=a\\ b -czq.tenant=c", TENANT).as_deref(),
+            Some("c")
+        );
+        assert_eq!(
+            option_value("--ZQ.TENANT=a\\ b", TENANT).as_deref(),
+            Some("a b")
+        );
+        assert_eq!(option_value("-c geqo=off", TENANT), None);
+        assert_eq!(option_value("", TENANT), None);
+    }
 }

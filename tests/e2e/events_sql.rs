@@ -471,7 +471,7 @@ fn the_ghostflow_example_runs_against_the_real_server() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/ghostflow/run.sh");
     let out = Command::new("bash")
         .arg(script)
-        .env("ZQ_PG_PORT", server.pg_port().to_string())
+        .env("ZQ_PG_PORT", server.port().to_string())
         .env("ZQ_HTTP", format!("http://127.0.0.1:{}", server.http_port))
         .env("PGCONNECT_TIMEOUT", "10")
         .output()

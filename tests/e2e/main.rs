@@ -2,6 +2,7 @@
 //! what a user would see. They belong to the `zqlite` package (see tools/Cargo.toml) so that
 //! Cargo builds the binary for them.
 
+mod audit;
 mod bench;
 mod events_sql;
 mod http_api;

@@ -67,8 +67,8 @@ impl Server {
         server
     }
 
-    /// The PostgreSQL protocol's port.
-    pub(crate) fn pg_port(&self) -> u16 {
+    /// The PostgreSQL port.
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 

@@ -234,6 +234,7 @@ fn generate(data: &Path, n: u64) -> Result<u64> {
                 table: t as u64 + 1,
                 key: vec![Value::Int8(id as i64)],
                 row: row(id),
+                before: None,
             }
         } else {
             inserted[t] += 1;

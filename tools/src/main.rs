@@ -12,10 +12,12 @@
 //!   checkpoints (`rebuild.rs`); refuses a directory in use.
 //! - `bench log`: the log's durable append and read throughput next to the disk's raw limits.
 //! - `bench replay`: replay, restart and time-travel opening times next to the raw read rate.
+//! - `bench audit`: one row's history (`zq_history`) on a large log next to a full scan.
 //!
 //! The operator commands (`log ...`, `checkpoint`, `replay`, `rebuild`) end with the exit codes in `exit.rs`;
 //! `serve` and `sql` exit 1 on any failure.
 
+mod bench_audit;
 mod bench_log;
 mod bench_replay;
 mod checkpoint;
@@ -82,6 +84,9 @@ enum BenchTarget {
     /// Full replay rate next to the raw read rate of the same log, restart time with a
     /// recent checkpoint, and the time to open a past state (time travel) mid-log.
     Replay(bench_replay::Args),
+    /// One row's history through the audit index on a large generated log, against a
+    /// full read of the log.
+    Audit(bench_audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +104,9 @@ fn main() -> ExitCode {
         Command::Bench {
             target: BenchTarget::Replay(args),
         } => bench_replay::run(&args),
+        Command::Bench {
+            target: BenchTarget::Audit(args),
+        } => bench_audit::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

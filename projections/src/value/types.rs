@@ -234,6 +234,9 @@ impl DataType {
         }
     }
 
+    /// `text[]`, for constant column lists (system relations).
+    pub const TEXT_ARRAY: DataType = DataType::Array(&ARRAY_TYPES[7]);
+
     /// The array type whose elements are of this type (modifiers are not kept); 0A000 for
     /// arrays of arrays, which are multidimensional arrays.
     pub fn array_type(&self) -> Result<DataType> {
@@ -457,6 +460,11 @@ impl fmt::Display for DataType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_array_constant_is_text_s_array_type() {
+        assert_eq!(DataType::TEXT_ARRAY, DataType::Text.array_type().unwrap());
+    }
 
     #[test]
     fn names_and_oids_match_pg_catalog() {

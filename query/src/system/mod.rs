@@ -15,6 +15,7 @@
 //!   applies the scan's whole filter, so a relation may return more rows than asked for,
 //!   never fewer.
 
+mod audit;
 mod events;
 mod projections;
 
@@ -123,7 +124,8 @@ impl PartialEq for SystemRelation {
 }
 
 /// Every system relation, grouped by the module that defines it.
-const RELATIONS: &[&[SystemRelation]] = &[events::RELATIONS, projections::RELATIONS];
+const RELATIONS: &[&[SystemRelation]] =
+    &[events::RELATIONS, projections::RELATIONS, audit::RELATIONS];
 
 /// All system relations.
 pub fn all() -> impl Iterator<Item = &'static SystemRelation> {

@@ -24,7 +24,7 @@ use zqlite_query::Database;
 use super::config::HttpConfig;
 use super::metrics::Metrics;
 use super::router::router;
-use super::state::AppState;
+use super::state::{AppState, ClientAddr};
 use crate::error::{Error, Result};
 
 /// A bound HTTP listener over one [`Database`].
@@ -76,6 +76,7 @@ impl HttpServer {
         };
         let app = router(self.state);
         let stop = token.clone();
+        let app = app.into_make_service_with_connect_info::<ClientAddr>();
         let serve = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -128,6 +129,14 @@ impl axum::serve::Listener for Counting {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Counting>>
+    for ClientAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Counting>) -> ClientAddr {
+        ClientAddr(*stream.remote_addr())
     }
 }
 

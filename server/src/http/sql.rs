@@ -12,7 +12,7 @@ use zqlite_query::{QueryResult, Value};
 
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::state::AppState;
+use super::state::{AppState, Who};
 
 #[derive(Debug, Deserialize)]
 pub struct SqlBody {
@@ -84,6 +84,7 @@ fn sql_error(e: &zqlite_query::Error) -> ApiError {
 /// `POST /v1/sql`: the result of the last statement.
 pub async fn run(
     State(st): State<AppState>,
+    who: Who,
     JsonBody(body): JsonBody<SqlBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let started = Instant::now();
@@ -92,6 +93,9 @@ pub async fn run(
         let params: Vec<Value> = body.params.iter().map(param).collect();
         let mut session = db.session();
         session.set_user("http");
+        session.set_tenant(who.tenant.clone());
+        session.set_application_name(Some(who.application_name()));
+        session.set_client_addr(who.client_addr.clone());
         session.execute(&body.sql, &params)
     })
     .await

@@ -18,7 +18,7 @@ use zqlite_projections::{AppendResult, Direction, Page};
 use super::error::ApiError;
 use super::extract::{JsonBody, Params, Segment};
 use super::model::{self, AppendBody, MetadataBody, MultiAppendBody};
-use super::state::{AppState, meta};
+use super::state::{AppState, Who, meta};
 use super::time::now_micros;
 
 fn result_json(r: Option<AppendResult>) -> JsonValue {
@@ -36,6 +36,7 @@ fn result_json(r: Option<AppendResult>) -> JsonValue {
 /// `POST /v1/streams/{stream}`.
 pub async fn append(
     State(st): State<AppState>,
+    who: Who,
     Segment(stream): Segment,
     JsonBody(body): JsonBody<AppendBody>,
 ) -> Result<(StatusCode, Json<JsonValue>), ApiError> {
@@ -44,7 +45,7 @@ pub async fn append(
     let count = append.events.len() as u64;
     let request = format!("POST /v1/streams/{}", append.stream);
     let mut results = st
-        .write_sql(move |db| db.append_events(meta(&request), vec![append]))
+        .write_sql(move |db| db.append_events(meta(&request, &who), vec![append]))
         .await?;
     st.metrics.appended(count, started.elapsed());
     Ok((
@@ -56,6 +57,7 @@ pub async fn append(
 /// `POST /v1/append`: several streams, all or nothing.
 pub async fn append_many(
     State(st): State<AppState>,
+    who: Who,
     JsonBody(body): JsonBody<MultiAppendBody>,
 ) -> Result<(StatusCode, Json<JsonValue>), ApiError> {
     let started = Instant::now();
@@ -84,7 +86,7 @@ pub async fn append_many(
     let names: Vec<String> = appends.iter().map(|a| a.stream.clone()).collect();
     let count = appends.iter().map(|a| a.events.len() as u64).sum();
     let results = st
-        .write_sql(move |db| db.append_events(meta("POST /v1/append"), appends))
+        .write_sql(move |db| db.append_events(meta("POST /v1/append", &who), appends))
         .await?;
     st.metrics.appended(count, started.elapsed());
     let streams: Vec<JsonValue> = names
@@ -149,19 +151,26 @@ pub async fn read_all(
 /// `DELETE /v1/streams/{stream}?hard=`.
 pub async fn delete(
     State(st): State<AppState>,
+    who: Who,
     Segment(stream): Segment,
     params: Params,
 ) -> Result<StatusCode, ApiError> {
     let hard = params.flag("hard")?;
     let request = format!("DELETE /v1/streams/{stream}");
-    st.write(move |store| Ok(((), store.delete_stream(meta(&request), &stream, hard)?)))
-        .await?;
+    st.write(move |store| {
+        Ok((
+            (),
+            store.delete_stream(meta(&request, &who), &stream, hard)?,
+        ))
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /v1/streams/{stream}/metadata`.
 pub async fn set_metadata(
     State(st): State<AppState>,
+    who: Who,
     Segment(stream): Segment,
     JsonBody(body): JsonBody<MetadataBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
@@ -169,7 +178,7 @@ pub async fn set_metadata(
     let name = stream.clone();
     st.write(move |store| {
         let pending = store.set_stream_metadata(
-            meta(&request),
+            meta(&request, &who),
             &name,
             body.max_count,
             body.max_age_seconds,

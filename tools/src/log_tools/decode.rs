@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
 use zqlite_log::{Record, RecordKind};
-use zqlite_projections::{Catalog, Change, TRANSACTION, TableDef, TableId, TxRecord};
+use zqlite_projections::{Catalog, Change, SECURITY, TRANSACTION, TableDef, TableId, TxRecord};
 use zqlite_query::value::Value;
 
 use crate::output::json_value;
@@ -40,6 +40,8 @@ pub fn decode(record: &Record) -> Payload {
 pub fn kind_name(kind: RecordKind) -> String {
     if kind == TRANSACTION {
         "transaction".to_string()
+    } else if kind == SECURITY {
+        "security_event".to_string()
     } else {
         format!("kind {}", kind.0)
     }
@@ -158,17 +160,34 @@ impl Tables {
                 table: id,
                 key,
                 row,
-            } => json!({
-                "op": "update",
-                "table": table(id),
-                "key": self.key(*id, key),
-                "row": self.row(*id, row),
-            }),
-            Change::Delete { table: id, key } => json!({
-                "op": "delete",
-                "table": table(id),
-                "key": self.key(*id, key),
-            }),
+                before,
+            } => {
+                let mut object = json!({
+                    "op": "update",
+                    "table": table(id),
+                    "key": self.key(*id, key),
+                    "row": self.row(*id, row),
+                });
+                if let Some(before) = before {
+                    object["before"] = self.row(*id, before);
+                }
+                object
+            }
+            Change::Delete {
+                table: id,
+                key,
+                before,
+            } => {
+                let mut object = json!({
+                    "op": "delete",
+                    "table": table(id),
+                    "key": self.key(*id, key),
+                });
+                if let Some(before) = before {
+                    object["before"] = self.row(*id, before);
+                }
+                object
+            }
             Change::CreateView(def) => json!({"op": "create_view", "view": def.name}),
             Change::DropView { name } => json!({"op": "drop_view", "view": name}),
             Change::CreateSequence(def) => json!({"op": "create_sequence", "sequence": def.name}),
@@ -439,6 +458,7 @@ mod tests {
         let delete = Change::Delete {
             table: 7,
             key: vec![Value::Int4(1)],
+            before: None,
         };
         assert_eq!(
             tables.describe(&delete),
