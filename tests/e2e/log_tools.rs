@@ -120,8 +120,8 @@ fn verify_dump_and_stats_describe_what_sql_wrote() {
         [
             json!({"op": "insert", "table": "t", "row": {"id": 1, "v": "a"}}),
             json!({"op": "insert", "table": "t", "row": {"id": 2, "v": "b"}}),
-            json!({"op": "update", "table": "t", "key": {"id": 2}, "row": {"id": 2, "v": "c"}}),
-            json!({"op": "delete", "table": "t", "key": {"id": 1}}),
+            json!({"op": "update", "table": "t", "key": {"id": 2}, "before": {"id": 2, "v": "b"}, "row": {"id": 2, "v": "c"}}),
+            json!({"op": "delete", "table": "t", "key": {"id": 1}, "before": {"id": 1, "v": "a"}}),
         ]
     );
     assert_eq!(records[1]["kind"], "transaction");

@@ -25,8 +25,9 @@ pub struct Args {
     /// The data directory (as given to `zqlite serve --data`); it must not be in use.
     #[arg(long, env = "ZQLITE_DATA", default_value = "zqlite-data")]
     data: PathBuf,
-    /// How many checkpoints to keep, the new one included (older ones are deleted); the
-    /// same setting as `zqlite serve --keep-checkpoints`.
+    /// How many checkpoints to keep, the new one included (older ones are deleted, also
+    /// the spread-out older ones a server keeps for time travel); the same setting as
+    /// `zqlite serve --keep-checkpoints`.
     #[arg(long, visible_alias = "keep-checkpoints", default_value_t = default_keep(), value_parser = clap::value_parser!(u64).range(1..))]
     keep: u64,
     /// Print one JSON object instead of text.
@@ -40,6 +41,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         // The checkpoint is written below, not by the background trigger.
         checkpoint_bytes: 0,
         checkpoints_kept: usize::try_from(args.keep).unwrap_or(usize::MAX),
+        // An explicit `--keep` keeps exactly that many: no older ones for time travel.
+        history_checkpoints: 0,
         ..StoreOptions::default()
     };
     let store = Store::open(&dir.root, opts).map_err(|e| {
