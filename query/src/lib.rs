@@ -39,6 +39,7 @@ mod fold;
 pub mod functions;
 mod maintenance;
 pub mod optimizer;
+pub mod pattern;
 pub mod plan;
 mod prepared;
 mod result;

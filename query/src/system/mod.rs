@@ -15,7 +15,12 @@
 //!   applies the scan's whole filter, so a relation may return more rows than asked for,
 //!   never fewer.
 
+pub mod catalog_functions;
 mod events;
+mod information_schema;
+pub mod oids;
+pub(crate) mod pg_catalog;
+mod pg_misc;
 
 use std::fmt;
 
@@ -122,7 +127,12 @@ impl PartialEq for SystemRelation {
 }
 
 /// Every system relation, grouped by the module that defines it.
-const RELATIONS: &[&[SystemRelation]] = &[events::RELATIONS];
+const RELATIONS: &[&[SystemRelation]] = &[
+    events::RELATIONS,
+    pg_catalog::RELATIONS,
+    pg_misc::RELATIONS,
+    information_schema::RELATIONS,
+];
 
 /// All system relations.
 pub fn all() -> impl Iterator<Item = &'static SystemRelation> {
