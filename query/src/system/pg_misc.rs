@@ -452,8 +452,9 @@ fn role_row(name: &str, login: bool) -> Row {
 fn pg_roles(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {
     let mut rows = vec![role_row(oids::BOOTSTRAP_ROLE_NAME, true)];
     let mut owner = role_row("pg_database_owner", false);
-    for attribute in 1..=6 {
-        owner[attribute] = Value::Bool(attribute == 2);
+    // rolsuper .. rolreplication: only rolinherit is set for pg_database_owner.
+    for (i, attribute) in owner.iter_mut().enumerate().take(7).skip(1) {
+        *attribute = Value::Bool(i == 2);
     }
     owner[10] = Value::Bool(false);
     owner[12] = oid(oids::DATABASE_OWNER_ROLE);
