@@ -83,6 +83,10 @@ pub enum SubqueryKind {
         expr: Box<Expr>,
         negated: bool,
     },
+    /// `ARRAY(subquery)`: the subquery's one column as an array of this element type.
+    Array {
+        elem: DataType,
+    },
 }
 
 impl Expr {
@@ -348,6 +352,7 @@ impl fmt::Display for Expr {
                     let not = if *negated { "NOT " } else { "" };
                     write!(f, "({expr} {not}IN (subquery {}))", s.id)
                 }
+                SubqueryKind::Array { .. } => write!(f, "ARRAY(subquery {})", s.id),
             },
         }
     }

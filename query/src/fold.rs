@@ -38,6 +38,7 @@ fn strict_null(e: &Expr) -> bool {
                 Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
                 Func::Array(a) => !a.is_strict(),
                 Func::Json(JsonFunc::BuildObject) => true,
+                Func::Catalog(_) => true,
                 _ => false,
             };
             !lenient && !f.is_volatile() && args.iter().any(is_null_lit)
@@ -125,7 +126,7 @@ fn fold_with(e: Expr, ex: &mut Exec<'_>) -> Result<Expr> {
                 Expr::Like { expr, pattern, .. } => is_lit(expr) && is_lit(pattern),
                 Expr::Function(f, args) => {
                     !f.is_volatile()
-                        && !matches!(f, Func::Now | Func::CurrentDate | Func::CurrentLsn)
+                        && !matches!(f, Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_))
                         && args.iter().all(is_lit)
                 }
                 _ => false,

@@ -16,6 +16,7 @@ use zqlite_projections::value::{
 use crate::array_functions::{self, ArrayFunc};
 use crate::error::{Error, Result};
 use crate::json_functions::{self, JsonFunc};
+use crate::system::catalog_functions::CatalogFunc;
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
 const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
@@ -65,6 +66,14 @@ pub enum Func {
     Array(ArrayFunc),
     /// JSON operators and functions (`json_functions.rs`).
     Json(JsonFunc),
+    /// `text ~ pattern` and its variants (`pattern.rs`).
+    Regex {
+        case_insensitive: bool,
+        negated: bool,
+    },
+    /// Functions over the catalog (`system/catalog_functions.rs`), evaluated by the
+    /// executor with the statement's state.
+    Catalog(CatalogFunc),
 }
 
 impl Func {
@@ -107,6 +116,16 @@ impl Func {
             Func::Least => "least",
             Func::Array(f) => f.name(),
             Func::Json(f) => f.name(),
+            Func::Regex {
+                case_insensitive,
+                negated,
+            } => match (case_insensitive, negated) {
+                (false, false) => "~",
+                (true, false) => "~*",
+                (false, true) => "!~",
+                (true, true) => "!~*",
+            },
+            Func::Catalog(_) => "catalog function",
         }
     }
 
@@ -382,6 +401,22 @@ impl Func {
         Ok(match self {
             Func::Array(_) => unreachable!("array functions are evaluated above"),
             Func::Json(_) => unreachable!("JSON functions are evaluated above"),
+            Func::Regex {
+                case_insensitive,
+                negated,
+            } => V::Bool(
+                crate::pattern::is_match(
+                    &text_arg(&args[0]),
+                    &text_arg(&args[1]),
+                    *case_insensitive,
+                )? != *negated,
+            ),
+            Func::Catalog(_) => {
+                return Err(Error::Runtime {
+                    sqlstate: "XX000",
+                    message: "catalog functions are evaluated by the executor".into(),
+                });
+            }
             Func::Abs => match &args[0] {
                 V::Int2(i) => V::Int2(i.checked_abs().ok_or_else(|| out_of_range("smallint"))?),
                 V::Int4(i) => V::Int4(i.checked_abs().ok_or_else(|| out_of_range("integer"))?),

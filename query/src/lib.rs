@@ -42,6 +42,7 @@ pub mod functions;
 pub mod json_functions;
 mod maintenance;
 pub mod optimizer;
+pub mod pattern;
 pub mod plan;
 mod prepared;
 mod result;

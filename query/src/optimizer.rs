@@ -197,12 +197,14 @@ fn map_exprs(plan: Plan, f: &mut impl FnMut(Expr) -> Expr) -> Plan {
             relation,
             args,
             filter,
+            ordinality,
         } => {
             let filter = o(filter);
             Plan::SystemScan {
                 relation,
                 args: args.into_iter().map(&mut *f).collect(),
                 filter,
+                ordinality,
             }
         }
         Plan::Filter { input, predicate } => Plan::Filter {
@@ -324,6 +326,7 @@ fn push_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
             relation,
             args,
             filter,
+            ordinality,
         } => {
             let mut all: Vec<Expr> = filter.map(Expr::conjuncts).unwrap_or_default();
             all.extend(conjuncts);
@@ -331,6 +334,7 @@ fn push_filter(plan: Plan, conjuncts: Vec<Expr>) -> Plan {
                 relation,
                 args,
                 filter: Expr::and_all(all),
+                ordinality,
             }
         }
         Plan::Filter { input, predicate } => {

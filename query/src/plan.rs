@@ -130,6 +130,8 @@ pub enum Plan {
         relation: &'static SystemRelation,
         args: Vec<Expr>,
         filter: Option<Expr>,
+        /// `WITH ORDINALITY`: a last `bigint` column numbering the rows from 1.
+        ordinality: bool,
     },
     Filter {
         input: Box<Plan>,
@@ -189,7 +191,11 @@ impl Plan {
             Plan::Values { width, .. }
             | Plan::Scan { width, .. }
             | Plan::IndexScan { width, .. } => *width,
-            Plan::SystemScan { relation, .. } => relation.columns.len(),
+            Plan::SystemScan {
+                relation,
+                ordinality,
+                ..
+            } => relation.columns.len() + usize::from(*ordinality),
             Plan::IndexJoin { left, width, .. } => left.width() + width,
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
@@ -239,8 +245,16 @@ impl Plan {
                 relation,
                 args,
                 filter,
+                ordinality,
             } => {
                 let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+                let args = if *ordinality {
+                    let mut args = args;
+                    args.push("WITH ORDINALITY".into());
+                    args
+                } else {
+                    args
+                };
                 let args = if relation.is_function() {
                     format!("({})", args.join(", "))
                 } else {

@@ -156,6 +156,13 @@ pub enum TypeCategory {
 }
 
 impl DataType {
+    /// `smallint[]` (also how zqlite shows `int2vector` catalog columns).
+    pub const INT2_ARRAY: DataType = DataType::Array(&ARRAY_TYPES[1]);
+    /// `bigint[]` (also how zqlite shows `oid[]` and `oidvector` catalog columns).
+    pub const INT8_ARRAY: DataType = DataType::Array(&ARRAY_TYPES[3]);
+    /// `text[]`.
+    pub const TEXT_ARRAY: DataType = DataType::Array(&ARRAY_TYPES[7]);
+
     /// The `pg_type` OID.
     pub fn oid(&self) -> u32 {
         match self {
@@ -233,9 +240,6 @@ impl DataType {
             DataType::Array(t) => t.sql_name,
         }
     }
-
-    /// `text[]`, for constant column lists (system relations).
-    pub const TEXT_ARRAY: DataType = DataType::Array(&ARRAY_TYPES[7]);
 
     /// The array type whose elements are of this type (modifiers are not kept); 0A000 for
     /// arrays of arrays, which are multidimensional arrays.

@@ -46,6 +46,9 @@ impl Binder<'_> {
                     ),
                 )
             }
+            ast::FunctionArguments::Subquery(q) if name == "array" => {
+                return self.array_subquery(q);
+            }
             ast::FunctionArguments::Subquery(_) => {
                 return Err(Error::unsupported("a subquery as function arguments"));
             }

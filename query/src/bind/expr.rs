@@ -15,6 +15,7 @@ use crate::error::{Error, Location, Result};
 use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
 use crate::json_functions;
+use crate::system::catalog_functions::{self, CatalogFunc};
 
 /// A bound expression and its type (`None`: an unknown-typed literal).
 pub(crate) type Typed = (Expr, Option<DataType>);
@@ -64,6 +65,62 @@ fn binary_op_of(op: &B) -> Option<BinaryOp> {
         B::StringConcat => BinaryOp::Concat,
         _ => return None,
     })
+}
+
+/// `OPERATOR(pg_catalog.~)` and the like: the operator named, in `pg_catalog` (the only
+/// schema with operators).
+fn custom_operator(parts: &[String]) -> Result<B> {
+    let (symbol, schema) = match parts {
+        [symbol] => (symbol.as_str(), None),
+        [schema, symbol] => (symbol.as_str(), Some(schema.as_str())),
+        _ => {
+            return Err(Error::bind(
+                "42601",
+                format!("improper qualified name: {}", parts.join(".")),
+            ));
+        }
+    };
+    if schema.is_some_and(|s| s != "pg_catalog") {
+        return Err(Error::bind(
+            "42883",
+            format!("operator does not exist: {}", parts.join(".")),
+        ));
+    }
+    Ok(match symbol {
+        "~" => B::PGRegexMatch,
+        "~*" => B::PGRegexIMatch,
+        "!~" => B::PGRegexNotMatch,
+        "!~*" => B::PGRegexNotIMatch,
+        "=" => B::Eq,
+        "<>" | "!=" => B::NotEq,
+        "<" => B::Lt,
+        "<=" => B::LtEq,
+        ">" => B::Gt,
+        ">=" => B::GtEq,
+        "+" => B::Plus,
+        "-" => B::Minus,
+        "*" => B::Multiply,
+        "/" => B::Divide,
+        "%" => B::Modulo,
+        "||" => B::StringConcat,
+        other => {
+            return Err(Error::bind(
+                "42883",
+                format!("operator does not exist: pg_catalog.{other}"),
+            ));
+        }
+    })
+}
+
+/// The regular-expression operators: (case-insensitive, negated).
+fn regex_op(op: &B) -> Option<(bool, bool)> {
+    match op {
+        B::PGRegexMatch => Some((false, false)),
+        B::PGRegexIMatch => Some((true, false)),
+        B::PGRegexNotMatch => Some((false, true)),
+        B::PGRegexNotIMatch => Some((true, true)),
+        _ => None,
+    }
 }
 
 fn number_literal(s: &str) -> Result<Value> {
@@ -182,6 +239,13 @@ impl Binder<'_> {
                     self.json_call(resolved, vec![l, r])
                 }
                 _ => {
+                    let op = &match op {
+                        B::PGCustomBinaryOperator(parts) => custom_operator(parts)?,
+                        other => other.clone(),
+                    };
+                    if let Some((case_insensitive, negated)) = regex_op(op) {
+                        return self.regex(left, right, op, case_insensitive, negated);
+                    }
                     let Some(bop) = binary_op_of(op) else {
                         return Err(Error::unsupported(format!("operator {op}")));
                     };
@@ -431,6 +495,9 @@ impl Binder<'_> {
                 data_type: dt,
                 format: None,
             } => {
+                if let Some(bound) = self.catalog_cast(expr, dt)? {
+                    return Ok(bound);
+                }
                 let ty = data_type(dt)?;
                 if let (E::Array(ast::Array { elem, .. }), Some(item)) =
                     (expr.as_ref(), ty.element_type())
@@ -463,6 +530,25 @@ impl Binder<'_> {
                 ..
             } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
             E::Function(f) => self.function(f),
+            E::Collate { expr, collation } => {
+                let (_, name) = super::qualified_name(collation)?;
+                if !matches!(name.as_str(), "default" | "C" | "POSIX" | "c" | "posix") {
+                    return Err(Error::bind(
+                        "42704",
+                        format!("collation \"{name}\" for encoding \"UTF8\" does not exist"),
+                    ));
+                }
+                let (b, ty) = self.expr(expr)?;
+                match ty {
+                    Some(t) if t.category() != zqlite_projections::value::TypeCategory::String => {
+                        Err(Error::bind(
+                            "42804",
+                            format!("collations are not supported by type {}", t.sql_name()),
+                        ))
+                    }
+                    _ => Ok((b, ty)),
+                }
+            }
             E::Ceil {
                 expr,
                 field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
@@ -561,6 +647,158 @@ impl Binder<'_> {
             }
             other => Err(Error::unsupported(format!("expression {other}"))),
         }
+    }
+
+    /// `text ~ pattern` (and `~*`, `!~`, `!~*`): both sides strings.
+    fn regex(
+        &mut self,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        op: &B,
+        case_insensitive: bool,
+        negated: bool,
+    ) -> Result<Typed> {
+        let (x, xt) = self.expr(left)?;
+        let (p, pt) = self.expr(right)?;
+        for t in [xt, pt].into_iter().flatten() {
+            if t.category() != zqlite_projections::value::TypeCategory::String {
+                return Err(Error::bind(
+                    "42883",
+                    format!(
+                        "operator does not exist: {} {op} {}",
+                        xt.map_or("unknown", |t| t.sql_name()),
+                        pt.map_or("unknown", |t| t.sql_name())
+                    ),
+                ));
+            }
+        }
+        let x = coerce_to(x, xt, Some(DataType::Text))?;
+        let p = coerce_to(p, pt, Some(DataType::Text))?;
+        Ok((
+            Expr::Function(
+                Func::Regex {
+                    case_insensitive,
+                    negated,
+                },
+                vec![x, p],
+            ),
+            Some(DataType::Bool),
+        ))
+    }
+
+    /// Casts to the catalog's reference types and `oid`, `name`, `"char"`: `None` when
+    /// `dt` is none of them.
+    fn catalog_cast(&mut self, expr: &ast::Expr, dt: &ast::DataType) -> Result<Option<Typed>> {
+        let ty = match dt {
+            ast::DataType::Regclass => "regclass".to_string(),
+            ast::DataType::Custom(name, mods) if mods.is_empty() => {
+                let (schema, ty) = super::qualified_name(name)?;
+                if schema.is_some_and(|s| s != "pg_catalog") {
+                    return Ok(None);
+                }
+                ty
+            }
+            _ => return Ok(None),
+        };
+        let literal = match expr {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let out = |f: CatalogFunc, e: Expr| {
+            (
+                Expr::Function(Func::Catalog(f), vec![e]),
+                Some(DataType::Text),
+            )
+        };
+        Ok(Some(match ty.as_str() {
+            "oid" => {
+                let (b, from) = self.expr(expr)?;
+                (
+                    coerce_to(b, from, Some(DataType::Int8))?,
+                    Some(DataType::Int8),
+                )
+            }
+            "name" | "char" => {
+                let (b, from) = self.expr(expr)?;
+                (
+                    coerce_to(b, from, Some(DataType::Text))?,
+                    Some(DataType::Text),
+                )
+            }
+            "regclass" => match literal {
+                Some(s) => (
+                    Expr::Literal(Value::Int8(catalog_functions::regclass_in(self.state, &s)?)),
+                    Some(DataType::Int8),
+                ),
+                None => {
+                    let (b, from) = self.expr(expr)?;
+                    match from {
+                        None => (
+                            Expr::Function(
+                                Func::Catalog(CatalogFunc::RegclassIn),
+                                vec![coerce_unknown(b, DataType::Text)?],
+                            ),
+                            Some(DataType::Int8),
+                        ),
+                        Some(t)
+                            if t.category() == zqlite_projections::value::TypeCategory::String =>
+                        {
+                            (
+                                Expr::Function(Func::Catalog(CatalogFunc::RegclassIn), vec![b]),
+                                Some(DataType::Int8),
+                            )
+                        }
+                        _ => out(
+                            CatalogFunc::RegclassOut,
+                            coerce_to(b, from, Some(DataType::Int8))?,
+                        ),
+                    }
+                }
+            },
+            "regtype" | "regnamespace" => match literal {
+                Some(s) => {
+                    let oid = if ty == "regtype" {
+                        i64::from(DataType::from_name(&s, &[])?.oid())
+                    } else {
+                        crate::system::pg_catalog::NAMESPACES
+                            .iter()
+                            .find(|n| n.1 == s)
+                            .map(|n| n.0)
+                            .ok_or_else(|| {
+                                Error::bind("3F000", format!("schema \"{s}\" does not exist"))
+                            })?
+                    };
+                    (Expr::Literal(Value::Int8(oid)), Some(DataType::Int8))
+                }
+                None => {
+                    let (b, from) = self.expr(expr)?;
+                    let f = if ty == "regtype" {
+                        CatalogFunc::RegtypeOut
+                    } else {
+                        CatalogFunc::RegnamespaceOut
+                    };
+                    out(f, coerce_to(b, from, Some(DataType::Int8))?)
+                }
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    /// `ARRAY(subquery)`: one column, collected into an array in the subquery's order.
+    pub(crate) fn array_subquery(&mut self, q: &ast::Query) -> Result<Typed> {
+        let (bound, correlated) = self.subquery(q)?;
+        if bound.columns.len() != 1 {
+            return Err(Error::bind("42601", "subquery must return only one column"));
+        }
+        let elem = bound.columns[0].ty.unwrap_or(DataType::Text);
+        let ty = elem.array_type().map_err(Error::from)?;
+        Ok((
+            self.make_subquery(bound, correlated, SubqueryKind::Array { elem }),
+            Some(ty),
+        ))
     }
 
     fn make_subquery(
@@ -799,6 +1037,16 @@ impl Binder<'_> {
                 Expr::Function(Func::Array(resolved.func), out),
                 Some(resolved.result),
             ));
+        }
+        if let Some((f, arg_types, result)) = catalog_functions::resolve(name, &types) {
+            let mut out = Vec::with_capacity(args.len());
+            for ((e, t), target) in args.into_iter().zip(arg_types) {
+                out.push(match target {
+                    Some(target) => coerce_to(e, t, Some(target))?,
+                    None => e,
+                });
+            }
+            return Ok((Expr::Function(Func::Catalog(f), out), Some(result)));
         }
         let (func, ty) = functions::resolve(name, &types)?;
         let mut out = Vec::new();

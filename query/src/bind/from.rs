@@ -8,7 +8,7 @@
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use zqlite_projections::value::Value;
+use zqlite_projections::value::{DataType, Value};
 
 use super::expr::coerce_to;
 use super::{Binder, ScopeColumn, ident_loc, ident_name, object_name};
@@ -17,7 +17,7 @@ use crate::expr::Expr;
 use crate::plan::{JoinKind, Plan};
 use crate::system::{self, SystemRelation};
 
-fn parse_view(sql: &str) -> Result<ast::Query> {
+pub(crate) fn parse_view(sql: &str) -> Result<ast::Query> {
     let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(Error::from_parser)?;
     match (stmts.pop(), stmts.is_empty()) {
         (Some(ast::Statement::Query(q)), true) => Ok(*q),
@@ -63,12 +63,24 @@ impl Binder<'_> {
     pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Plan> {
         let mut plan: Option<Plan> = None;
         for twj in from {
-            let p = self.table_with_joins(twj)?;
+            // Join conditions are bound against the whole FROM list's columns, so a later
+            // item's joins must run on rows that carry the earlier items' columns too. That
+            // is `(a × b) ⟕ c` for `a, b LEFT JOIN c`, the same rows as `a × (b ⟕ c)` since
+            // the condition cannot see `a`; RIGHT and FULL joins are not distributive that
+            // way and keep their own rows.
+            let distributive = twj.joins.iter().all(|j| {
+                use ast::JoinOperator as J;
+                matches!(
+                    j.join_operator,
+                    J::Join(_) | J::Inner(_) | J::Left(_) | J::LeftOuter(_) | J::CrossJoin(_)
+                )
+            });
             plan = Some(match plan {
-                None => p,
+                None => self.table_with_joins(twj, None)?,
+                Some(left) if distributive => self.table_with_joins(twj, Some(left))?,
                 Some(left) => Plan::NestedLoopJoin {
                     left: Box::new(left),
-                    right: Box::new(p),
+                    right: Box::new(self.table_with_joins(twj, None)?),
                     kind: JoinKind::Inner,
                     on: None,
                 },
@@ -80,8 +92,23 @@ impl Binder<'_> {
         }))
     }
 
-    fn table_with_joins(&mut self, twj: &ast::TableWithJoins) -> Result<Plan> {
-        let mut plan = self.table_factor(&twj.relation)?;
+    /// Binds one FROM item with its joins, cross-joined after `left` (the earlier items).
+    fn table_with_joins(&mut self, twj: &ast::TableWithJoins, left: Option<Plan>) -> Result<Plan> {
+        let base = if left.is_some() {
+            0
+        } else {
+            self.scope().columns.len()
+        };
+        let first = self.table_factor(&twj.relation)?;
+        let mut plan = match left {
+            None => first,
+            Some(left) => Plan::NestedLoopJoin {
+                left: Box::new(left),
+                right: Box::new(first),
+                kind: JoinKind::Inner,
+                on: None,
+            },
+        };
         for join in &twj.joins {
             use ast::JoinOperator as J;
             let (kind, constraint) = match &join.join_operator {
@@ -100,6 +127,23 @@ impl Binder<'_> {
                 }
             };
             let left_width = self.scope().columns.len();
+            if let ast::TableFactor::Derived {
+                lateral: true,
+                subquery,
+                alias,
+                ..
+            } = &join.relation
+            {
+                let cross = kind == JoinKind::Inner
+                    && matches!(constraint, None | Some(ast::JoinConstraint::None));
+                if !cross || base != 0 {
+                    return Err(Error::unsupported(
+                        "LATERAL other than CROSS JOIN LATERAL next to inner and left joins",
+                    ));
+                }
+                plan = self.lateral_select(plan, left_width, subquery, alias.as_ref())?;
+                continue;
+            }
             let right = self.table_factor(&join.relation)?;
             let on = match constraint {
                 None | Some(ast::JoinConstraint::None) => None,
@@ -138,6 +182,63 @@ impl Binder<'_> {
             };
         }
         Ok(plan)
+    }
+
+    /// `CROSS JOIN LATERAL (SELECT e1, e2) AS o(a, b)`: a FROM-less one-row SELECT over the
+    /// left side's columns, which extends each left row with the values of `e1`, `e2`.
+    fn lateral_select(
+        &mut self,
+        left: Plan,
+        left_width: usize,
+        q: &ast::Query,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Plan> {
+        let unsupported =
+            || Error::unsupported("LATERAL subqueries other than SELECT <expressions>");
+        let ast::SetExpr::Select(select) = q.body.as_ref() else {
+            return Err(unsupported());
+        };
+        let plain = q.with.is_none()
+            && q.order_by.is_none()
+            && q.limit_clause.is_none()
+            && select.from.is_empty()
+            && select.selection.is_none()
+            && select.having.is_none()
+            && select.distinct.is_none()
+            && matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty());
+        if !plain {
+            return Err(unsupported());
+        }
+        let Some(alias) = alias else {
+            return Err(Error::bind("42601", "subquery in FROM must have an alias"));
+        };
+        let mut exprs: Vec<Expr> = (0..left_width).map(Expr::Column).collect();
+        let mut columns = Vec::new();
+        for (i, item) in select.projection.iter().enumerate() {
+            let (e, default_name) = match item {
+                ast::SelectItem::UnnamedExpr(e) => (e, "?column?".to_string()),
+                ast::SelectItem::ExprWithAlias { expr, alias } => (expr, ident_name(alias)),
+                _ => return Err(unsupported()),
+            };
+            let (bound, ty) = self.expr(e)?;
+            exprs.push(bound);
+            let name = alias
+                .columns
+                .get(i)
+                .map(|c| ident_name(&c.name))
+                .unwrap_or(default_name);
+            columns.push(ScopeColumn {
+                table: Some(ident_name(&alias.name)),
+                name,
+                ty,
+                hidden: false,
+            });
+        }
+        self.scope().columns.extend(columns);
+        Ok(Plan::Project {
+            input: Box::new(left),
+            exprs,
+        })
     }
 
     /// `USING (a, b)`: equality of the named columns; the right-hand ones become hidden.
@@ -194,7 +295,7 @@ impl Binder<'_> {
                 }
                 let (schema, _) = super::qualified_name(name)?;
                 if let Some(relation) = system::lookup(schema.as_deref(), &table, false) {
-                    return Ok(self.system_relation(relation, Vec::new(), alias.as_ref()));
+                    return Ok(self.system_relation(relation, Vec::new(), alias.as_ref(), false));
                 }
                 if let Some(schema) = schema.as_deref().filter(|s| system::is_system_schema(s)) {
                     return Err(Error::Bind {
@@ -277,8 +378,9 @@ impl Binder<'_> {
                 name,
                 alias,
                 args: Some(args),
+                with_ordinality,
                 ..
-            } => self.table_function(name, &args.args, alias.as_ref()),
+            } => self.table_function(name, &args.args, alias.as_ref(), *with_ordinality),
             ast::TableFactor::Derived {
                 lateral: false,
                 subquery,
@@ -311,7 +413,7 @@ impl Binder<'_> {
             ast::TableFactor::NestedJoin {
                 table_with_joins,
                 alias: None,
-            } => self.table_with_joins(table_with_joins),
+            } => self.table_with_joins(table_with_joins, None),
             other => Err(Error::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -399,6 +501,7 @@ impl Binder<'_> {
         name: &ast::ObjectName,
         args: &[ast::FunctionArg],
         alias: Option<&ast::TableAlias>,
+        ordinality: bool,
     ) -> Result<Plan> {
         let (schema, object) = super::qualified_name(name)?;
         let loc = match name.0.last() {
@@ -431,7 +534,7 @@ impl Binder<'_> {
             let (expr, from) = self.expr(e)?;
             bound.push(coerce_to(expr, from, Some(ty))?);
         }
-        Ok(self.system_relation(relation, bound, alias))
+        Ok(self.system_relation(relation, bound, alias, ordinality))
     }
 
     /// Brings the columns of a system relation into scope and scans it.
@@ -440,14 +543,32 @@ impl Binder<'_> {
         relation: &'static SystemRelation,
         args: Vec<Expr>,
         alias: Option<&ast::TableAlias>,
+        ordinality: bool,
     ) -> Plan {
         let alias_name = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| relation.name.to_string());
-        let renames: Vec<String> = alias
+        let mut renames: Vec<String> = alias
             .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
             .unwrap_or_default();
-        for (i, (column, ty)) in relation.columns.iter().enumerate() {
+        // As in PostgreSQL, the alias of a function returning one column named after
+        // itself names that column too (`generate_series(1, 3) s` has column `s`).
+        if renames.is_empty()
+            && alias.is_some()
+            && let [(column, _)] = relation.columns
+            && *column == relation.name
+        {
+            renames.push(alias_name.clone());
+        }
+        let mut columns: Vec<(&str, Option<DataType>)> = relation
+            .columns
+            .iter()
+            .map(|(c, t)| (*c, Some(*t)))
+            .collect();
+        if ordinality {
+            columns.push(("ordinality", Some(DataType::Int8)));
+        }
+        for (i, (column, ty)) in columns.into_iter().enumerate() {
             let name = renames
                 .get(i)
                 .cloned()
@@ -455,7 +576,7 @@ impl Binder<'_> {
             self.scope().columns.push(ScopeColumn {
                 table: Some(alias_name.clone()),
                 name,
-                ty: Some(*ty),
+                ty,
                 hidden: false,
             });
         }
@@ -463,6 +584,7 @@ impl Binder<'_> {
             relation,
             args,
             filter: None,
+            ordinality,
         }
     }
 }

@@ -15,7 +15,7 @@
 
 mod call;
 pub(crate) mod expr;
-mod from;
+pub(crate) mod from;
 mod query;
 
 use sqlparser::ast;

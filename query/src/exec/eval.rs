@@ -180,7 +180,12 @@ impl Exec<'_> {
                 for a in args {
                     values.push(self.eval(a, row)?);
                 }
-                f.eval(&values)?
+                match f {
+                    Func::Catalog(c) => {
+                        crate::system::catalog_functions::eval(*c, self.state, &values)?
+                    }
+                    _ => f.eval(&values)?,
+                }
             }
             Expr::Subquery(s) => self.subquery(s, row)?,
             Expr::AggRef(_) => return Err(internal("aggregate reference outside an aggregate")),
@@ -222,6 +227,12 @@ impl Exec<'_> {
                 }
             },
             SubqueryKind::Exists { negated } => Value::Bool(rows.is_empty() == *negated),
+            SubqueryKind::Array { elem } => {
+                let items = rows.iter().map(|r| r[0].clone()).collect();
+                Value::Array(std::sync::Arc::new(zqlite_projections::value::Array::new(
+                    *elem, items,
+                )))
+            }
             SubqueryKind::In { expr, negated } => {
                 let x = self.eval(expr, row)?;
                 in_values(&x, rows.iter().map(|r| &r[0]), *negated)?

@@ -294,6 +294,7 @@ impl<'a> Exec<'a> {
         relation: &SystemRelation,
         args: &[Expr],
         filter: Option<&Expr>,
+        ordinality: bool,
     ) -> Result<Vec<Row>> {
         let args = args
             .iter()
@@ -313,7 +314,12 @@ impl<'a> Exec<'a> {
             store: self.store,
             constraints: &constraints,
         };
-        let rows = (relation.rows)(&ctx, &args)?;
+        let mut rows = (relation.rows)(&ctx, &args)?;
+        if ordinality {
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.push(Value::Int8(i64::try_from(i + 1).unwrap_or(i64::MAX)));
+            }
+        }
         let Some(f) = filter else {
             return Ok(rows);
         };
@@ -361,7 +367,8 @@ impl<'a> Exec<'a> {
                 relation,
                 args,
                 filter,
-            } => self.system_rows(relation, args, filter.as_ref()),
+                ordinality,
+            } => self.system_rows(relation, args, filter.as_ref(), *ordinality),
             Plan::Filter { input, predicate } => {
                 let rows = self.run(input)?;
                 let mut out = Vec::with_capacity(rows.len());

@@ -16,7 +16,12 @@
 //!   never fewer.
 
 mod audit;
+pub mod catalog_functions;
 mod events;
+mod information_schema;
+pub mod oids;
+pub(crate) mod pg_catalog;
+mod pg_misc;
 mod projections;
 
 use std::fmt;
@@ -124,8 +129,14 @@ impl PartialEq for SystemRelation {
 }
 
 /// Every system relation, grouped by the module that defines it.
-const RELATIONS: &[&[SystemRelation]] =
-    &[events::RELATIONS, projections::RELATIONS, audit::RELATIONS];
+const RELATIONS: &[&[SystemRelation]] = &[
+    events::RELATIONS,
+    projections::RELATIONS,
+    audit::RELATIONS,
+    pg_catalog::RELATIONS,
+    pg_misc::RELATIONS,
+    information_schema::RELATIONS,
+];
 
 /// All system relations.
 pub fn all() -> impl Iterator<Item = &'static SystemRelation> {
