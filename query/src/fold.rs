@@ -126,7 +126,10 @@ fn fold_with(e: Expr, ex: &mut Exec<'_>) -> Result<Expr> {
                 Expr::Like { expr, pattern, .. } => is_lit(expr) && is_lit(pattern),
                 Expr::Function(f, args) => {
                     !f.is_volatile()
-                        && !matches!(f, Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_))
+                        && !matches!(
+                            f,
+                            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_)
+                        )
                         && args.iter().all(is_lit)
                 }
                 _ => false,

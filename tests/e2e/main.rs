@@ -4,6 +4,7 @@
 
 mod audit;
 mod bench;
+mod catalog;
 mod events_sql;
 mod http_api;
 mod http_client;

@@ -72,7 +72,7 @@ impl Server {
         self.port
     }
 
-    fn conninfo(&self) -> String {
+    pub(crate) fn conninfo(&self) -> String {
         format!(
             "host=127.0.0.1 port={} user=zqlite dbname=zqlite",
             self.port
@@ -87,7 +87,7 @@ impl Server {
         client
     }
 
-    fn psql(&self, args: &[&str]) -> Output {
+    pub(crate) fn psql(&self, args: &[&str]) -> Output {
         Command::new("psql")
             .args([
                 "-X",
