@@ -906,7 +906,7 @@ mod tests {
         );
         let names = query(
             &db,
-            "SELECT 'b'::regclass::text, pg_get_userbyid(10), format_type(1043, 14), \
+            "SELECT ('b'::regclass)::regclass, pg_get_userbyid(10), format_type(1043, 14), \
              format_type(1231, -1), pg_table_is_visible('b'::regclass)",
         );
         assert_eq!(
