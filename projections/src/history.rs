@@ -137,16 +137,7 @@ pub(crate) fn open_at(
         (None, Some(cached)) => ((*cached).clone(), AsOfSource::CachedBase(cached_lsn)),
         (None, None) => (State::default(), AsOfSource::Beginning),
     };
-    let mut replayed = 0u64;
-    if state.lsn() < target {
-        for record in log.read_from(state.lsn() + 1) {
-            state.replay(&record?)?;
-            replayed += 1;
-            if state.lsn() == target {
-                break;
-            }
-        }
-    }
+    let replayed = state.replay_from(log.read_from(state.lsn() + 1), Some(target), |_| {})?;
     if state.lsn() != target {
         return Err(Error::Internal(format!(
             "the log ended at LSN {} before LSN {target}",

@@ -25,31 +25,38 @@ use crate::checkpoint;
 use crate::error::{Error, Result};
 use crate::state::{Check, State};
 
-impl State {
-    /// Applies the log record that follows this state (LSN `self.lsn() + 1`).
-    pub fn replay(&mut self, record: &Record) -> Result<()> {
-        if record.lsn != self.lsn + 1 {
-            return Err(Error::Decode {
-                lsn: record.lsn,
-                reason: format!(
-                    "replay out of order: the state is at LSN {}, so LSN {} must come next",
-                    self.lsn,
-                    self.lsn + 1
-                ),
-            });
-        }
-        if record.kind == SECURITY {
-            // Audit only: the state does not change, but the LSN moves past it.
+/// A log record decoded for replay: what [`State::apply_decoded`] consumes.
+#[derive(Debug)]
+pub struct DecodedRecord {
+    pub lsn: Lsn,
+    /// Commit time in microseconds since the Unix epoch.
+    pub timestamp: i64,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    Transaction(TxRecord),
+    /// Audit only: the state does not change, but the LSN moves past it.
+    Security,
+}
+
+impl DecodedRecord {
+    /// Decodes a record's payload; an unknown kind or a payload that does not decode is an
+    /// [`Error::Decode`] naming the LSN.
+    pub fn decode(record: &Record) -> Result<DecodedRecord> {
+        let decode_error = |e: zqlite_log::Error| Error::Decode {
+            lsn: record.lsn,
+            reason: e.to_string(),
+        };
+        let body = if record.kind == SECURITY {
             record
                 .decode_msgpack::<SecurityEvent>()
-                .map_err(|e| Error::Decode {
-                    lsn: record.lsn,
-                    reason: e.to_string(),
-                })?;
-            self.lsn = record.lsn;
-            return Ok(());
-        }
-        if record.kind != TRANSACTION {
+                .map_err(decode_error)?;
+            Body::Security
+        } else if record.kind == TRANSACTION {
+            Body::Transaction(record.decode_msgpack().map_err(decode_error)?)
+        } else {
             return Err(Error::Decode {
                 lsn: record.lsn,
                 reason: format!(
@@ -57,11 +64,46 @@ impl State {
                     record.kind.0
                 ),
             });
-        }
-        let tx: TxRecord = record.decode_msgpack().map_err(|e| Error::Decode {
+        };
+        Ok(DecodedRecord {
             lsn: record.lsn,
-            reason: e.to_string(),
-        })?;
+            timestamp: record.timestamp,
+            body,
+        })
+    }
+}
+
+impl State {
+    /// Applies the log record that follows this state (LSN `self.lsn() + 1`).
+    pub fn replay(&mut self, record: &Record) -> Result<()> {
+        self.check_next(record.lsn)?;
+        self.apply_decoded(DecodedRecord::decode(record)?)
+    }
+
+    fn check_next(&self, lsn: Lsn) -> Result<()> {
+        if lsn == self.lsn + 1 {
+            return Ok(());
+        }
+        Err(Error::Decode {
+            lsn,
+            reason: format!(
+                "replay out of order: the state is at LSN {}, so LSN {} must come next",
+                self.lsn,
+                self.lsn + 1
+            ),
+        })
+    }
+
+    /// Applies a decoded record that follows this state (LSN `self.lsn() + 1`).
+    pub fn apply_decoded(&mut self, record: DecodedRecord) -> Result<()> {
+        self.check_next(record.lsn)?;
+        let tx = match record.body {
+            Body::Security => {
+                self.lsn = record.lsn;
+                return Ok(());
+            }
+            Body::Transaction(tx) => tx,
+        };
         for change in &tx.changes {
             self.apply(change, record.lsn, Check::Replay)
                 .map_err(|e| Error::Decode {
@@ -79,7 +121,75 @@ impl State {
         self.lsn = record.lsn;
         Ok(())
     }
+
+    /// Replays `records` (which must start at `self.lsn() + 1`) up to and including LSN
+    /// `until`, or to their end; returns how many were applied. The records are read and
+    /// decoded on a second thread, a batch ahead of this one, which applies them: decoding
+    /// and applying each take about half of a replay's time. `after_each` sees the state
+    /// after every record (for progress reports and checkpoints along the way).
+    pub fn replay_from<I>(
+        &mut self,
+        records: I,
+        until: Option<Lsn>,
+        mut after_each: impl FnMut(&State),
+    ) -> Result<u64>
+    where
+        I: Iterator<Item = zqlite_log::Result<Record>> + Send,
+    {
+        if until.is_some_and(|lsn| lsn <= self.lsn) {
+            return Ok(0);
+        }
+        std::thread::scope(|scope| {
+            let (send, receive) =
+                std::sync::mpsc::sync_channel::<Vec<Result<DecodedRecord>>>(DECODE_BATCHES_AHEAD);
+            scope.spawn(move || {
+                let mut batch = Vec::with_capacity(DECODE_BATCH);
+                for record in records {
+                    let decoded = record
+                        .map_err(Error::from)
+                        .and_then(|r| DecodedRecord::decode(&r));
+                    let last = decoded.is_err()
+                        || until.is_some_and(|lsn| matches!(&decoded, Ok(d) if d.lsn >= lsn));
+                    batch.push(decoded);
+                    if (last || batch.len() == DECODE_BATCH)
+                        && send
+                            .send(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(DECODE_BATCH),
+                            ))
+                            .is_err()
+                    {
+                        return;
+                    }
+                    if last {
+                        return;
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = send.send(batch);
+                }
+            });
+            // Returning early drops `receive`, which stops the decoder at its next batch.
+            let mut applied = 0u64;
+            for batch in receive {
+                for decoded in batch {
+                    self.apply_decoded(decoded?)?;
+                    applied += 1;
+                    after_each(self);
+                    if until == Some(self.lsn) {
+                        return Ok(applied);
+                    }
+                }
+            }
+            Ok(applied)
+        })
+    }
 }
+
+/// Records per message from the decoding thread.
+const DECODE_BATCH: usize = 1024;
+/// Batches the decoding thread may run ahead of the applying one.
+const DECODE_BATCHES_AHEAD: usize = 8;
 
 /// A state opened the normal way, and how it was reached.
 #[derive(Debug)]
@@ -98,11 +208,7 @@ pub fn open_state(fs: &dyn FileSystem, snapshots: &Path, log: &Log) -> Result<Op
     let base = checkpoint::load_newest(fs, snapshots, log.durable_lsn());
     let checkpoint_lsn = base.as_ref().map(State::lsn);
     let mut state = base.unwrap_or_default();
-    let mut replayed = 0u64;
-    for record in log.read_from(state.lsn() + 1) {
-        state.replay(&record?)?;
-        replayed += 1;
-    }
+    let replayed = state.replay_from(log.read_from(state.lsn() + 1), None, |_| {})?;
     Ok(Opened {
         state,
         checkpoint_lsn,
@@ -113,9 +219,7 @@ pub fn open_state(fs: &dyn FileSystem, snapshots: &Path, log: &Log) -> Result<Op
 /// Rebuilds the state by replaying the whole log, ignoring checkpoints.
 pub fn replay_all(log: &Log) -> Result<State> {
     let mut state = State::default();
-    for record in log.read_from(1) {
-        state.replay(&record?)?;
-    }
+    state.replay_from(log.read_from(1), None, |_| {})?;
     Ok(state)
 }
 

@@ -37,7 +37,7 @@ use crate::{alter, ddl, dml, events, maintenance, roles};
 #[derive(Debug)]
 struct Block {
     txn: Transaction,
-    savepoints: Vec<(String, Savepoint)>,
+    savepoints: Vec<SavepointMark>,
     failed: bool,
     statements: Vec<String>,
     /// `zq.as_of` before the block first changed it (restored if the block rolls back).
@@ -46,6 +46,16 @@ struct Block {
     as_of_session: Option<Option<AsOf>>,
     /// Parameter values of each statement in `statements` (see [`TxMeta::params`]).
     params: Vec<Vec<Option<String>>>,
+}
+
+/// A `SAVEPOINT`: the transaction's savepoint and the session's `zq.as_of` at that moment,
+/// which `ROLLBACK TO` restores as PostgreSQL restores settings.
+#[derive(Debug)]
+struct SavepointMark {
+    name: String,
+    savepoint: Savepoint,
+    as_of: Option<AsOf>,
+    as_of_session: Option<Option<AsOf>>,
 }
 
 /// One client's connection to a [`crate::Database`].
@@ -522,11 +532,13 @@ impl Session {
                 let pos = block
                     .savepoints
                     .iter()
-                    .rposition(|(n, _)| *n == name)
+                    .rposition(|mark| mark.name == name)
                     .ok_or_else(|| no_savepoint(&name))?;
                 block.savepoints.truncate(pos + 1);
-                let sp = block.savepoints[pos].1.clone();
-                block.txn.rollback_to(&sp);
+                let mark = &block.savepoints[pos];
+                block.txn.rollback_to(&mark.savepoint);
+                block.as_of_session = mark.as_of_session.clone();
+                self.as_of = mark.as_of.clone();
                 block.failed = false;
                 return Ok(QueryResult::command("ROLLBACK", None));
             }
@@ -541,8 +553,13 @@ impl Session {
         match stmt {
             S::Savepoint { name } => {
                 let block = self.block.as_mut().ok_or_else(no_block("SAVEPOINT"))?;
-                let sp = block.txn.savepoint();
-                block.savepoints.push((ident_name(name), sp));
+                let savepoint = block.txn.savepoint();
+                block.savepoints.push(SavepointMark {
+                    name: ident_name(name),
+                    savepoint,
+                    as_of: self.as_of.clone(),
+                    as_of_session: block.as_of_session.clone(),
+                });
                 Ok(QueryResult::command("SAVEPOINT", None))
             }
             S::ReleaseSavepoint { name } => {
@@ -554,7 +571,7 @@ impl Session {
                 let pos = block
                     .savepoints
                     .iter()
-                    .rposition(|(n, _)| *n == name)
+                    .rposition(|mark| mark.name == name)
                     .ok_or_else(|| no_savepoint(&name))?;
                 block.savepoints.truncate(pos);
                 Ok(QueryResult::command("RELEASE", None))

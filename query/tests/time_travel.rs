@@ -230,6 +230,37 @@ fn the_setting_is_read_only_transactional_and_shown() {
         one(&mut s, "SELECT count(*) FROM t"),
         vec![vec![Value::Int8(2)]]
     );
+    // ROLLBACK TO SAVEPOINT undoes a SET made after the savepoint, as PostgreSQL does.
+    s.execute("BEGIN", &[]).unwrap();
+    s.execute("SAVEPOINT before_travel", &[]).unwrap();
+    s.execute(&format!("SET zq.as_of = 'lsn:{old}'"), &[])
+        .unwrap();
+    assert_eq!(
+        one(&mut s, "SELECT count(*) FROM t"),
+        vec![vec![Value::Int8(1)]]
+    );
+    s.execute("ROLLBACK TO SAVEPOINT before_travel", &[])
+        .unwrap();
+    assert_eq!(
+        one(&mut s, "SELECT count(*) FROM t"),
+        vec![vec![Value::Int8(2)]],
+        "back to the live state"
+    );
+    s.execute("SAVEPOINT second", &[]).unwrap();
+    s.execute(&format!("SET LOCAL zq.as_of = 'lsn:{old}'"), &[])
+        .unwrap();
+    s.execute("RELEASE SAVEPOINT second", &[]).unwrap();
+    assert_eq!(
+        one(&mut s, "SELECT count(*) FROM t"),
+        vec![vec![Value::Int8(1)]],
+        "RELEASE keeps the setting"
+    );
+    s.execute("COMMIT", &[]).unwrap();
+    assert_eq!(
+        one(&mut s, "SELECT count(*) FROM t"),
+        vec![vec![Value::Int8(2)]],
+        "SET LOCAL ends with the block"
+    );
     s.execute("INSERT INTO t VALUES (3, 'x')", &[]).unwrap();
 
     // Bad values are refused with 22023, and the setting stays as it was.

@@ -149,24 +149,18 @@ fn rebuild(dir: &DataDir, log: &Log) -> anyhow::Result<Option<Rebuilt>> {
 
     let mut progress = Progress::start_records("rebuild", lsn);
     let mut full = State::default();
-    for record in log.read_from(1) {
-        let record = record.map_err(|e| {
-            fail(
-                Exit::Damaged,
-                anyhow!("cannot read {}: {e}", dir.log.display()),
-            )
-        })?;
-        full.replay(&record).map_err(|e| {
-            fail(
-                Exit::Damaged,
-                anyhow!(
-                    "the log in {} cannot be replayed (checkpoints left as they were): {e}",
-                    dir.log.display()
-                ),
-            )
-        })?;
-        progress.update(record.lsn, record.lsn);
-    }
+    full.replay_from(log.read_from(1), None, |state| {
+        progress.update(state.lsn(), state.lsn())
+    })
+    .map_err(|e| {
+        fail(
+            Exit::Damaged,
+            anyhow!(
+                "the log in {} cannot be read or replayed (checkpoints left as they were): {e}",
+                dir.log.display()
+            ),
+        )
+    })?;
     progress.finish(full.lsn());
     if full.lsn() != lsn {
         return Err(fail(

@@ -58,6 +58,19 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     keep_checkpoints: Option<u64>,
+    /// Older checkpoints kept besides the newest ones, spread evenly over the log, for time
+    /// travel (`SET zq.as_of` replays from the nearest checkpoint before its point); 0 keeps
+    /// none [default: 4].
+    #[arg(long, env = "ZQLITE_HISTORY_CHECKPOINTS")]
+    history_checkpoints: Option<u64>,
+    /// MiB of log between automatic checkpoints: smaller means faster restarts and time
+    /// travel, more checkpoint writing [default: 64].
+    #[arg(
+        long,
+        env = "ZQLITE_CHECKPOINT_EVERY_MIB",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    checkpoint_every_mib: Option<u64>,
 }
 
 /// The settings of a `--config` file; every key is optional, unknown keys are errors.
@@ -73,6 +86,8 @@ struct FileSettings {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     keep_checkpoints: Option<u64>,
+    history_checkpoints: Option<u64>,
+    checkpoint_every_mib: Option<u64>,
 }
 
 /// The settings in effect: flags and environment, then the file, then the defaults.
@@ -86,6 +101,8 @@ struct Settings {
     shutdown_grace: Duration,
     tls: Option<(PathBuf, PathBuf)>,
     keep_checkpoints: usize,
+    history_checkpoints: usize,
+    checkpoint_bytes: u64,
 }
 
 impl Settings {
@@ -144,6 +161,17 @@ impl Settings {
                 Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
                 None => crate::checkpoint::default_keep() as usize,
             },
+            history_checkpoints: args
+                .history_checkpoints
+                .or(file.history_checkpoints)
+                .map_or(StoreOptions::default().history_checkpoints, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+            checkpoint_bytes: match args.checkpoint_every_mib.or(file.checkpoint_every_mib) {
+                Some(0) => anyhow::bail!("checkpoint_every_mib must be at least 1"),
+                Some(mib) => mib.saturating_mul(1 << 20),
+                None => StoreOptions::default().checkpoint_bytes,
+            },
         })
     }
 }
@@ -163,6 +191,8 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let opts = StoreOptions {
         checkpoints_kept: settings.keep_checkpoints,
+        history_checkpoints: settings.history_checkpoints,
+        checkpoint_bytes: settings.checkpoint_bytes,
         ..StoreOptions::default()
     };
     let db = Database::open_with(&settings.data, opts)
@@ -299,5 +329,42 @@ mod tests {
         );
         let e = settings(&["--config", "/nonexistent/zqlite.toml"]).unwrap_err();
         assert!(e.to_string().contains("cannot read the config file"), "{e}");
+    }
+
+    #[test]
+    fn checkpoint_settings_come_from_flags_or_the_file() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (
+                s.keep_checkpoints,
+                s.history_checkpoints,
+                s.checkpoint_bytes
+            ),
+            (2, 4, 64 << 20),
+            "defaults"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("zqlite.toml");
+        std::fs::write(
+            &file,
+            "history_checkpoints = 10\ncheckpoint_every_mib = 8\nkeep_checkpoints = 3\n",
+        )
+        .unwrap();
+        let config = file.to_str().unwrap();
+        let s = settings(&["--config", config]).unwrap();
+        assert_eq!(
+            (
+                s.keep_checkpoints,
+                s.history_checkpoints,
+                s.checkpoint_bytes
+            ),
+            (3, 10, 8 << 20)
+        );
+        let s = settings(&["--config", config, "--history-checkpoints", "0"]).unwrap();
+        assert_eq!(s.history_checkpoints, 0, "0 keeps no history checkpoints");
+        assert!(settings(&["--checkpoint-every-mib", "0"]).is_err());
+        std::fs::write(&file, "checkpoint_every_mib = 0\n").unwrap();
+        let e = settings(&["--config", config]).unwrap_err();
+        assert!(e.to_string().contains("at least 1"), "{e}");
     }
 }
