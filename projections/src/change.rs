@@ -2,8 +2,12 @@
 //!
 //! A record holds who committed it and the ordered list of changes (row and catalog changes,
 //! and the event store's appends, deletes and stream metadata); applying the changes in
-//! order to the state before it yields the state after it. Records are MessagePack with field
-//! names (see `zqlite_log::NewRecord::msgpack`), so tools can read them without zqlite's types.
+//! order to the state before it yields the state after it. Records are compact MessagePack
+//! (see `zqlite_log::NewRecord::msgpack`): structs are arrays in field order, enum variants
+//! keep their names; records written with field names (zqlite before the compact form)
+//! decode too. Hence the rules for every type here: new fields go at the end of their struct
+//! with `#[serde(default)]`, fields are never reordered or removed, and variants are never
+//! renamed (`the_record_encoding_is_stable` pins the bytes).
 
 use serde::{Deserialize, Serialize};
 use zqlite_log::RecordKind;
@@ -182,4 +186,100 @@ pub struct SecurityEvent {
 pub struct TxRecord {
     pub meta: TxMeta,
     pub changes: Vec<Change>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn sample() -> TxRecord {
+        let row =
+            |id: i64, v: &str| -> Row { Arc::from(vec![Value::Int8(id), Value::Text(v.into())]) };
+        TxRecord {
+            meta: TxMeta {
+                user: "ann".into(),
+                tenant: Some("t1".into()),
+                statements: vec!["UPDATE t SET v = $1".into()],
+                params: vec![vec![Some("b".into())]],
+                ..TxMeta::default()
+            },
+            changes: vec![
+                Change::Insert {
+                    table: 7,
+                    rowid: None,
+                    row: row(1, "a"),
+                },
+                Change::Update {
+                    table: 7,
+                    key: vec![Value::Int8(1)],
+                    row: row(1, "b"),
+                    before: Some(row(1, "a")),
+                },
+                Change::Delete {
+                    table: 7,
+                    key: vec![Value::Int8(1)],
+                    before: None,
+                },
+                Change::AppendEvents {
+                    stream: "s".into(),
+                    expected: ExpectedVersion::Exact(2),
+                    events: vec![NewEvent {
+                        id: uuid::Uuid::from_u128(1),
+                        event_type: "E".into(),
+                        data: "{}".into(),
+                        metadata: None,
+                    }],
+                },
+            ],
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The bytes of a record are part of the log format: a change to a type here that moves
+    /// them (a reordered field or variant) would misread every log written before it.
+    #[test]
+    fn the_record_encoding_is_stable() {
+        let record = zqlite_log::NewRecord::msgpack(TRANSACTION, &sample()).unwrap();
+        assert_eq!(
+            hex(&record.payload),
+            "9296a3616e6ea27431c0c091b35550444154452074205345542076203d2024319191a1629481a6496e736572749307c0929204019208a16181a6557064617465940791920401929204019208a162929204019208a16181a644656c65746592079192040181ac417070656e644576656e747393a17381a54578616374029194c41000000000000000000000000000000001a145a27b7dc0"
+        );
+    }
+
+    #[test]
+    fn records_written_with_field_names_still_decode() {
+        let named = rmp_serde::to_vec_named(&sample()).unwrap();
+        let tx: TxRecord = rmp_serde::from_slice(&named).unwrap();
+        assert_eq!(tx, sample());
+        let compact = rmp_serde::to_vec(&sample()).unwrap();
+        assert!(
+            compact.len() * 2 < named.len(),
+            "{} vs {}",
+            compact.len(),
+            named.len()
+        );
+    }
+
+    #[test]
+    fn a_shorter_compact_update_reads_its_before_image_as_absent() {
+        // An update written without `before` (older records) is an array of three fields.
+        let bytes = rmp_serde::to_vec(&(
+            TxMeta::default(),
+            vec![std::collections::BTreeMap::from([(
+                "Update",
+                (7u64, vec![Value::Int8(1)], vec![Value::Int8(1)]),
+            )])],
+        ))
+        .unwrap();
+        let tx: TxRecord = rmp_serde::from_slice(&bytes).unwrap();
+        assert!(
+            matches!(&tx.changes[0], Change::Update { before: None, .. }),
+            "{tx:?}"
+        );
+    }
 }
