@@ -1086,7 +1086,7 @@ fn per_s(rate: f64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1097,8 +1097,8 @@ fn per_s(rate: f64) -> String {
 impl Report {
     fn header(&self) {
         println!(
-            "{:<44} {:>16} {:>16} {:>7}  {}",
-            "measurement", "zqlite", "PostgreSQL", "ratio", "target"
+            "{:<44} {:>16} {:>16} {:>7}  target",
+            "measurement", "zqlite", "PostgreSQL", "ratio"
         );
     }
 
