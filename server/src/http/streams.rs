@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value as JsonValue, json};
 use zqlite_projections::{AppendResult, Direction, Page};
 
@@ -101,11 +102,12 @@ pub async fn append_many(
     Ok((StatusCode::CREATED, Json(json!({ "streams": streams }))))
 }
 
-fn page_json(page: &Page) -> Json<JsonValue> {
-    Json(json!({
-        "events": page.events.iter().map(model::event_json).collect::<Vec<_>>(),
-        "next": page.next,
-    }))
+fn page_json(page: &Page) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        model::page_json(&page.events, page.next),
+    )
+        .into_response()
 }
 
 /// `GET /v1/streams/{stream}?from=&limit=&direction=`.
@@ -113,7 +115,7 @@ pub async fn read(
     State(st): State<AppState>,
     Segment(stream): Segment,
     params: Params,
-) -> Result<Json<JsonValue>, ApiError> {
+) -> Result<Response, ApiError> {
     let from = params.u64("from")?;
     let limit = params.limit()?;
     let direction = match params.str("direction") {
@@ -134,10 +136,7 @@ pub async fn read(
 }
 
 /// `GET /v1/all?from_position=&limit=`.
-pub async fn read_all(
-    State(st): State<AppState>,
-    params: Params,
-) -> Result<Json<JsonValue>, ApiError> {
+pub async fn read_all(State(st): State<AppState>, params: Params) -> Result<Response, ApiError> {
     let from = params.u64("from_position")?.unwrap_or(0);
     let limit = params.limit()?;
     let snapshot = st.store().snapshot();

@@ -283,9 +283,7 @@ async fn follow(
                     Source::Stream(_) => e.version,
                 };
                 if sub.wants(e) {
-                    let event = Event::default()
-                        .id(id.to_string())
-                        .data(event_json(view).to_string());
+                    let event = Event::default().id(id.to_string()).data(event_json(view));
                     match send(tx, event, st).await {
                         Sent::Ok => ending.sent_through.store(id + 1, Ordering::Release),
                         other => return other,
