@@ -508,7 +508,13 @@ impl Store {
     /// Popping the queue and storing the snapshot happen under the head lock, so when this
     /// returns the snapshot includes `durable` even if another thread popped its state
     /// (a committer releases its row locks right after, and the next holder reads it).
+    ///
+    /// The states this supersedes are dropped after both locks are released: freeing the
+    /// tree nodes only they held is most of the cost of a busy commit path, and under the
+    /// locks it would stall every committer and reader.
     fn publish(&self, durable: Lsn) {
+        let mut superseded: Vec<State> = Vec::new();
+        let mut replaced: Option<Arc<State>> = None;
         {
             let mut head = lock(&self.head);
             let mut latest = None;
@@ -517,6 +523,9 @@ impl Store {
                 .front()
                 .is_some_and(|(lsn, _)| *lsn <= durable)
             {
+                if let Some((_, older)) = latest.take() {
+                    superseded.push(older);
+                }
                 latest = head.unpublished.pop_front();
             }
             let Some((lsn, state)) = latest else {
@@ -528,14 +537,18 @@ impl Store {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             if published.lsn() < lsn {
                 let end = state.events().next_position();
-                *published = Arc::new(state);
+                replaced = Some(std::mem::replace(&mut *published, Arc::new(state)));
                 self.events_published.send_if_modified(|at| {
                     let moved = *at != end;
                     *at = end;
                     moved
                 });
+            } else {
+                superseded.push(state);
             }
         }
+        drop(superseded);
+        drop(replaced);
         self.maybe_checkpoint();
     }
 
