@@ -54,7 +54,7 @@ pub use events::{
     StreamAppend, StreamState,
 };
 pub use history::{AS_OF_CACHE, AsOf, AsOfSource};
-pub use replay::{DecodedRecord, Opened, newest_checkpoint, open_state, replay_all};
+pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
 pub use store::{PendingCommit, Store, StoreOptions};
 pub use transaction::{Isolation, Savepoint, Transaction};

@@ -27,10 +27,10 @@ use crate::state::{Check, State};
 
 /// A log record decoded for replay: what [`State::apply_decoded`] consumes.
 #[derive(Debug)]
-pub struct DecodedRecord {
-    pub lsn: Lsn,
+struct DecodedRecord {
+    lsn: Lsn,
     /// Commit time in microseconds since the Unix epoch.
-    pub timestamp: i64,
+    timestamp: i64,
     body: Body,
 }
 
@@ -44,7 +44,7 @@ enum Body {
 impl DecodedRecord {
     /// Decodes a record's payload; an unknown kind or a payload that does not decode is an
     /// [`Error::Decode`] naming the LSN.
-    pub fn decode(record: &Record) -> Result<DecodedRecord> {
+    fn decode(record: &Record) -> Result<DecodedRecord> {
         let decode_error = |e: zqlite_log::Error| Error::Decode {
             lsn: record.lsn,
             reason: e.to_string(),
@@ -76,6 +76,7 @@ impl DecodedRecord {
 impl State {
     /// Applies the log record that follows this state (LSN `self.lsn() + 1`).
     pub fn replay(&mut self, record: &Record) -> Result<()> {
+        // The order is checked before decoding: a record out of place is refused as such.
         self.check_next(record.lsn)?;
         self.apply_decoded(DecodedRecord::decode(record)?)
     }
@@ -94,9 +95,8 @@ impl State {
         })
     }
 
-    /// Applies a decoded record that follows this state (LSN `self.lsn() + 1`).
-    pub fn apply_decoded(&mut self, record: DecodedRecord) -> Result<()> {
-        self.check_next(record.lsn)?;
+    /// Applies a decoded record that follows this state (checked by the caller).
+    fn apply_decoded(&mut self, record: DecodedRecord) -> Result<()> {
         let tx = match record.body {
             Body::Security => {
                 self.lsn = record.lsn;
