@@ -56,7 +56,7 @@ pub use events::{
 pub use history::{AS_OF_CACHE, AsOf, AsOfSource};
 pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
-pub use store::{PendingCommit, Store, StoreOptions};
+pub use store::{AuditGuard, PendingCommit, Store, StoreOptions};
 pub use transaction::{Isolation, Savepoint, Transaction};
 pub use value::{DataType, Value, ValueError};
 pub use zqlite_log::Lsn;

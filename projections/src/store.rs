@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 use zqlite_log::{AppendTicket, Log, LogOptions, Lsn, NewRecord};
 
-use crate::audit::AuditIndex;
+use crate::audit::{self, AuditIndex};
 use crate::catalog::{SequenceDef, TableId};
 use crate::change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxMeta, TxRecord};
 use crate::checkpoint;
@@ -192,8 +192,52 @@ pub struct Store {
     events_published: watch::Sender<u64>,
     /// Past states opened for time travel (`history.rs`).
     pub(crate) as_of_cache: AsOfCache,
-    /// What the audit relations read the log through; built on first use (see `audit.rs`).
-    audit: Mutex<AuditIndex>,
+    /// What the audit relations read the log through; loaded or built on first use and
+    /// saved with checkpoints (see `audit/`).
+    audit: Arc<Mutex<AuditSlot>>,
+}
+
+/// The store's audit index and what it knows of the saved copy.
+#[derive(Debug, Default)]
+struct AuditSlot {
+    index: AuditIndex,
+    /// Whether the saved index has been looked for (on the first audit query).
+    opened: bool,
+    /// The LSN of the index as last saved by this store (0: not saved yet).
+    saved: Lsn,
+}
+
+/// The store's audit index, held: other audit readers (and saving it) wait meanwhile.
+#[derive(Debug)]
+pub struct AuditGuard<'a>(MutexGuard<'a, AuditSlot>);
+
+impl std::ops::Deref for AuditGuard<'_> {
+    type Target = AuditIndex;
+
+    fn deref(&self) -> &AuditIndex {
+        &self.0.index
+    }
+}
+
+/// Saves the audit index of the data directory `dir` if it has been built and has grown
+/// since it was last saved. A failure only costs a longer first audit query after a
+/// restart, so it is logged, not returned.
+fn save_audit_index(fs: &dyn zqlite_log::FileSystem, dir: &Path, slot: &Mutex<AuditSlot>) {
+    let (lsn, bytes) = {
+        let slot = lock(slot);
+        if slot.index.lsn() <= slot.saved {
+            return;
+        }
+        (slot.index.lsn(), audit::file::encode(&slot.index))
+    };
+    match audit::file::write(fs, dir, &bytes) {
+        Ok(()) => {
+            let mut slot = lock(slot);
+            slot.saved = slot.saved.max(lsn);
+            info!(lsn, bytes = bytes.len(), "saved the audit index");
+        }
+        Err(e) => warn!(error = %e, "could not save the audit index"),
+    }
 }
 
 /// A commit whose record is queued in the log but may not be durable yet.
@@ -254,18 +298,35 @@ impl Store {
             bytes_since_checkpoint: AtomicU64::new(0),
             checkpointing: Arc::new(AtomicBool::new(false)),
             as_of_cache: AsOfCache::default(),
-            audit: Mutex::new(AuditIndex::default()),
+            audit: Arc::default(),
         })
     }
 
     /// The audit index, caught up with the log to at least `lsn` (a durable LSN, such as a
-    /// snapshot's). The first call indexes the log from the start; later ones only what was
-    /// committed since. Other audit readers wait while it is held.
-    pub fn audit_index(&self, lsn: Lsn) -> Result<MutexGuard<'_, AuditIndex>> {
-        let mut index = lock(&self.audit);
+    /// snapshot's). The first call loads the saved index (one that does not match the log
+    /// is ignored with a warning) and indexes the log after it, or the whole log; later ones
+    /// only what was committed since. Other audit readers wait while it is held.
+    pub fn audit_index(&self, lsn: Lsn) -> Result<AuditGuard<'_>> {
+        let mut slot = lock(&self.audit);
+        if !slot.opened {
+            slot.opened = true;
+            match audit::file::read(&*self.opts.log.fs, &self.dir, &self.log) {
+                Ok(Some(index)) => {
+                    info!(lsn = index.lsn(), "loaded the audit index");
+                    slot.saved = index.lsn();
+                    slot.index = index;
+                }
+                Ok(None) => {}
+                Err(reason) => warn!(
+                    file = %audit::file::path(&self.dir).display(),
+                    %reason,
+                    "ignoring the saved audit index; indexing the log from the start"
+                ),
+            }
+        }
         let to = lsn.min(self.log.durable_lsn());
-        index.catch_up(&self.log, to)?;
-        Ok(index)
+        slot.index.catch_up(&self.log, to)?;
+        Ok(AuditGuard(slot))
     }
 
     /// The latest durable state. Readers keep it as long as they like; commits never wait for
@@ -567,6 +628,8 @@ impl Store {
         let kept = self.opts.checkpoints_kept;
         let history = self.opts.history_checkpoints;
         let busy = self.checkpointing.clone();
+        let data_dir = self.dir.clone();
+        let audit = self.audit.clone();
         let spawned = std::thread::Builder::new()
             .name("zqlite-checkpoint".into())
             .spawn(move || {
@@ -577,6 +640,7 @@ impl Store {
                     }
                     Err(e) => warn!(error = %e, "could not write a checkpoint"),
                 }
+                save_audit_index(&*fs, &data_dir, &audit);
                 busy.store(false, Ordering::Release);
             });
         if let Err(e) = spawned {
@@ -585,7 +649,8 @@ impl Store {
         }
     }
 
-    /// Writes a checkpoint of the latest durable state now and prunes old ones.
+    /// Writes a checkpoint of the latest durable state now and prunes old ones; saves the
+    /// audit index too if it has been built.
     pub fn checkpoint(&self) -> Result<PathBuf> {
         let state = self.snapshot();
         let dir = self.dir.join("snapshots");
@@ -596,6 +661,7 @@ impl Store {
             self.opts.checkpoints_kept.max(1),
             self.opts.history_checkpoints,
         );
+        save_audit_index(&*self.opts.log.fs, &self.dir, &self.audit);
         Ok(path)
     }
 

@@ -321,4 +321,17 @@ async fn the_audit_relations_answer_who_changed_what() {
     )
     .await;
     assert_eq!(at, [[s("1")]]);
+
+    // The server saves the index when it stops; after a restart the first audit query
+    // loads it and answers the same.
+    drop(admin);
+    assert!(server.terminate().success());
+    let data = tmp.path().join("data");
+    assert!(data.join("audit").join("index").exists());
+    let server = Server::start(&data, &[]);
+    let alice = connect(server.port(), "alice", "alice-pw", "").await;
+    let history_sql = "SELECT user_name, tenant, op, before::text, after::text, \
+                       committed_at <= now() \
+                       FROM zq_history('accounts', '{\"id\": 1}') ORDER BY lsn";
+    assert_eq!(rows(&alice, history_sql).await, history);
 }

@@ -12,7 +12,7 @@
 //! Every relation reads only records up to the statement's snapshot LSN, so an audit query
 //! agrees with the tables it runs beside. Reads are narrowed before the log is touched:
 //! constraints on `lsn` bound the LSN range, constraints on `committed_at` become an LSN
-//! range through the log's time index, and the store's [`AuditIndex`] names the records of
+//! range through the log's time index, and the store's [`AuditIndex`](zqlite_projections::audit::AuditIndex) names the records of
 //! one table, one row or the security events, so those are read alone (see
 //! `zqlite_projections::audit` for the index and why the log is read this way).
 
@@ -22,8 +22,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 use zqlite_log::{Log, Record};
 use zqlite_projections::audit::{
-    AuditIndex, AuditRecord, ChangeEntry, TableHistory, decode_record, describe_changes,
-    tables_touched,
+    AuditRecord, ChangeEntry, TableHistory, decode_record, describe_changes, tables_touched,
 };
 use zqlite_projections::value::{Array, BinaryOp, DataType, Jsonb, TimestampTz, Value};
 use zqlite_projections::{Lsn, Store, TxMeta};
@@ -314,7 +313,7 @@ fn lsn_value(lsn: Lsn) -> Value {
 fn index<'a>(
     store: &'a Store,
     ctx: &SystemContext<'_>,
-) -> Result<std::sync::MutexGuard<'a, AuditIndex>> {
+) -> Result<zqlite_projections::AuditGuard<'a>> {
     Ok(store.audit_index(ctx.state.lsn())?)
 }
 

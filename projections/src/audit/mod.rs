@@ -11,7 +11,9 @@
 //!
 //! The index is derived from the log alone and kept in memory by the [`crate::Store`]. It is
 //! built on the first audit query (one scan of the log) and caught up on later ones from
-//! where it stopped, so commits pay nothing for it. It holds:
+//! where it stopped, so commits pay nothing for it. Once built, the store saves it with
+//! every checkpoint and on close ([`file`]), and the first audit query after a restart
+//! loads it and reads only the records after it. It holds:
 //! - the LSNs of the records that changed each row, by a 64-bit fingerprint of (table id,
 //!   key): a history lookup reads only those records (a fingerprint collision only costs an
 //!   extra read: entries are matched by exact key when read);
@@ -29,19 +31,24 @@
 //! - A row's LSN list is in LSN order without duplicates; so are the other lists.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
-use zqlite_log::{Log, Lsn, Record};
+use zqlite_log::{ChainHash, Log, Lsn, Record};
 
 use crate::catalog::{TableDef, TableId};
 use crate::change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxRecord};
 use crate::error::{Error, Result};
 use crate::value::{CastContext, DataType, Value, cast};
 
+pub(crate) mod file;
+
+pub use file::path as saved_index_path;
+
 /// A table's name, columns and primary key at some point of the log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableShape {
     pub id: TableId,
     pub name: String,
@@ -191,7 +198,7 @@ type ShapeVersions = Vec<(Lsn, Option<Arc<TableShape>>)>;
 
 /// Table shapes over the log: which shape each table id had before a given record, and
 /// which ids a name has been given to.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableHistory {
     /// Per table id: (LSN from which it holds, shape or `None` once dropped), LSN order.
     by_id: HashMap<TableId, ShapeVersions>,
@@ -612,7 +619,7 @@ pub fn decode_record(record: &Record) -> Result<AuditRecord> {
 }
 
 /// LSNs in LSN order, stored inline while there is one (most rows change rarely).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Lsns {
     One(Lsn),
     Many(Vec<Lsn>),
@@ -645,18 +652,46 @@ fn push_lsn(list: &mut Vec<Lsn>, lsn: Lsn) {
     }
 }
 
-/// The fingerprint a row is indexed under.
+/// The fingerprint a row is indexed under. Fingerprints are saved with the index, so the
+/// hash is defined here rather than left to the standard library's choice of hasher.
 fn fingerprint(table: TableId, key: &[Value]) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = StableHasher::default();
     table.hash(&mut h);
     key.hash(&mut h);
     h.finish()
 }
 
+/// FNV-1a over the bytes `Hash` feeds it, then a final mix (from SplitMix64) so that every
+/// output bit depends on every input byte.
+struct StableHasher(u64);
+
+impl Default for StableHasher {
+    fn default() -> Self {
+        StableHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
 /// Which records to read for an audit question; see the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct AuditIndex {
     lsn: Lsn,
+    /// The log's hash-chain value after record `lsn` (identifies the log it was built from).
+    chain: ChainHash,
     rows: HashMap<u64, Lsns>,
     /// Records that touched each table (rows or definition).
     tables: HashMap<TableId, Vec<Lsn>>,
@@ -752,6 +787,7 @@ impl AuditIndex {
             }
         }
         self.lsn = lsn;
+        self.chain = record.chain;
         Ok(())
     }
 
@@ -791,7 +827,7 @@ mod tests {
     use crate::change::TxMeta;
     use crate::store::{Store, StoreOptions};
 
-    fn column(name: &str, data_type: DataType) -> ColumnDef {
+    pub(super) fn column(name: &str, data_type: DataType) -> ColumnDef {
         ColumnDef {
             name: name.into(),
             data_type,
@@ -801,7 +837,7 @@ mod tests {
         }
     }
 
-    fn table(name: &str) -> TableDef {
+    pub(super) fn table(name: &str) -> TableDef {
         TableDef {
             id: 1,
             name: name.into(),
@@ -814,11 +850,15 @@ mod tests {
         }
     }
 
-    fn row(id: i64, v: &str) -> Vec<Value> {
+    pub(super) fn row(id: i64, v: &str) -> Vec<Value> {
         vec![Value::Int8(id), Value::Text(v.into())]
     }
 
-    fn commit(store: &Store, user: &str, f: impl FnOnce(&mut crate::Transaction)) -> Lsn {
+    pub(super) fn commit(
+        store: &Store,
+        user: &str,
+        f: impl FnOnce(&mut crate::Transaction),
+    ) -> Lsn {
         let mut txn = store.begin();
         f(&mut txn);
         let meta = TxMeta {
