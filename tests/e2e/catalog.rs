@@ -5,7 +5,6 @@
 //! with tokio-postgres and psycopg.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::server::Server;
 
@@ -76,9 +75,7 @@ fn psql_describe_commands_print_what_postgresql_prints() {
 
 #[tokio::test]
 async fn pgbench_partition_probe_finds_its_table() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
     client
         .batch_execute("CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, abalance int)")
         .await
@@ -253,9 +250,7 @@ async fn tokio_postgres_reflects_columns_and_oids_survive_restarts() {
 
 #[tokio::test]
 async fn regex_operators_match_like_postgresql() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
     let row = client
         .query_one(
             "SELECT 'abc' ~ '^a', 'ABC' ~* 'b', 'abc' !~ 'z', 'abc' !~* 'B', \
@@ -291,19 +286,5 @@ async fn regex_operators_match_like_postgresql() {
 
 #[test]
 fn psycopg_reflects_a_schema_like_sqlalchemy() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clients/psycopg_catalog.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(server.conninfo())
-        .output()
-        .expect("python3 runs (.ci/run installs psycopg)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.trim_end().ends_with("ok"),
-        "psycopg reflection failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::server::run_psycopg_script("psycopg_catalog.py");
 }

@@ -30,6 +30,15 @@ pub(crate) fn free_port() -> u16 {
 }
 
 impl Server {
+    /// A server on a new temporary data directory, and a client connected to it. Keep the
+    /// directory as long as the server runs (bind it to a name, not to `_`).
+    pub(crate) async fn fresh() -> (tempfile::TempDir, Server, Client) {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = Server::start(&tmp.path().join("data"), &[]);
+        let client = server.client().await;
+        (tmp, server, client)
+    }
+
     pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let http_port = free_port();
@@ -157,9 +166,7 @@ impl ToSql for NumericText {
 
 #[tokio::test]
 async fn tokio_postgres_simple_and_extended_queries() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
 
     client
         .batch_execute(
@@ -456,9 +463,7 @@ fn tls_is_offered_when_a_certificate_is_configured() {
 
 #[tokio::test]
 async fn arrays_round_trip_in_binary_and_text() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
     client
         .batch_execute("CREATE TABLE runs (id int PRIMARY KEY, steps text[], scores int8[])")
         .await
@@ -588,23 +593,30 @@ async fn transactions_roll_back_and_errors_carry_sqlstate_and_position() {
     assert_eq!(one, 1);
 }
 
-#[test]
-fn psycopg_connects_inserts_selects_and_rolls_back() {
+/// Runs the Python script `tests/e2e/clients/<script>` (psycopg 3) against a fresh server;
+/// it must exit 0 with `ok` as its last line.
+pub(crate) fn run_psycopg_script(script: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/clients/psycopg_client.py");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/e2e/clients")
+        .join(script);
     let out = Command::new("python3")
-        .arg(&script)
+        .arg(&path)
         .arg(server.conninfo())
         .output()
         .expect("python3 runs (.ci/run installs psycopg)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.trim_end().ends_with("ok"),
-        "psycopg client failed:\n{stdout}\n{}",
+        "{script} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn psycopg_connects_inserts_selects_and_rolls_back() {
+    run_psycopg_script("psycopg_client.py");
 }
 
 #[test]
@@ -886,9 +898,7 @@ async fn malformed_messages_and_the_connection_limit_affect_one_client() {
 async fn copy_from_stdin_in_text_and_csv() {
     use futures_util::SinkExt;
 
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (tmp, server, client) = Server::fresh().await;
     client
         .batch_execute("CREATE TABLE notes (id int PRIMARY KEY, body text, score numeric(4,1))")
         .await
@@ -958,9 +968,7 @@ async fn copy_from_stdin_in_text_and_csv() {
 async fn copy_to_stdout_in_text_and_csv() {
     use futures_util::TryStreamExt;
 
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, server, client) = Server::fresh().await;
     client
         .batch_execute(
             "CREATE TABLE notes (id int PRIMARY KEY, body text, score numeric(4,1)); \
@@ -1056,9 +1064,7 @@ async fn a_cancel_request_ends_a_wait_for_a_locked_row() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cancel_request_stops_a_long_query() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
     let values: Vec<String> = (0..5000).map(|i| format!("({i})")).collect();
     client
         .batch_execute(&format!(
@@ -1099,9 +1105,7 @@ async fn a_cancel_request_stops_a_long_query() {
 
 #[tokio::test]
 async fn session_parameters_set_show_reset() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
 
     // Extended protocol (prepared SHOW) and simple protocol agree.
     assert_eq!(show(&client, "server_encoding").await, "UTF8");
@@ -1289,9 +1293,7 @@ async fn a_thousand_idle_connections_are_cheap_and_do_not_block_others() {
 
 #[tokio::test]
 async fn describing_a_prepared_query_does_not_run_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
     client
         .batch_execute("CREATE TABLE n (x int PRIMARY KEY); INSERT INTO n VALUES (1), (2)")
         .await

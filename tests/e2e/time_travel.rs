@@ -37,9 +37,7 @@ async fn names(client: &Client, sql: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn as_of_by_time_and_lsn_returns_the_old_state_and_refuses_writes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"), &[]);
-    let client = server.client().await;
+    let (_tmp, _server, client) = Server::fresh().await;
     client
         .batch_execute(
             "CREATE TABLE items (id int PRIMARY KEY, name text); \
