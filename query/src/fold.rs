@@ -37,6 +37,7 @@ fn strict_null(e: &Expr) -> bool {
             let lenient = match f {
                 Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
                 Func::Array(a) => !a.is_strict(),
+                Func::Text(t) => !t.is_strict(),
                 Func::Json(JsonFunc::BuildObject) => true,
                 Func::Catalog(_) => true,
                 _ => false,

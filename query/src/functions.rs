@@ -17,6 +17,7 @@ use crate::array_functions::{self, ArrayFunc};
 use crate::error::{Error, Result};
 use crate::json_functions::{self, JsonFunc};
 use crate::system::catalog_functions::CatalogFunc;
+use crate::text_functions::{self, TextFunc};
 
 /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
 const PG_EPOCH_UNIX_MICROS: i64 = 946_684_800_000_000;
@@ -66,6 +67,8 @@ pub enum Func {
     Array(ArrayFunc),
     /// JSON operators and functions (`json_functions.rs`).
     Json(JsonFunc),
+    /// Encodings, regular-expression, padding and quoting functions (`text_functions.rs`).
+    Text(TextFunc),
     /// `text ~ pattern` and its variants (`pattern.rs`).
     Regex {
         case_insensitive: bool,
@@ -116,6 +119,7 @@ impl Func {
             Func::Least => "least",
             Func::Array(f) => f.name(),
             Func::Json(f) => f.name(),
+            Func::Text(f) => f.name(),
             Func::Regex {
                 case_insensitive,
                 negated,
@@ -391,6 +395,9 @@ impl Func {
         if let Func::Json(f) = self {
             return json_functions::eval(*f, args);
         }
+        if let Func::Text(f) = self {
+            return text_functions::eval(*f, args);
+        }
         let strict = !matches!(
             self,
             Func::Concat | Func::NullIf | Func::Greatest | Func::Least
@@ -399,7 +406,9 @@ impl Func {
             return Ok(V::Null);
         }
         Ok(match self {
-            Func::Array(_) => unreachable!("array functions are evaluated above"),
+            Func::Array(_) | Func::Text(_) => {
+                unreachable!("array and text functions are evaluated above")
+            }
             Func::Json(_) => unreachable!("JSON functions are evaluated above"),
             Func::Regex {
                 case_insensitive,

@@ -48,8 +48,10 @@ pub fn translate(pattern: &str) -> String {
 }
 
 fn compile(pattern: &str, case_insensitive: bool) -> Result<Regex> {
+    // In an ARE newline is an ordinary character unless a flag says otherwise.
     RegexBuilder::new(&translate(pattern))
         .case_insensitive(case_insensitive)
+        .dot_matches_new_line(true)
         .build()
         .map_err(|e| Error::Runtime {
             sqlstate: "2201B",
@@ -62,19 +64,28 @@ fn compile(pattern: &str, case_insensitive: bool) -> Result<Regex> {
 
 /// Whether `text` matches `pattern` anywhere (PostgreSQL's `~` / `~*`).
 pub fn is_match(text: &str, pattern: &str, case_insensitive: bool) -> Result<bool> {
+    with_regex(pattern, case_insensitive, |re| re.is_match(text))
+}
+
+/// Runs `f` with `pattern` compiled (from the cache when it was compiled recently).
+pub fn with_regex<R>(
+    pattern: &str,
+    case_insensitive: bool,
+    f: impl FnOnce(&Regex) -> R,
+) -> Result<R> {
     CACHE.with(|cache| {
         let key = (pattern.to_string(), case_insensitive);
         if let Some(re) = cache.borrow().get(&key) {
-            return Ok(re.is_match(text));
+            return Ok(f(re));
         }
         let re = compile(pattern, case_insensitive)?;
-        let matched = re.is_match(text);
+        let result = f(&re);
         let mut cache = cache.borrow_mut();
         if cache.len() >= CACHE_SIZE {
             cache.clear();
         }
         cache.insert(key, re);
-        Ok(matched)
+        Ok(result)
     })
 }
 
@@ -94,6 +105,8 @@ mod tests {
         assert!(is_match("big cat", r"\mcat\M", false).unwrap());
         assert!(!is_match("bigcat", r"\mcat", false).unwrap());
         assert!(is_match("x", "***:^x$", false).unwrap());
+        assert!(is_match("a\nb", "a.b", false).unwrap());
+        assert!(!is_match("a\nb", "^b", false).unwrap());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
 use crate::json_functions;
 use crate::system::catalog_functions::{self, CatalogFunc};
+use crate::text_functions;
 
 /// A bound expression and its type (`None`: an unknown-typed literal).
 pub(crate) type Typed = (Expr, Option<DataType>);
@@ -1005,13 +1006,7 @@ impl Binder<'_> {
 
     /// A resolved JSON operator or function applied to `args`, coerced as it says.
     fn json_call(&mut self, resolved: json_functions::Resolved, args: Vec<Typed>) -> Result<Typed> {
-        let mut out = Vec::with_capacity(args.len());
-        for ((e, t), target) in args.into_iter().zip(&resolved.arg_types) {
-            out.push(match target {
-                Some(target) => coerce_to(e, t, Some(*target))?,
-                None => e,
-            });
-        }
+        let out = coerce_args(args, &resolved.arg_types)?;
         Ok((
             Expr::Function(Func::Json(resolved.func), out),
             Some(resolved.result),
@@ -1024,28 +1019,24 @@ impl Binder<'_> {
             let resolved = json_functions::resolve_function(name, &types)?;
             return self.json_call(resolved, args);
         }
+        if text_functions::is_text_function(name) {
+            let resolved = text_functions::resolve(name, &types)?;
+            let out = coerce_args(args, &resolved.arg_types)?;
+            return Ok((
+                Expr::Function(Func::Text(resolved.func), out),
+                Some(resolved.result),
+            ));
+        }
         if array_functions::is_array_function(name) {
             let resolved = array_functions::resolve(name, &types)?;
-            let mut out = Vec::with_capacity(args.len());
-            for ((e, t), target) in args.into_iter().zip(&resolved.arg_types) {
-                out.push(match target {
-                    Some(target) => coerce_to(e, t, Some(*target))?,
-                    None => e,
-                });
-            }
+            let out = coerce_args(args, &resolved.arg_types)?;
             return Ok((
                 Expr::Function(Func::Array(resolved.func), out),
                 Some(resolved.result),
             ));
         }
         if let Some((f, arg_types, result)) = catalog_functions::resolve(name, &types) {
-            let mut out = Vec::with_capacity(args.len());
-            for ((e, t), target) in args.into_iter().zip(arg_types) {
-                out.push(match target {
-                    Some(target) => coerce_to(e, t, Some(target))?,
-                    None => e,
-                });
-            }
+            let out = coerce_args(args, &arg_types)?;
             return Ok((Expr::Function(Func::Catalog(f), out), Some(result)));
         }
         let (func, ty) = functions::resolve(name, &types)?;
@@ -1066,4 +1057,15 @@ impl Binder<'_> {
         }
         Ok((Expr::Function(func, out), ty))
     }
+}
+
+/// Arguments coerced to the types a resolved function takes (`None`: as they are).
+fn coerce_args(args: Vec<Typed>, targets: &[Option<DataType>]) -> Result<Vec<Expr>> {
+    args.into_iter()
+        .zip(targets)
+        .map(|((e, t), target)| match target {
+            Some(target) => coerce_to(e, t, Some(*target)),
+            None => Ok(e),
+        })
+        .collect()
 }
