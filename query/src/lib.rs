@@ -50,6 +50,7 @@ mod roles;
 pub mod scram;
 pub mod session;
 pub mod system;
+mod window_syntax;
 
 pub use database::Database;
 pub use error::{Error, Location, Result};
