@@ -603,6 +603,11 @@ fn errors_match_postgresql() {
             "22P02",
             "invalid input syntax for type integer: \"x\"",
         ),
+        (
+            "UPDATE emp SET salary = row_number() OVER ()",
+            "42P20",
+            "window functions are not allowed in UPDATE",
+        ),
     ];
     for (sql, sqlstate, message) in cases {
         let err = s.execute(sql, &[]).expect_err(sql);
