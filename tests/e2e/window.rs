@@ -6,6 +6,9 @@ use tokio_postgres::types::Type;
 
 use crate::server::Server;
 
+/// id, row_number, rank, sum over the frame, lag, cume_dist.
+type WindowRow = (i32, i64, i64, Option<i64>, Option<i32>, f64);
+
 #[tokio::test]
 async fn window_query_over_the_wire() {
     let tmp = tempfile::tempdir().unwrap();
@@ -44,7 +47,7 @@ async fn window_query_over_the_wire() {
         ]
     );
     let rows = client.query(&stmt, &[&5i32]).await.unwrap();
-    let got: Vec<(i32, i64, i64, Option<i64>, Option<i32>, f64)> = rows
+    let got: Vec<WindowRow> = rows
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
         .collect();
