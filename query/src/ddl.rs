@@ -458,6 +458,11 @@ pub(crate) fn create_view(txn: &mut Transaction, cv: &ast::CreateView) -> Result
             format!("relation \"{name}\" already exists"),
         ));
     }
+    let text = cv.query.to_string();
+    if text.contains(crate::window_syntax::MARKER) {
+        // The stored text is sqlparser's rendering, which cannot show a frame exclusion.
+        return Err(Error::unsupported("EXCLUDE in a window frame of a view"));
+    }
     let state = txn.state().clone();
     let mut binder = Binder::new(&state, &[]);
     binder.record_relations = true;
@@ -482,7 +487,7 @@ pub(crate) fn create_view(txn: &mut Transaction, cv: &ast::CreateView) -> Result
     }
     txn.apply(Change::CreateView(ViewDef {
         name,
-        query: cv.query.to_string(),
+        query: text,
         columns,
         depends_on,
     }))?;

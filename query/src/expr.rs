@@ -59,6 +59,9 @@ pub enum Expr {
     /// The binder's placeholder for the n-th aggregate call of a query level; replaced by a
     /// column of the Aggregate node's output before planning finishes.
     AggRef(usize),
+    /// The binder's placeholder for the n-th window function call of a query level;
+    /// replaced by a column of the Window node's output before planning finishes.
+    WindowRef(usize),
 }
 
 /// A subquery inside an expression.
@@ -102,7 +105,8 @@ impl Expr {
             | Expr::Column(_)
             | Expr::Outer { .. }
             | Expr::Param(_)
-            | Expr::AggRef(_) => {}
+            | Expr::AggRef(_)
+            | Expr::WindowRef(_) => {}
             Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
                 a.walk(f);
                 b.walk(f);
@@ -282,6 +286,7 @@ impl fmt::Display for Expr {
             Expr::Outer { depth, index } => write!(f, "outer{depth}.#{index}"),
             Expr::Param(i) => write!(f, "${}", i + 1),
             Expr::AggRef(i) => write!(f, "agg#{i}"),
+            Expr::WindowRef(i) => write!(f, "window#{i}"),
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
             Expr::Unary(op, a) => write!(f, "({} {a})", op.symbol()),
             Expr::And(a, b) => write!(f, "({a} AND {b})"),

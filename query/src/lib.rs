@@ -51,6 +51,7 @@ pub mod scram;
 pub mod session;
 pub mod system;
 pub mod text_functions;
+mod window_syntax;
 
 pub use database::Database;
 pub use error::{Error, Location, Result};

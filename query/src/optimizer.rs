@@ -17,7 +17,7 @@ use zqlite_projections::value::BinaryOp;
 
 use crate::error::Result;
 use crate::expr::Expr;
-use crate::plan::{Access, JoinKind, KeyRange, Plan};
+use crate::plan::{Access, FrameBound, JoinKind, KeyRange, Plan};
 
 /// One rewrite of a plan.
 pub trait Rule: std::fmt::Debug {
@@ -137,6 +137,10 @@ fn map_inputs(plan: Plan, f: &mut impl FnMut(Plan) -> Plan) -> Plan {
             group_by,
             aggs,
         },
+        Plan::Window { input, calls } => Plan::Window {
+            input: b(input),
+            calls,
+        },
         Plan::Sort { input, keys } => Plan::Sort {
             input: b(input),
             keys,
@@ -240,6 +244,25 @@ fn map_exprs(plan: Plan, f: &mut impl FnMut(Expr) -> Expr) -> Plan {
                 group_by: group_by.into_iter().map(&mut *f).collect(),
                 aggs,
             }
+        }
+        Plan::Window { input, mut calls } => {
+            let mut take = |e: &mut Expr| *e = f(std::mem::replace(e, Expr::Column(0)));
+            for c in &mut calls {
+                c.order_by.iter_mut().for_each(|k| take(&mut k.expr));
+                if let Some(a) = &mut c.agg {
+                    a.arg.iter_mut().for_each(&mut take);
+                    a.extra.iter_mut().for_each(&mut take);
+                    a.filter.iter_mut().for_each(&mut take);
+                }
+                for b in [&mut c.frame.start, &mut c.frame.end] {
+                    if let FrameBound::Preceding(e) | FrameBound::Following(e) = b {
+                        take(e);
+                    }
+                }
+                c.args.iter_mut().for_each(&mut take);
+                c.partition_by.iter_mut().for_each(&mut take);
+            }
+            Plan::Window { input, calls }
         }
         Plan::Sort { input, mut keys } => {
             for k in &mut keys {

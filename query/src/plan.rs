@@ -93,6 +93,119 @@ impl AggFunc {
     }
 }
 
+/// A window function: a ranking or navigation function, or an aggregate over a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// `ntile(n)`: `n` is the first argument.
+    Ntile,
+    /// `lag(value, offset, default)` / `lead(...)`: three arguments (the binder supplies
+    /// `1` and `NULL` when they are left out).
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    /// `nth_value(value, n)`.
+    NthValue,
+    /// An aggregate over the frame; its call is in [`WindowCall::agg`].
+    Aggregate,
+}
+
+impl WindowFunc {
+    pub fn name(&self) -> &'static str {
+        match self {
+            WindowFunc::RowNumber => "row_number",
+            WindowFunc::Rank => "rank",
+            WindowFunc::DenseRank => "dense_rank",
+            WindowFunc::PercentRank => "percent_rank",
+            WindowFunc::CumeDist => "cume_dist",
+            WindowFunc::Ntile => "ntile",
+            WindowFunc::Lag => "lag",
+            WindowFunc::Lead => "lead",
+            WindowFunc::FirstValue => "first_value",
+            WindowFunc::LastValue => "last_value",
+            WindowFunc::NthValue => "nth_value",
+            WindowFunc::Aggregate => "aggregate",
+        }
+    }
+}
+
+/// How a frame counts its bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameUnits {
+    Rows,
+    Range,
+    Groups,
+}
+
+/// One end of a frame. Offsets are constant for the statement (no column references):
+/// `bigint` for ROWS and GROUPS, a value of the ordering column's offset type for RANGE.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(Expr),
+    CurrentRow,
+    Following(Expr),
+    UnboundedFollowing,
+}
+
+/// `EXCLUDE ...`: rows left out of the frame around the current row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameExclusion {
+    NoOthers,
+    CurrentRow,
+    Group,
+    Ties,
+}
+
+/// A window frame. The default (no frame clause) is `RANGE BETWEEN UNBOUNDED PRECEDING AND
+/// CURRENT ROW EXCLUDE NO OTHERS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub units: FrameUnits,
+    pub start: FrameBound,
+    pub end: FrameBound,
+    pub exclusion: FrameExclusion,
+}
+
+impl Frame {
+    pub fn default_frame() -> Frame {
+        Frame {
+            units: FrameUnits::Range,
+            start: FrameBound::UnboundedPreceding,
+            end: FrameBound::CurrentRow,
+            exclusion: FrameExclusion::NoOthers,
+        }
+    }
+}
+
+/// One window function call of a [`Plan::Window`] node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCall {
+    pub func: WindowFunc,
+    /// Arguments of a ranking or navigation function (empty for aggregates).
+    pub args: Vec<Expr>,
+    /// The aggregate, when `func` is [`WindowFunc::Aggregate`] (never DISTINCT, never with
+    /// its own ORDER BY; FILTER is allowed).
+    pub agg: Option<AggCall>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub frame: Frame,
+}
+
+impl WindowCall {
+    pub fn display_name(&self) -> &'static str {
+        match &self.agg {
+            Some(a) => a.func.name(),
+            None => self.func.name(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortKey {
     pub expr: Expr,
@@ -165,6 +278,12 @@ pub enum Plan {
         group_by: Vec<Expr>,
         aggs: Vec<AggCall>,
     },
+    /// Output: the input's columns, then one column per window call (see
+    /// `exec/window.rs`).
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
+    },
     Sort {
         input: Box<Plan>,
         keys: Vec<SortKey>,
@@ -204,6 +323,7 @@ impl Plan {
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::NestedLoopJoin { left, right, .. } => left.width() + right.width(),
             Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
+            Plan::Window { input, calls } => input.width() + calls.len(),
             Plan::SetOp { left, .. } => left.width(),
         }
     }
@@ -315,6 +435,34 @@ impl Plan {
                     g.join(", "),
                     a.join(", ")
                 )?;
+                input.fmt_tree(f, depth + 1)
+            }
+            Plan::Window { input, calls } => {
+                let c: Vec<String> = calls
+                    .iter()
+                    .map(|c| {
+                        let args: Vec<String> = match &c.agg {
+                            Some(a) => vec![a.arg.as_ref().map_or("*".into(), ToString::to_string)],
+                            None => c.args.iter().map(ToString::to_string).collect(),
+                        };
+                        let p: Vec<String> =
+                            c.partition_by.iter().map(ToString::to_string).collect();
+                        let o: Vec<String> = c
+                            .order_by
+                            .iter()
+                            .map(|k| format!("{}{}", k.expr, if k.desc { " DESC" } else { "" }))
+                            .collect();
+                        format!(
+                            "{}({}) partition=[{}] order=[{}] {:?}",
+                            c.display_name(),
+                            args.join(", "),
+                            p.join(", "),
+                            o.join(", "),
+                            c.frame.units
+                        )
+                    })
+                    .collect();
+                writeln!(f, "Window {}", c.join("; "))?;
                 input.fmt_tree(f, depth + 1)
             }
             Plan::Sort { input, keys } => {

@@ -98,10 +98,14 @@ const TEXT_CACHE_SIZE: usize = 256;
 
 /// Parses SQL text into statements (syntax errors carry line and column).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    // The tokens come from `window_syntax`, which takes out the frame exclusion clauses
+    // sqlparser does not parse.
+    let tokens = crate::window_syntax::tokens(sql)
+        .map_err(|e| Error::from_parser(sqlparser::parser::ParserError::from(e)))?;
     Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(Error::from_parser)
 }
 

@@ -8,7 +8,10 @@
 //! - `col <op> ANY ($n)` / `ALL ($n)`: an array of the column's type;
 //! - `$n::type` / `CAST($n AS type)`: that type; `x LIKE $n`: text;
 //! - `INSERT INTO t (cols) VALUES ($n, ...)` and `UPDATE t SET col = $n`: the column's type;
-//! - `LIMIT $n` / `OFFSET $n`: bigint.
+//! - `LIMIT $n` / `OFFSET $n`: bigint;
+//! - window calls: a ROWS or GROUPS frame offset is bigint, a RANGE offset takes the
+//!   ordering column's type; `lag`/`lead`'s offset, `ntile`'s and `nth_value`'s count are
+//!   integer, and `lag`/`lead`'s default takes the value's type.
 //!
 //! A type declared in Parse wins; what stays unknown is reported and bound as `text`.
 
@@ -172,6 +175,56 @@ impl Hints<'_> {
     }
 }
 
+impl Hints<'_> {
+    /// Parameters in a window call's arguments and frame offsets.
+    fn window_call(&mut self, f: &ast::Function) {
+        let Some(ast::WindowType::WindowSpec(spec)) = &f.over else {
+            return;
+        };
+        let args: Vec<&Expr> = match &f.args {
+            ast::FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let name = f.name.0.last().map(|p| p.to_string().to_lowercase());
+        let int4 = Some(DataType::Int4);
+        match (name.as_deref(), args.as_slice()) {
+            (Some("lag" | "lead"), [value, rest @ ..]) => {
+                if let Some(offset) = rest.first() {
+                    self.hint(offset, int4);
+                }
+                if let Some(default) = rest.get(1) {
+                    self.hint(default, self.type_of(value));
+                }
+            }
+            (Some("ntile"), [n]) | (Some("nth_value"), [_, n]) => self.hint(n, int4),
+            _ => {}
+        }
+        let Some(frame) = &spec.window_frame else {
+            return;
+        };
+        let ty = match frame.units {
+            ast::WindowFrameUnits::Range => {
+                spec.order_by.first().and_then(|o| self.type_of(&o.expr))
+            }
+            _ => Some(DataType::Int8),
+        };
+        for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
+            if let ast::WindowFrameBound::Preceding(Some(e))
+            | ast::WindowFrameBound::Following(Some(e)) = bound
+            {
+                self.hint(e, ty);
+            }
+        }
+    }
+}
+
 fn is_arithmetic(op: &BinaryOperator) -> bool {
     use BinaryOperator as O;
     matches!(op, O::Plus | O::Minus | O::Multiply | O::Divide | O::Modulo)
@@ -215,6 +268,7 @@ impl Visitor for Hints<'_> {
                 self.hint(high, ty);
                 self.hint(expr, self.type_of(low).or_else(|| self.type_of(high)));
             }
+            Expr::Function(f) => self.window_call(f),
             Expr::Like { pattern, .. } | Expr::ILike { pattern, .. } => {
                 self.hint(pattern, Some(DataType::Text));
             }
@@ -385,5 +439,34 @@ mod tests {
             vec![Some(DataType::Int8), None, Some(DataType::Float8)]
         );
         assert_eq!(placeholder_count("SELECT '$5', $2"), 2);
+    }
+
+    #[test]
+    fn window_offsets_and_defaults() {
+        let db = db();
+        let bal = db
+            .store()
+            .snapshot()
+            .catalog()
+            .table_by_name("acc")
+            .expect("exists")
+            .columns[2]
+            .data_type;
+        assert_eq!(
+            infer(
+                &db,
+                "SELECT lag(bal, $1, $2) OVER (ORDER BY id ROWS BETWEEN $3 PRECEDING AND CURRENT ROW), \
+                 ntile($4) OVER (), sum(id) OVER (ORDER BY bal RANGE BETWEEN $5 PRECEDING AND $6 FOLLOWING) FROM acc",
+                &[]
+            ),
+            vec![
+                Some(DataType::Int4),
+                Some(bal),
+                Some(DataType::Int8),
+                Some(DataType::Int4),
+                Some(bal),
+                Some(bal),
+            ]
+        );
     }
 }

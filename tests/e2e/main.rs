@@ -14,6 +14,7 @@ mod server;
 mod sql;
 mod sql_crash;
 mod time_travel;
+mod window;
 
 use std::path::PathBuf;
 

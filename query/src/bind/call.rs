@@ -11,14 +11,14 @@ use crate::expr::Expr;
 use crate::plan::{AggCall, AggFunc};
 
 /// An aggregate call as written: `name([DISTINCT] args ORDER BY ...) FILTER (WHERE ...)`.
-struct AggregateSyntax<'a> {
-    name: &'a str,
+pub(super) struct AggregateSyntax<'a> {
+    pub name: &'a str,
     /// `count(*)`.
-    star: bool,
-    args: &'a [&'a ast::Expr],
-    distinct: bool,
-    filter: Option<&'a ast::Expr>,
-    order_by: &'a [ast::OrderByExpr],
+    pub star: bool,
+    pub args: &'a [&'a ast::Expr],
+    pub distinct: bool,
+    pub filter: Option<&'a ast::Expr>,
+    pub order_by: &'a [ast::OrderByExpr],
 }
 
 impl Binder<'_> {
@@ -53,9 +53,6 @@ impl Binder<'_> {
                 return Err(Error::unsupported("a subquery as function arguments"));
             }
         };
-        if f.over.is_some() {
-            return Err(Error::unsupported("window functions"));
-        }
         if !f.within_group.is_empty() {
             return Err(Error::unsupported(format!("WITHIN GROUP for {name}")));
         }
@@ -84,7 +81,30 @@ impl Binder<'_> {
                 other => return Err(Error::unsupported(format!("function argument {other}"))),
             }
         }
+        if let Some(over) = &f.over {
+            if f.null_treatment.is_some() {
+                return Err(Error::unsupported(format!(
+                    "IGNORE/RESPECT NULLS for {name}"
+                )));
+            }
+            return self.window_call(&super::window::WindowSyntax {
+                name: &name,
+                agg,
+                star,
+                args: &exprs,
+                distinct,
+                filter: f.filter.as_deref(),
+                order_by,
+                over,
+            });
+        }
         let Some(func) = agg else {
+            if super::window::window_only(&name).is_some() {
+                return Err(Error::bind(
+                    "42809",
+                    format!("window function {name} requires an OVER clause"),
+                ));
+            }
             if f.filter.is_some() || distinct || !order_by.is_empty() {
                 let what = if order_by.is_empty() {
                     "DISTINCT or FILTER"
@@ -108,17 +128,19 @@ impl Binder<'_> {
                 "aggregate functions are not allowed here",
             ));
         };
-        let result = self.aggregate(
-            func,
-            &AggregateSyntax {
-                name: &name,
-                star,
-                args: &exprs,
-                distinct,
-                filter: f.filter.as_deref(),
-                order_by,
-            },
-        );
+        let result = self.without_windows(super::window::WindowBan::InAggregate, |b| {
+            b.aggregate(
+                func,
+                &AggregateSyntax {
+                    name: &name,
+                    star,
+                    args: &exprs,
+                    distinct,
+                    filter: f.filter.as_deref(),
+                    order_by,
+                },
+            )
+        });
         let (call, ty) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -138,7 +160,7 @@ impl Binder<'_> {
         Ok((Expr::AggRef(index), ty))
     }
 
-    fn aggregate(
+    pub(super) fn aggregate(
         &mut self,
         func: AggFunc,
         syntax: &AggregateSyntax<'_>,

@@ -140,7 +140,18 @@ fn number_literal(s: &str) -> Result<Value> {
 impl Binder<'_> {
     /// Binds an expression that must be boolean (WHERE, ON, HAVING, CHECK).
     pub(crate) fn predicate(&mut self, e: &ast::Expr, clause: &str) -> Result<Expr> {
-        let (b, ty) = self.expr(e)?;
+        // The clauses where PostgreSQL names the place a window function is not allowed.
+        let ban = match clause {
+            "WHERE" => Some("WHERE"),
+            "HAVING" => Some("HAVING"),
+            "JOIN/ON" => Some("JOIN conditions"),
+            "CHECK" => Some("check constraints"),
+            _ => None,
+        };
+        let (b, ty) = match ban {
+            Some(c) => self.without_windows(super::window::WindowBan::Clause(c), |b| b.expr(e))?,
+            None => self.expr(e)?,
+        };
         match ty {
             None => coerce_unknown(b, DataType::Bool),
             Some(DataType::Bool) => Ok(b),

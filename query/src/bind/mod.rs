@@ -6,7 +6,8 @@
 //! - `expr.rs`: expressions (operators, literals, casts, subqueries);
 //! - `call.rs`: function calls and aggregates;
 //! - `query.rs`: queries (SELECT, grouping, ORDER BY, LIMIT, VALUES, set operations);
-//! - `from.rs`: FROM clauses (tables, views, derived tables, joins).
+//! - `from.rs`: FROM clauses (tables, views, derived tables, joins);
+//! - `window.rs`: window function calls and the WINDOW clause.
 //!
 //! Invariants:
 //! - `scopes` is a stack of query levels; the last is the level being bound. A name found
@@ -17,6 +18,7 @@ mod call;
 pub(crate) mod expr;
 pub(crate) mod from;
 mod query;
+pub(crate) mod window;
 
 use sqlparser::ast;
 use zqlite_projections::State;
@@ -76,6 +78,10 @@ pub struct Binder<'a> {
     pub(crate) param_types: Option<&'a [Option<DataType>]>,
     pub(crate) scopes: Vec<Scope>,
     pub(crate) aggs: Option<AggCollector>,
+    /// The window calls of the select list being bound (`None` where they are not allowed).
+    pub(crate) windows: Option<window::WindowCollector>,
+    /// Why window calls are not allowed where `windows` is `None`.
+    pub(crate) window_ban: window::WindowBan,
     pub(crate) next_subquery: usize,
     /// Views being expanded (to stop a view that refers to itself).
     pub(crate) view_stack: Vec<String>,
@@ -171,6 +177,8 @@ impl<'a> Binder<'a> {
             param_types: None,
             scopes: Vec::new(),
             aggs: None,
+            windows: None,
+            window_ban: window::WindowBan::Here,
             next_subquery: 0,
             view_stack: Vec::new(),
             record_relations: false,
@@ -288,6 +296,7 @@ impl<'a> Binder<'a> {
     /// Binds a query nested in an expression or FROM clause as a new query level.
     pub(crate) fn subquery(&mut self, q: &ast::Query) -> Result<(BoundQuery, bool)> {
         let saved_aggs = self.aggs.take();
+        let saved_windows = (self.windows.take(), self.window_ban);
         let before: Vec<bool> = self
             .scopes
             .iter()
@@ -298,6 +307,7 @@ impl<'a> Binder<'a> {
         }
         let result = self.query(q);
         self.aggs = saved_aggs;
+        (self.windows, self.window_ban) = saved_windows;
         // Correlated if any enclosing level was referenced from inside.
         let correlated = self.scopes.iter().any(|s| s.referenced_from_inner);
         for (s, b) in self.scopes.iter_mut().zip(before) {

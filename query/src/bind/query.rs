@@ -2,13 +2,14 @@
 //! aggregates, the select list, DISTINCT, ORDER BY, LIMIT/OFFSET, VALUES and set operations.
 //!
 //! The plan of a SELECT is built in SQL's logical order: FROM → Filter(WHERE) →
-//! Aggregate → Filter(HAVING) → Project (select list plus hidden ORDER BY columns) →
-//! Distinct → Sort → Limit → Project (drops the hidden columns).
+//! Aggregate → Filter(HAVING) → Window → Project (select list plus hidden ORDER BY
+//! columns) → Distinct → Sort → Limit → Project (drops the hidden columns).
 
 use sqlparser::ast;
 use zqlite_projections::value::DataType;
 
 use super::expr::{Typed, coerce_to, expr_loc};
+use super::window::{WindowBan, WindowCollector};
 use super::{
     AggCollector, Binder, BoundQuery, OutputColumn, Scope, ScopeColumn, ident_name, object_name,
 };
@@ -282,7 +283,7 @@ impl Binder<'_> {
 
     fn values(&mut self, v: &ast::Values) -> Result<BoundQuery> {
         self.scopes.push(Scope::default());
-        let result = self.values_inner(v);
+        let result = self.without_windows(WindowBan::Clause("VALUES"), |b| b.values_inner(v));
         self.scopes.pop();
         result
     }
@@ -370,7 +371,7 @@ impl Binder<'_> {
 
     fn select(&mut self, s: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<BoundQuery> {
         self.scopes.push(Scope::default());
-        let result = self.select_inner(s, order_by);
+        let result = self.without_windows(WindowBan::Here, |b| b.select_inner(s, order_by));
         self.scopes.pop();
         result
     }
@@ -490,13 +491,15 @@ impl Binder<'_> {
                         }
                         _ => None,
                     };
-                    let bound = match by_output {
-                        Some(pos) => match &items[pos] {
-                            Item::Bound(b, _) => b.0.clone(),
-                            Item::Ast(e, _) => self.expr(e)?.0,
-                        },
-                        None => self.expr(g)?.0,
-                    };
+                    let bound = self.without_windows(WindowBan::Clause("GROUP BY"), |b| {
+                        Ok(match by_output {
+                            Some(pos) => match &items[pos] {
+                                Item::Bound(x, _) => x.0.clone(),
+                                Item::Ast(e, _) => b.expr(e)?.0,
+                            },
+                            None => b.expr(g)?.0,
+                        })
+                    })?;
                     if !groups.contains(&bound) {
                         groups.push(bound);
                     }
@@ -505,8 +508,14 @@ impl Binder<'_> {
             ast::GroupByExpr::All(_) => return Err(Error::unsupported("GROUP BY ALL")),
         }
 
-        // Select list, HAVING and ORDER BY may hold aggregates.
+        // Select list, HAVING and ORDER BY may hold aggregates; the select list and ORDER BY
+        // window functions.
+        let named = self.named_windows(&s.named_window)?;
         self.aggs = Some(AggCollector::default());
+        self.windows = Some(WindowCollector {
+            calls: Vec::new(),
+            named,
+        });
         let bound_items = (|| -> Result<BoundItems<'_>> {
             let mut out = Vec::new();
             for item in &items {
@@ -538,7 +547,9 @@ impl Binder<'_> {
             Ok((out, having, order))
         })();
         let collector = self.aggs.take().unwrap_or_default();
+        let windows = self.windows.take().map(|w| w.calls).unwrap_or_default();
         let (mut select_exprs, having, order) = bound_items?;
+        let mut windows = windows;
         let agg_mode = !groups.is_empty() || !collector.calls.is_empty() || having.is_some();
         let mut having = having;
         let mut order = order;
@@ -559,6 +570,22 @@ impl Binder<'_> {
                     *e = post_agg(e.clone(), &groups, &input_columns)?;
                 }
             }
+            for call in &mut windows {
+                let mut map = |e: &mut Expr| -> Result<()> {
+                    *e = post_agg(e.clone(), &groups, &input_columns)?;
+                    Ok(())
+                };
+                call.args.iter_mut().try_for_each(&mut map)?;
+                call.partition_by.iter_mut().try_for_each(&mut map)?;
+                call.order_by
+                    .iter_mut()
+                    .try_for_each(|k| map(&mut k.expr))?;
+                if let Some(a) = &mut call.agg {
+                    a.arg.iter_mut().try_for_each(&mut map)?;
+                    a.extra.iter_mut().try_for_each(&mut map)?;
+                    a.filter.iter_mut().try_for_each(&mut map)?;
+                }
+            }
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: groups,
@@ -570,6 +597,28 @@ impl Binder<'_> {
                     predicate: h,
                 };
             }
+        }
+        if !windows.is_empty() {
+            // Window calls run on the grouped rows; their results follow the input's columns.
+            let base = plan.width();
+            let to_column = |e: Expr| {
+                e.transform(&mut |e| match e {
+                    Expr::WindowRef(k) => Expr::Column(base + k),
+                    other => other,
+                })
+            };
+            for (e, _) in &mut select_exprs {
+                *e = to_column(e.clone());
+            }
+            for (e, out, _) in &mut order {
+                if out.is_none() {
+                    *e = to_column(e.clone());
+                }
+            }
+            plan = Plan::Window {
+                input: Box::new(plan),
+                calls: windows,
+            };
         }
         let visible = select_exprs.len();
         let mut exprs: Vec<Expr> = select_exprs.iter().map(|(e, _)| e.clone()).collect();

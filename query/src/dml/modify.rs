@@ -189,6 +189,7 @@ pub(crate) fn update(
     let (name, alias, view_where) = target_table(&state, &up.table.relation)?;
     let def = table_def(&state, &name)?;
     let mut b = Binder::new(&state, params);
+    b.window_ban = crate::bind::window::WindowBan::Clause("UPDATE");
     b.scope().columns = table_scope(&def, alias.as_deref().unwrap_or(&def.name));
     let from = match &up.from {
         None => None,

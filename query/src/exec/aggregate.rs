@@ -29,15 +29,16 @@ enum State {
 /// One input of an aggregate with ORDER BY: its sort keys, value and `string_agg` separator.
 type OrderedInput = (Vec<Value>, Value, Option<Value>);
 
+/// The running state of one aggregate call over one group (or window frame).
 #[derive(Debug)]
-struct AggState {
+pub(super) struct AggState {
     state: State,
     seen: Option<HashSet<Value>>,
     ordered: Option<Vec<OrderedInput>>,
 }
 
 impl AggState {
-    fn new(call: &AggCall) -> AggState {
+    pub(super) fn new(call: &AggCall) -> AggState {
         let state = match call.func {
             AggFunc::CountStar | AggFunc::Count => State::Count(0),
             AggFunc::Sum => State::Sum(None, AggregateKind::Sum),
@@ -54,7 +55,7 @@ impl AggState {
         }
     }
 
-    fn add(&mut self, func: AggFunc, v: Value, sep: Option<Value>) -> Result<()> {
+    pub(super) fn add(&mut self, func: AggFunc, v: Value, sep: Option<Value>) -> Result<()> {
         if func == AggFunc::CountStar {
             if let State::Count(n) = &mut self.state {
                 *n += 1;
@@ -124,6 +125,28 @@ impl AggState {
             }
         }
         Ok(())
+    }
+
+    /// The aggregate's value over the inputs added so far, leaving the state as it is (a
+    /// window frame keeps growing after it). Inputs of an aggregate with ORDER BY are only
+    /// fed by [`AggState::finish`].
+    pub(super) fn current(&self, call: &AggCall) -> Result<Value> {
+        Ok(match &self.state {
+            State::Array(items) => match (items, call.func) {
+                (Some(items), AggFunc::ArrayAgg { elem }) => {
+                    Value::Array(Arc::new(Array::new(elem, items.clone())))
+                }
+                _ => Value::Null,
+            },
+            State::Count(n) => Value::Int8(*n),
+            State::Sum(acc, _) => match acc {
+                Some(acc) => acc.finish()?,
+                None => Value::Null,
+            },
+            State::Extreme(v) => v.clone().unwrap_or(Value::Null),
+            State::StringAgg(s) => s.clone().map_or(Value::Null, Value::Text),
+            State::Bool(b) => b.map_or(Value::Null, Value::Bool),
+        })
     }
 
     fn finish(&mut self, call: &AggCall) -> Result<Value> {

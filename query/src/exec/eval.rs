@@ -189,6 +189,7 @@ impl Exec<'_> {
             }
             Expr::Subquery(s) => self.subquery(s, row)?,
             Expr::AggRef(_) => return Err(internal("aggregate reference outside an aggregate")),
+            Expr::WindowRef(_) => return Err(internal("window reference outside a window")),
         })
     }
 

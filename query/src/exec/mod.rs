@@ -4,6 +4,7 @@
 //! already in memory, and materialising keeps each operator a short function.
 //! - `eval.rs`: expressions and subqueries;
 //! - `aggregate.rs`: grouping and aggregate functions;
+//! - `window.rs`: window functions;
 //! - this file: scans, index scans, joins, sort, limit, distinct and set operations.
 //!
 //! Invariant: the executor never changes the state; DML (`crate::dml`) computes its changes
@@ -11,6 +12,7 @@
 
 mod aggregate;
 mod eval;
+mod window;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -447,6 +449,10 @@ impl<'a> Exec<'a> {
             } => {
                 let rows = self.run(input)?;
                 self.aggregate(rows, group_by, aggs)
+            }
+            Plan::Window { input, calls } => {
+                let rows = self.run(input)?;
+                self.window(rows, calls)
             }
             Plan::Sort { input, keys } => {
                 let rows = self.run(input)?;
