@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use zqlite_projections::value::{Array, BinaryOp, DataType, Value, binary_op, cmp_total};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::functions::no_function;
 
 /// An array operation; the element types it works on are fixed at bind time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,17 +77,6 @@ pub struct Resolved {
     pub func: ArrayFunc,
     pub arg_types: Vec<Option<DataType>>,
     pub result: DataType,
-}
-
-fn no_function(name: &str, args: &[Option<DataType>]) -> Error {
-    let names: Vec<&str> = args
-        .iter()
-        .map(|t| t.map_or("unknown", |t| t.sql_name()))
-        .collect();
-    Error::bind(
-        "42883",
-        format!("function {name}({}) does not exist", names.join(", ")),
-    )
 }
 
 /// Whether `name` is one of this module's functions.

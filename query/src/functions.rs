@@ -193,7 +193,7 @@ pub fn common_type(types: &[Option<DataType>], what: &str) -> Result<Option<Data
     ))
 }
 
-fn no_function(name: &str, args: &[Option<DataType>]) -> Error {
+pub(crate) fn no_function(name: &str, args: &[Option<DataType>]) -> Error {
     let names: Vec<&str> = args
         .iter()
         .map(|t| t.map_or("unknown", |t| t.sql_name()))
@@ -298,7 +298,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
     Ok((func.0, Some(func.1)))
 }
 
-fn text_arg(v: &Value) -> String {
+pub(crate) fn text_arg(v: &Value) -> String {
     match v {
         Value::Text(s) => s.clone(),
         Value::BpChar(s) => s.trim_end_matches(' ').to_string(),
@@ -306,7 +306,7 @@ fn text_arg(v: &Value) -> String {
     }
 }
 
-fn int_arg(v: &Value) -> Result<i64> {
+pub(crate) fn int_arg(v: &Value) -> Result<i64> {
     Ok(match v {
         Value::Int2(i) => i64::from(*i),
         Value::Int4(i) => i64::from(*i),

@@ -11,9 +11,10 @@
 
 use base64::Engine;
 use md5::{Digest, Md5};
-use zqlite_projections::value::{Array, DataType, Value};
+use zqlite_projections::value::{Array, DataType, Value, parse_bytea_escape, parse_bytea_hex};
 
 use crate::error::{Error, Result};
+use crate::functions::{int_arg as int, no_function, text_arg as text};
 use crate::pattern::with_regex;
 use crate::system::catalog_functions::quote_ident;
 
@@ -195,41 +196,10 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
     })
 }
 
-fn no_function(name: &str, args: &[Option<DataType>]) -> Error {
-    let names: Vec<&str> = args
-        .iter()
-        .map(|t| t.map_or("unknown", |t| t.sql_name()))
-        .collect();
-    Error::bind(
-        "42883",
-        format!("function {name}({}) does not exist", names.join(", ")),
-    )
-}
-
 fn runtime(sqlstate: &'static str, message: impl Into<String>) -> Error {
     Error::Runtime {
         sqlstate,
         message: message.into(),
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::Text(s) => s.clone(),
-        Value::BpChar(s) => s.trim_end_matches(' ').to_string(),
-        other => other.to_string(),
-    }
-}
-
-fn int(v: &Value) -> Result<i64> {
-    match v {
-        Value::Int2(i) => Ok(i64::from(*i)),
-        Value::Int4(i) => Ok(i64::from(*i)),
-        Value::Int8(i) => Ok(*i),
-        other => Err(runtime(
-            "42804",
-            format!("expected an integer, got {other}"),
-        )),
     }
 }
 
@@ -380,62 +350,14 @@ fn encode(bytes: &[u8], format: &str) -> Result<String> {
 /// `decode(text, format)`, the inverse of [`encode`].
 fn decode(s: &str, format: &str) -> Result<Vec<u8>> {
     Ok(match format.to_ascii_lowercase().as_str() {
-        "hex" => {
-            let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-            let value = |d: u8| {
-                (d as char).to_digit(16).map(|v| v as u8).ok_or_else(|| {
-                    runtime(
-                        "22023",
-                        format!("invalid hexadecimal digit: \"{}\"", d as char),
-                    )
-                })
-            };
-            if digits.len() % 2 == 1 {
-                value(digits[digits.len() - 1])?;
-                return Err(runtime(
-                    "22023",
-                    "invalid hexadecimal data: odd number of digits",
-                ));
-            }
-            digits
-                .chunks(2)
-                .map(|pair| Ok(value(pair[0])? << 4 | value(pair[1])?))
-                .collect::<Result<_>>()?
-        }
+        "hex" => parse_bytea_hex(s)?,
         "base64" => {
             let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             base64::engine::general_purpose::STANDARD
                 .decode(compact)
                 .map_err(|e| runtime("22023", format!("invalid base64 data: {e}")))?
         }
-        "escape" => {
-            let bytes = s.as_bytes();
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut i = 0;
-            while i < bytes.len() {
-                if bytes[i] != b'\\' {
-                    out.push(bytes[i]);
-                    i += 1;
-                } else if bytes.get(i + 1) == Some(&b'\\') {
-                    out.push(b'\\');
-                    i += 2;
-                } else if bytes.len() >= i + 4
-                    && (b'0'..=b'3').contains(&bytes[i + 1])
-                    && bytes[i + 2..i + 4]
-                        .iter()
-                        .all(|b| (b'0'..=b'7').contains(b))
-                {
-                    let octal = |b: u8| b - b'0';
-                    out.push(
-                        octal(bytes[i + 1]) << 6 | octal(bytes[i + 2]) << 3 | octal(bytes[i + 3]),
-                    );
-                    i += 4;
-                } else {
-                    return Err(runtime("22P02", "invalid input syntax for type bytea"));
-                }
-            }
-            out
-        }
+        "escape" => parse_bytea_escape(s)?,
         _ => return Err(unrecognized_encoding(format)),
     })
 }

@@ -48,5 +48,8 @@ pub use ops::{
     BinaryOp, UnaryOp, and, binary_op, binary_result_type, or, unary_op, unary_result_type,
 };
 pub use scalar::Value;
-pub use text::{parse_bool, parse_bytea, parse_int, parse_uuid, parse_value};
+pub use text::{
+    parse_bool, parse_bytea, parse_bytea_escape, parse_bytea_hex, parse_int, parse_uuid,
+    parse_value,
+};
 pub use types::{ArrayType, DataType, MAX_CHAR_LENGTH, NumericTypmod, TEXT_ARRAY, TypeCategory};

@@ -99,33 +99,44 @@ pub fn parse_int(input: &str, type_name: &'static str) -> Result<i64> {
         })
 }
 
-/// `byteain`.
+/// `byteain`: `\x` and hex digits, or the escape format.
 pub fn parse_bytea(input: &str) -> Result<Vec<u8>> {
-    let bytes = input.as_bytes();
-    if let Some(hex) = input.strip_prefix("\\x") {
-        let mut out = Vec::with_capacity(hex.len() / 2);
-        // Whitespace may separate byte pairs but not split one.
-        let mut chars = hex.chars();
-        let digit = |c: char| {
-            c.to_digit(16)
-                .ok_or_else(|| ValueError::InvalidParameterValue {
-                    message: format!("invalid hexadecimal digit: \"{c}\""),
-                })
-        };
-        while let Some(hi) = chars.next() {
-            if matches!(hi, ' ' | '\n' | '\t' | '\r') {
-                continue;
-            }
-            let hi = digit(hi)?;
-            let lo = chars
-                .next()
-                .ok_or_else(|| ValueError::InvalidParameterValue {
-                    message: "invalid hexadecimal data: odd number of digits".to_owned(),
-                })?;
-            out.push((hi * 16 + digit(lo)?) as u8);
-        }
-        return Ok(out);
+    match input.strip_prefix("\\x") {
+        Some(hex) => parse_bytea_hex(hex),
+        None => parse_bytea_escape(input),
     }
+}
+
+/// Hex digits, two per byte; whitespace may separate byte pairs but not split one. The hex
+/// format of `bytea` after its `\x`, and `decode(..., 'hex')`.
+pub fn parse_bytea_hex(hex: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    let mut chars = hex.chars();
+    let digit = |c: char| {
+        c.to_digit(16)
+            .ok_or_else(|| ValueError::InvalidParameterValue {
+                message: format!("invalid hexadecimal digit: \"{c}\""),
+            })
+    };
+    while let Some(hi) = chars.next() {
+        if matches!(hi, ' ' | '\n' | '\t' | '\r') {
+            continue;
+        }
+        let hi = digit(hi)?;
+        let lo = chars
+            .next()
+            .ok_or_else(|| ValueError::InvalidParameterValue {
+                message: "invalid hexadecimal data: odd number of digits".to_owned(),
+            })?;
+        out.push((hi * 16 + digit(lo)?) as u8);
+    }
+    Ok(out)
+}
+
+/// The escape format of `bytea`: bytes as they are, `\\` for a backslash and `\ooo` (octal)
+/// for any byte. Also `decode(..., 'escape')`.
+pub fn parse_bytea_escape(input: &str) -> Result<Vec<u8>> {
+    let bytes = input.as_bytes();
     let bad = || ValueError::Syntax {
         message: "invalid input syntax for type bytea".to_owned(),
     };
