@@ -238,7 +238,10 @@ pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
                 (&args[1], &args[0])
             };
             let V::Array(a) = array else {
-                return Ok(V::Null);
+                // A NULL array takes the item alone (when its type is known at run time).
+                return Ok(item.data_type().map_or(V::Null, |elem| {
+                    V::Array(Arc::new(Array::new(elem, vec![item.clone()])))
+                }));
             };
             let mut items = Vec::with_capacity(a.items().len() + 1);
             if func == ArrayFunc::Prepend {

@@ -155,6 +155,25 @@ fn map_inputs(plan: Plan, f: &mut impl FnMut(Plan) -> Plan) -> Plan {
             offset,
         },
         Plan::Distinct { input } => Plan::Distinct { input: b(input) },
+        Plan::DistinctOn { input, columns } => Plan::DistinctOn {
+            input: b(input),
+            columns,
+        },
+        Plan::RecursiveUnion {
+            anchor,
+            recursive,
+            work_table,
+            all,
+        } => {
+            let anchor = b(anchor);
+            let recursive = b(recursive);
+            Plan::RecursiveUnion {
+                anchor,
+                recursive,
+                work_table,
+                all,
+            }
+        }
         Plan::SetOp {
             left,
             right,

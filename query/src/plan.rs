@@ -302,6 +302,26 @@ pub enum Plan {
         kind: SetOpKind,
         all: bool,
     },
+    /// `WITH RECURSIVE`: the rows of `anchor`, then of `recursive` run again and again with
+    /// [`Plan::WorkTable`] `work_table` holding the rows the previous round added, until a
+    /// round adds none. Without `all`, rows already produced are not added again.
+    RecursiveUnion {
+        anchor: Box<Plan>,
+        recursive: Box<Plan>,
+        work_table: usize,
+        all: bool,
+    },
+    /// The rows the previous round of the enclosing [`Plan::RecursiveUnion`] added.
+    WorkTable {
+        id: usize,
+        width: usize,
+    },
+    /// `DISTINCT ON`: the first row of each run of rows with equal values in `columns`
+    /// (the input is sorted so that equal keys are adjacent).
+    DistinctOn {
+        input: Box<Plan>,
+        columns: Vec<usize>,
+    },
 }
 
 impl Plan {
@@ -319,7 +339,10 @@ impl Plan {
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
-            | Plan::Distinct { input } => input.width(),
+            | Plan::Distinct { input }
+            | Plan::DistinctOn { input, .. } => input.width(),
+            Plan::RecursiveUnion { anchor, .. } => anchor.width(),
+            Plan::WorkTable { width, .. } => *width,
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::NestedLoopJoin { left, right, .. } => left.width() + right.width(),
             Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
@@ -502,6 +525,22 @@ impl Plan {
                 writeln!(f, "{kind:?}{}", if *all { " ALL" } else { "" })?;
                 left.fmt_tree(f, depth + 1)?;
                 right.fmt_tree(f, depth + 1)
+            }
+            Plan::RecursiveUnion {
+                anchor,
+                recursive,
+                work_table,
+                all,
+            } => {
+                let all = if *all { " ALL" } else { "" };
+                writeln!(f, "RecursiveUnion{all} work_table={work_table}")?;
+                anchor.fmt_tree(f, depth + 1)?;
+                recursive.fmt_tree(f, depth + 1)
+            }
+            Plan::WorkTable { id, .. } => writeln!(f, "WorkTable {id}"),
+            Plan::DistinctOn { input, columns } => {
+                writeln!(f, "DistinctOn {columns:?}")?;
+                input.fmt_tree(f, depth + 1)
             }
         }
     }

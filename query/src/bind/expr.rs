@@ -176,6 +176,37 @@ impl Binder<'_> {
     }
 
     pub(crate) fn binary(&mut self, op: BinaryOp, l: Typed, r: Typed) -> Result<Typed> {
+        if op == BinaryOp::Concat {
+            let is_array = |t: Option<DataType>| t.is_some_and(|t| t.element_type().is_some());
+            // `array || array`, `array || element`, `element || array` (an unknown literal
+            // next to an array is read as an array, as in PostgreSQL).
+            let name = match (l.1, r.1) {
+                (a, b) if is_array(a) && is_array(b) => Some("array_cat"),
+                (a, None) | (None, a) if is_array(a) => Some("array_cat"),
+                (a, _) if is_array(a) => Some("array_append"),
+                (_, b) if is_array(b) => Some("array_prepend"),
+                _ => None,
+            };
+            if let Some(name) = name {
+                let elems: Vec<Option<DataType>> = [l.1, r.1]
+                    .iter()
+                    .map(|t| t.and_then(|t| t.element_type().or(Some(t))))
+                    .collect();
+                if common_type(&elems, "||").is_err() {
+                    let show = |t: Option<DataType>| t.map_or("unknown".into(), |t| t.to_string());
+                    return Err(Error::bind(
+                        "42883",
+                        format!("operator does not exist: {} || {}", show(l.1), show(r.1)),
+                    ));
+                }
+                let resolved = array_functions::resolve(name, &[l.1, r.1])?;
+                let out = coerce_args(vec![l, r], &resolved.arg_types)?;
+                return Ok((
+                    Expr::Function(Func::Array(resolved.func), out),
+                    Some(resolved.result),
+                ));
+            }
+        }
         let ((mut le, lt), (mut re, rt)) = (l, r);
         let (lt, rt) = match (lt, rt) {
             (Some(a), Some(b)) => (a, b),

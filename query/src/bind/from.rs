@@ -29,36 +29,6 @@ pub(crate) fn parse_view(sql: &str) -> Result<ast::Query> {
 }
 
 impl Binder<'_> {
-    /// A reference to a WITH query: bound in place like a derived table, seeing only the
-    /// WITH queries defined before it.
-    fn cte_reference(&mut self, pos: usize, alias: Option<&ast::TableAlias>) -> Result<Plan> {
-        let (name, columns, query) = self.ctes[pos].clone();
-        let saved_ctes = self.ctes.split_off(pos);
-        let current = self.scopes.pop().unwrap_or_default();
-        let result = self.subquery(&query);
-        self.scopes.push(current);
-        self.ctes.extend(saved_ctes);
-        let (bound, _) = result?;
-        let alias_name = alias.map(|a| ident_name(&a.name)).unwrap_or(name);
-        let renames: Vec<String> = alias
-            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
-            .unwrap_or_default();
-        for (i, c) in bound.columns.iter().enumerate() {
-            let col_name = renames
-                .get(i)
-                .or(columns.get(i))
-                .cloned()
-                .unwrap_or_else(|| c.name.clone());
-            self.scope().columns.push(ScopeColumn {
-                table: Some(alias_name.clone()),
-                name: col_name,
-                ty: c.ty,
-                hidden: false,
-            });
-        }
-        Ok(bound.plan)
-    }
-
     /// Binds a FROM list into a plan, adding its columns to the current scope.
     pub(crate) fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Plan> {
         let mut plan: Option<Plan> = None;
@@ -287,11 +257,11 @@ impl Binder<'_> {
                     _ => None,
                 };
                 let cte = match name.0.len() {
-                    1 => self.ctes.iter().rposition(|(n, _, _)| *n == table),
+                    1 => self.ctes.iter().rposition(|c| c.name == table),
                     _ => None,
                 };
                 if let Some(pos) = cte {
-                    return self.cte_reference(pos, alias.as_ref());
+                    return self.cte_reference(pos, alias.as_ref(), loc);
                 }
                 let (schema, _) = super::qualified_name(name)?;
                 if let Some(relation) = system::lookup(schema.as_deref(), &table, false) {

@@ -7,6 +7,7 @@
 //! - `call.rs`: function calls and aggregates;
 //! - `query.rs`: queries (SELECT, grouping, ORDER BY, LIMIT, VALUES, set operations);
 //! - `from.rs`: FROM clauses (tables, views, derived tables, joins);
+//! - `cte.rs`: WITH queries, recursive ones included;
 //! - `window.rs`: window function calls and the WINDOW clause.
 //!
 //! Invariants:
@@ -15,6 +16,7 @@
 //! - Errors carry the line and column of the offending name or expression when known.
 
 mod call;
+mod cte;
 pub(crate) mod expr;
 pub(crate) mod from;
 mod query;
@@ -89,8 +91,10 @@ pub struct Binder<'a> {
     /// collected in `relations` (CREATE VIEW records them as dependencies).
     pub(crate) record_relations: bool,
     pub(crate) relations: Vec<String>,
-    /// Common table expressions in scope (innermost last): name, column aliases, query.
-    pub(crate) ctes: Vec<(String, Vec<String>, ast::Query)>,
+    /// WITH queries in scope, innermost last.
+    pub(crate) ctes: Vec<cte::Cte>,
+    /// The id the next `WITH RECURSIVE` work table gets.
+    pub(crate) next_work_table: usize,
     /// Whether `zq_as_of(table, point)` may appear: only in a query whose point the session
     /// resolved and whose state it chose (`as_of.rs`); it then binds as `table`.
     pub(crate) as_of_allowed: bool,
@@ -184,6 +188,7 @@ impl<'a> Binder<'a> {
             record_relations: false,
             relations: Vec::new(),
             ctes: Vec::new(),
+            next_work_table: 0,
             as_of_allowed: false,
         }
     }
@@ -295,6 +300,15 @@ impl<'a> Binder<'a> {
 
     /// Binds a query nested in an expression or FROM clause as a new query level.
     pub(crate) fn subquery(&mut self, q: &ast::Query) -> Result<(BoundQuery, bool)> {
+        self.nested(|b| b.query(q))
+    }
+
+    /// Runs `bind` as a nested query level; also returns whether it referred to an
+    /// enclosing level.
+    pub(crate) fn nested<T>(
+        &mut self,
+        bind: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<(T, bool)> {
         let saved_aggs = self.aggs.take();
         let saved_windows = (self.windows.take(), self.window_ban);
         let before: Vec<bool> = self
@@ -305,7 +319,7 @@ impl<'a> Binder<'a> {
         for s in &mut self.scopes {
             s.referenced_from_inner = false;
         }
-        let result = self.query(q);
+        let result = bind(self);
         self.aggs = saved_aggs;
         (self.windows, self.window_ban) = saved_windows;
         // Correlated if any enclosing level was referenced from inside.

@@ -20,8 +20,10 @@ use crate::plan::{Plan, SetOpKind, SortKey};
 
 /// ORDER BY items: the bound key, the output column it names (if any), its options.
 type OrderItems<'q> = Vec<(Expr, Option<usize>, &'q ast::OrderByOptions)>;
-/// The select list, HAVING and ORDER BY of one SELECT, bound.
-type BoundItems<'q> = (Vec<Typed>, Option<Expr>, OrderItems<'q>);
+/// DISTINCT ON items: the bound key and the output column it names (if any).
+type DistinctOnItems = Vec<(Expr, Option<usize>)>;
+/// The select list, HAVING, ORDER BY and DISTINCT ON of one SELECT, bound.
+type BoundItems<'q> = (Vec<Typed>, Option<Expr>, OrderItems<'q>, DistinctOnItems);
 
 /// The name PostgreSQL gives an unaliased select-list expression.
 fn derived_name(e: &ast::Expr) -> String {
@@ -82,19 +84,7 @@ impl Binder<'_> {
     pub(crate) fn query(&mut self, q: &ast::Query) -> Result<BoundQuery> {
         let visible_ctes = self.ctes.len();
         if let Some(with) = &q.with {
-            if with.recursive {
-                return Err(Error::unsupported("WITH RECURSIVE"));
-            }
-            for cte in &with.cte_tables {
-                let name = ident_name(&cte.alias.name);
-                let columns = cte
-                    .alias
-                    .columns
-                    .iter()
-                    .map(|c| ident_name(&c.name))
-                    .collect();
-                self.ctes.push((name, columns, (*cte.query).clone()));
-            }
+            self.push_ctes(with);
         }
         let result = self.query_body(q);
         self.ctes.truncate(visible_ctes);
@@ -216,7 +206,7 @@ impl Binder<'_> {
         }
     }
 
-    fn set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
+    pub(super) fn set_expr(&mut self, body: &ast::SetExpr) -> Result<BoundQuery> {
         match body {
             ast::SetExpr::Select(s) => self.select(s, &[]),
             ast::SetExpr::Query(q) => self.query(q),
@@ -544,11 +534,20 @@ impl Binder<'_> {
                     None => order.push((self.expr(&o.expr)?.0, None, &o.options)),
                 }
             }
-            Ok((out, having, order))
+            let mut distinct_on = Vec::new();
+            if let Some(ast::Distinct::On(on)) = &s.distinct {
+                for e in on {
+                    match self.output_reference(&outputs, e)? {
+                        Some(i) => distinct_on.push((Expr::Column(i), Some(i))),
+                        None => distinct_on.push((self.expr(e)?.0, None)),
+                    }
+                }
+            }
+            Ok((out, having, order, distinct_on))
         })();
         let collector = self.aggs.take().unwrap_or_default();
         let windows = self.windows.take().map(|w| w.calls).unwrap_or_default();
-        let (mut select_exprs, having, order) = bound_items?;
+        let (mut select_exprs, having, order, mut distinct_on) = bound_items?;
         let mut windows = windows;
         let agg_mode = !groups.is_empty() || !collector.calls.is_empty() || having.is_some();
         let mut having = having;
@@ -566,6 +565,11 @@ impl Binder<'_> {
                 having = Some(post_agg(h, &groups, &input_columns)?);
             }
             for (e, out, _) in &mut order {
+                if out.is_none() {
+                    *e = post_agg(e.clone(), &groups, &input_columns)?;
+                }
+            }
+            for (e, out) in &mut distinct_on {
                 if out.is_none() {
                     *e = post_agg(e.clone(), &groups, &input_columns)?;
                 }
@@ -615,6 +619,11 @@ impl Binder<'_> {
                     *e = to_column(e.clone());
                 }
             }
+            for (e, out) in &mut distinct_on {
+                if out.is_none() {
+                    *e = to_column(e.clone());
+                }
+            }
             plan = Plan::Window {
                 input: Box::new(plan),
                 calls: windows,
@@ -625,13 +634,27 @@ impl Binder<'_> {
         let distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(Error::unsupported("DISTINCT ON")),
+            Some(ast::Distinct::On(_)) => false,
         };
+        // DISTINCT ON keys: output columns, or hidden columns after the select list.
+        let mut on_columns: Vec<usize> = Vec::new();
+        for (e, out) in distinct_on {
+            let index = match out.or_else(|| exprs.iter().position(|x| *x == e)) {
+                Some(i) => i,
+                None => {
+                    exprs.push(e);
+                    exprs.len() - 1
+                }
+            };
+            if !on_columns.contains(&index) {
+                on_columns.push(index);
+            }
+        }
         let mut keys = Vec::new();
         for (e, out, opts) in order {
             let index = match out {
                 Some(i) => i,
-                None => match exprs[..visible].iter().position(|x| *x == e) {
+                None => match exprs.iter().position(|x| *x == e) {
                     Some(i) => i,
                     None => {
                         if distinct {
@@ -652,6 +675,9 @@ impl Binder<'_> {
             input: Box::new(plan),
             exprs,
         };
+        if !on_columns.is_empty() {
+            keys = distinct_on_order(&on_columns, keys)?;
+        }
         if distinct {
             plan = Plan::Distinct {
                 input: Box::new(plan),
@@ -661,6 +687,12 @@ impl Binder<'_> {
             plan = Plan::Sort {
                 input: Box::new(plan),
                 keys,
+            };
+        }
+        if !on_columns.is_empty() {
+            plan = Plan::DistinctOn {
+                input: Box::new(plan),
+                columns: on_columns,
             };
         }
         if hidden {
@@ -676,6 +708,44 @@ impl Binder<'_> {
             .collect();
         Ok(BoundQuery { plan, columns })
     }
+}
+
+/// The sort keys of a `DISTINCT ON (on_columns)` query with ORDER BY `keys`: the ORDER BY
+/// must start with the DISTINCT ON keys (in any order, 42P10 otherwise); keys it leaves out
+/// follow them, ascending, so that equal keys end up adjacent.
+fn distinct_on_order(on_columns: &[usize], keys: Vec<SortKey>) -> Result<Vec<SortKey>> {
+    let mut covered: Vec<usize> = Vec::new();
+    let mut prefix = 0;
+    for k in &keys {
+        if covered.len() == on_columns.len() {
+            break;
+        }
+        match k.expr {
+            Expr::Column(c) if on_columns.contains(&c) => {
+                if !covered.contains(&c) {
+                    covered.push(c);
+                }
+                prefix += 1;
+            }
+            _ => {
+                return Err(Error::bind(
+                    "42P10",
+                    "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                ));
+            }
+        }
+    }
+    let mut keys = keys;
+    let missing = on_columns
+        .iter()
+        .filter(|c| !covered.contains(c))
+        .map(|&c| SortKey {
+            expr: Expr::Column(c),
+            desc: false,
+            nulls_first: false,
+        });
+    keys.splice(prefix..prefix, missing);
+    Ok(keys)
 }
 
 pub(super) fn sort_key(expr: Expr, opts: &ast::OrderByOptions) -> SortKey {

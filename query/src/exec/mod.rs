@@ -52,6 +52,8 @@ pub struct Exec<'a> {
     ticks: u32,
     /// The store behind `state`, for system relations that read the log.
     store: Option<&'a Store>,
+    /// The rows of each running `WITH RECURSIVE` round's work table, by id.
+    work_tables: HashMap<usize, Vec<Row>>,
 }
 
 /// How many rows the executor visits between two looks at the interrupt flag.
@@ -142,6 +144,7 @@ impl<'a> Exec<'a> {
             interrupt: None,
             ticks: 0,
             store: None,
+            work_tables: HashMap::new(),
         }
     }
 
@@ -159,7 +162,13 @@ impl<'a> Exec<'a> {
 
     /// Counts a visited row; fails when the statement was cancelled.
     fn tick(&mut self) -> Result<()> {
-        self.ticks += 1;
+        self.tick_by(1)
+    }
+
+    /// Counts `rows` visited rows (at least one); fails when the statement was cancelled.
+    fn tick_by(&mut self, rows: usize) -> Result<()> {
+        let rows = u32::try_from(rows).unwrap_or(u32::MAX).max(1);
+        self.ticks = self.ticks.saturating_add(rows);
         if self.ticks < INTERRUPT_EVERY {
             return Ok(());
         }
@@ -501,7 +510,61 @@ impl<'a> Exec<'a> {
                 let r = self.run(right)?;
                 Ok(set_op(l, r, *kind, *all))
             }
+            Plan::RecursiveUnion {
+                anchor,
+                recursive,
+                work_table,
+                all,
+            } => self.recursive_union(anchor, recursive, *work_table, *all),
+            Plan::WorkTable { id, .. } => Ok(self.work_tables.get(id).cloned().unwrap_or_default()),
+            Plan::DistinctOn { input, columns } => {
+                let rows = self.run(input)?;
+                let mut out: Vec<Row> = Vec::new();
+                for row in rows {
+                    let same = out.last().is_some_and(|prev| {
+                        columns
+                            .iter()
+                            .all(|&c| cmp_total(&prev[c], &row[c]) == Ordering::Equal)
+                    });
+                    if !same {
+                        out.push(row);
+                    }
+                }
+                Ok(out)
+            }
         }
+    }
+
+    /// Runs `anchor`, then `recursive` over the rows the last round added until a round
+    /// adds none. Without `all`, a row equal to one already produced is not added.
+    fn recursive_union(
+        &mut self,
+        anchor: &Plan,
+        recursive: &Plan,
+        work_table: usize,
+        all: bool,
+    ) -> Result<Vec<Row>> {
+        let mut seen: HashSet<Row> = HashSet::new();
+        let keep_new = |rows: Vec<Row>, seen: &mut HashSet<Row>| -> Vec<Row> {
+            if all {
+                rows
+            } else {
+                rows.into_iter()
+                    .filter(|r| seen.insert(r.clone()))
+                    .collect()
+            }
+        };
+        let mut added = keep_new(self.run(anchor)?, &mut seen);
+        let mut out = Vec::new();
+        while !added.is_empty() {
+            out.extend(added.iter().cloned());
+            self.work_tables.insert(work_table, added);
+            let next = self.run(recursive);
+            self.work_tables.remove(&work_table);
+            added = keep_new(next?, &mut seen);
+            self.tick_by(added.len())?;
+        }
+        Ok(out)
     }
 
     fn nested_loop(
