@@ -14,6 +14,7 @@ use zqlite_projections::value::{
 };
 
 use crate::array_functions::{self, ArrayFunc};
+use crate::datetime_functions::{self, DateTimeFunc};
 use crate::error::{Error, Result};
 use crate::json_functions::{self, JsonFunc};
 use crate::system::catalog_functions::CatalogFunc;
@@ -69,6 +70,8 @@ pub enum Func {
     Json(JsonFunc),
     /// Encodings, regular-expression, padding and quoting functions (`text_functions.rs`).
     Text(TextFunc),
+    /// Date and time functions (`datetime_functions.rs`).
+    DateTime(DateTimeFunc),
     /// `text ~ pattern` and its variants (`pattern.rs`).
     Regex {
         case_insensitive: bool,
@@ -120,6 +123,7 @@ impl Func {
             Func::Array(f) => f.name(),
             Func::Json(f) => f.name(),
             Func::Text(f) => f.name(),
+            Func::DateTime(f) => f.name(),
             Func::Regex {
                 case_insensitive,
                 negated,
@@ -136,6 +140,7 @@ impl Func {
     /// Whether two calls with the same arguments may give different results.
     pub fn is_volatile(&self) -> bool {
         matches!(self, Func::Random | Func::GenRandomUuid | Func::NextVal)
+            || matches!(self, Func::DateTime(f) if f.is_volatile())
     }
 }
 
@@ -398,6 +403,9 @@ impl Func {
         if let Func::Text(f) = self {
             return text_functions::eval(*f, args);
         }
+        if let Func::DateTime(f) = self {
+            return datetime_functions::eval(*f, args);
+        }
         let strict = !matches!(
             self,
             Func::Concat | Func::NullIf | Func::Greatest | Func::Least
@@ -406,8 +414,8 @@ impl Func {
             return Ok(V::Null);
         }
         Ok(match self {
-            Func::Array(_) | Func::Text(_) => {
-                unreachable!("array and text functions are evaluated above")
+            Func::Array(_) | Func::Text(_) | Func::DateTime(_) => {
+                unreachable!("array, text and date/time functions are evaluated above")
             }
             Func::Json(_) => unreachable!("JSON functions are evaluated above"),
             Func::Regex {
@@ -640,18 +648,69 @@ impl Func {
 fn date_part(field: &str, v: &Value) -> Result<(f64, usize)> {
     const DAY: i64 = 86_400_000_000;
     const UNIX_EPOCH_SECS: f64 = 946_684_800.0;
-    let bad = || Error::Runtime {
-        sqlstate: "22023",
-        message: format!(
-            "unit \"{field}\" not supported for type {}",
-            v.data_type().map_or("unknown", |t| t.sql_name())
-        ),
+    // A unit PostgreSQL knows but the type lacks is 0A000; an unknown one 22023.
+    const UNITS: &[&str] = &[
+        "year",
+        "years",
+        "decade",
+        "decades",
+        "century",
+        "centuries",
+        "millennium",
+        "millennia",
+        "quarter",
+        "month",
+        "months",
+        "week",
+        "day",
+        "days",
+        "dow",
+        "isodow",
+        "doy",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "second",
+        "seconds",
+        "milliseconds",
+        "millisecond",
+        "microseconds",
+        "microsecond",
+        "epoch",
+        "isoyear",
+        "julian",
+        "timezone",
+        "timezone_hour",
+        "timezone_minute",
+    ];
+    let bad = || {
+        let known = UNITS.contains(&field);
+        Error::Runtime {
+            sqlstate: if known { "0A000" } else { "22023" },
+            message: format!(
+                "unit \"{field}\" {} for type {}",
+                if known {
+                    "not supported"
+                } else {
+                    "not recognized"
+                },
+                v.data_type().map_or("unknown", |t| t.sql_name())
+            ),
+        }
     };
     if let Value::Interval(iv) = v {
         let secs = iv.micros as f64 / 1e6;
+        let years = iv.months / 12;
         return Ok(match field {
-            "year" | "years" => (f64::from(iv.months / 12), 0),
+            "year" | "years" => (f64::from(years), 0),
+            "decade" | "decades" => (f64::from(years / 10), 0),
+            "century" | "centuries" => (f64::from(years / 100), 0),
+            "millennium" | "millennia" => (f64::from(years / 1000), 0),
+            "quarter" => (f64::from(iv.months % 12 / 3 + 1), 0),
             "month" | "months" => (f64::from(iv.months % 12), 0),
+            "milliseconds" | "millisecond" => ((iv.micros % 60_000_000) as f64 / 1e3, 3),
+            "microseconds" | "microsecond" => ((iv.micros % 60_000_000) as f64, 0),
             "day" | "days" => (f64::from(iv.days), 0),
             "hour" | "hours" => ((iv.micros / 3_600_000_000) as f64, 0),
             "minute" | "minutes" => ((iv.micros / 60_000_000 % 60) as f64, 0),
@@ -673,8 +732,52 @@ fn date_part(field: &str, v: &Value) -> Result<(f64, usize)> {
     let date = Date(days as i32);
     let (y, m, d) = date.ymd();
     let doy = || days - i64::from(Date::from_ymd(y, 1, 1).map_or(0, |d| d.0)) + 1;
+    // BC years count back from 1 BC (astronomical year 0 is -1).
+    let year = if y > 0 { y } else { y - 1 };
+    let iso = || {
+        let isodow = (days + 5).rem_euclid(7) + 1;
+        let thursday = days - (isodow - 1) + 3;
+        let (iso_year, _, _) = Date(thursday as i32).ymd();
+        let first = i64::from(Date::from_ymd(iso_year, 1, 1).map_or(0, |d| d.0));
+        (iso_year, (thursday - first) / 7 + 1)
+    };
     Ok(match field {
-        "year" | "years" if has_date => (y as f64, 0),
+        "year" | "years" if has_date => (year as f64, 0),
+        "decade" | "decades" if has_date => {
+            let decade = if y >= 0 {
+                y / 10
+            } else {
+                -((8 - (y - 1)) / 10)
+            };
+            (decade as f64, 0)
+        }
+        "century" | "centuries" if has_date => {
+            let c = if y > 0 {
+                (y + 99) / 100
+            } else {
+                -((99 - (y - 1)) / 100)
+            };
+            (c as f64, 0)
+        }
+        "millennium" | "millennia" if has_date => {
+            let m = if y > 0 {
+                (y + 999) / 1000
+            } else {
+                -((999 - (y - 1)) / 1000)
+            };
+            (m as f64, 0)
+        }
+        "week" if has_date => (iso().1 as f64, 0),
+        "isoyear" if has_date => {
+            let iy = iso().0;
+            ((if iy > 0 { iy } else { iy - 1 }) as f64, 0)
+        }
+        "julian" if has_date && !has_time => ((days + 2_451_545) as f64, 0),
+        "milliseconds" | "millisecond" if has_time => ((micros % 60_000_000) as f64 / 1e3, 3),
+        "microseconds" | "microsecond" if has_time => ((micros % 60_000_000) as f64, 0),
+        "timezone" | "timezone_hour" | "timezone_minute" if matches!(v, Value::TimestampTz(_)) => {
+            (0.0, 0)
+        }
         "quarter" if has_date => (f64::from((m - 1) / 3 + 1), 0),
         "month" | "months" if has_date => (f64::from(m), 0),
         "day" | "days" if has_date => (f64::from(d), 0),

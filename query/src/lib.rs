@@ -31,6 +31,8 @@ pub mod array_functions;
 pub mod as_of;
 pub mod bind;
 mod database;
+mod datetime_format;
+pub mod datetime_functions;
 mod ddl;
 mod dml;
 pub mod error;

@@ -71,7 +71,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
+/// The number of days in a month of an astronomical year.
+pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         2 if y.rem_euclid(4) == 0 && (y.rem_euclid(100) != 0 || y.rem_euclid(400) == 0) => 29,
         2 => 28,
@@ -81,11 +82,12 @@ pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 /// PostgreSQL-epoch day number of a valid civil date (astronomical year).
-pub(crate) fn pg_days(y: i64, m: u32, d: u32) -> i64 {
+pub fn pg_days(y: i64, m: u32, d: u32) -> i64 {
     days_from_civil(y, m, d) - UNIX_TO_PG_DAYS
 }
 
-pub(crate) fn civil_from_pg_days(days: i64) -> (i64, u32, u32) {
+/// The civil date (astronomical year, month, day) of a PostgreSQL-epoch day number.
+pub fn civil_from_pg_days(days: i64) -> (i64, u32, u32) {
     civil_from_days(days + UNIX_TO_PG_DAYS)
 }
 

@@ -33,12 +33,15 @@ mod ops;
 mod scalar;
 mod text;
 mod types;
+mod zone;
 
 pub use aggregate::{Accumulator, AggregateKind, aggregate_result_type};
 pub use array::Array;
 pub use cast::{CastContext, apply_typmod, cast, cast_context};
 pub use compare::{cmp_total, sql_cmp};
-pub use datetime::{Date, Time, Timestamp, TimestampTz};
+pub use datetime::{
+    Date, Time, Timestamp, TimestampTz, civil_from_pg_days, days_in_month, pg_days,
+};
 pub use error::{Result, ValueError};
 pub use float::{format_f32, format_f64, parse_f32, parse_f64};
 pub use interval::Interval;
@@ -53,3 +56,4 @@ pub use text::{
     parse_value,
 };
 pub use types::{ArrayType, DataType, MAX_CHAR_LENGTH, NumericTypmod, TEXT_ARRAY, TypeCategory};
+pub use zone::Zone;

@@ -4,8 +4,8 @@
 use sqlparser::ast;
 use zqlite_projections::value::{AggregateKind, DataType, aggregate_result_type};
 
-use super::Binder;
 use super::expr::{Typed, coerce_to, coerce_unknown};
+use super::{Binder, ident_name};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::{AggCall, AggFunc};
@@ -70,9 +70,14 @@ impl Binder<'_> {
             }),
             _ => None,
         };
+        let zero = ast::Expr::value(ast::Value::Number("0".into(), false));
         let mut exprs = Vec::new();
         let mut star = false;
-        for a in &args {
+        let named = crate::datetime_functions::named_parameters(&name);
+        if let Some(params) = named {
+            exprs = self.named_arguments(&name, params, &args, &zero)?;
+        }
+        for a in args.iter().filter(|_| named.is_none()) {
             match a {
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) if name == "count" => {
@@ -158,6 +163,67 @@ impl Binder<'_> {
         };
         self.aggs = Some(collector);
         Ok((Expr::AggRef(index), ty))
+    }
+
+    /// The arguments of a call to a function with named parameters, in parameter order;
+    /// the ones not given are `default`.
+    fn named_arguments<'e>(
+        &self,
+        name: &str,
+        params: &[&str],
+        args: &'e [ast::FunctionArg],
+        default: &'e ast::Expr,
+    ) -> Result<Vec<&'e ast::Expr>> {
+        let mut slots: Vec<Option<&ast::Expr>> = vec![None; params.len()];
+        let mut named_seen = false;
+        for (i, a) in args.iter().enumerate() {
+            let (slot, e) = match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if !named_seen => (i, e),
+                ast::FunctionArg::Unnamed(_) => {
+                    return Err(Error::bind(
+                        "42601",
+                        "positional argument cannot follow named argument",
+                    ));
+                }
+                ast::FunctionArg::Named {
+                    name: param,
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                }
+                | ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(param),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => {
+                    named_seen = true;
+                    let param = ident_name(param);
+                    let Some(slot) = params.iter().position(|p| *p == param) else {
+                        return Err(Error::bind(
+                            "42883",
+                            format!("function {name} has no parameter named \"{param}\""),
+                        ));
+                    };
+                    (slot, e)
+                }
+                other => return Err(Error::unsupported(format!("function argument {other}"))),
+            };
+            match slots.get_mut(slot) {
+                Some(s @ None) => *s = Some(e),
+                Some(Some(_)) => {
+                    return Err(Error::bind(
+                        "42601",
+                        format!("argument name \"{}\" used more than once", params[slot]),
+                    ));
+                }
+                None => {
+                    return Err(Error::bind(
+                        "42883",
+                        format!("function {name} takes at most {} arguments", params.len()),
+                    ));
+                }
+            }
+        }
+        Ok(slots.into_iter().map(|s| s.unwrap_or(default)).collect())
     }
 
     pub(super) fn aggregate(

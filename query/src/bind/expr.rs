@@ -11,6 +11,7 @@ use zqlite_projections::value::{
 
 use super::{Binder, data_type, ident_loc, ident_name};
 use crate::array_functions::{self, ArrayFunc};
+use crate::datetime_functions;
 use crate::error::{Error, Location, Result};
 use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
@@ -665,6 +666,13 @@ impl Binder<'_> {
                 ];
                 self.call_scalar("extract", args)
             }
+            E::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let args = vec![self.expr(time_zone)?, self.expr(timestamp)?];
+                self.call_scalar("timezone", args)
+            }
             E::Position { expr, r#in } => {
                 let args = vec![self.expr(r#in)?, self.expr(expr)?];
                 self.call_scalar("strpos", args)
@@ -1066,6 +1074,14 @@ impl Binder<'_> {
             let out = coerce_args(args, &resolved.arg_types)?;
             return Ok((
                 Expr::Function(Func::Text(resolved.func), out),
+                Some(resolved.result),
+            ));
+        }
+        if datetime_functions::is_datetime_function(name) {
+            let resolved = datetime_functions::resolve(name, &types)?;
+            let out = coerce_args(args, &resolved.arg_types)?;
+            return Ok((
+                Expr::Function(Func::DateTime(resolved.func), out),
                 Some(resolved.result),
             ));
         }
