@@ -366,7 +366,7 @@ mod tests {
             eval(ArrayFunc::Append, &[null_array, V(1)])
                 .unwrap()
                 .to_string(),
-            "NULL"
+            "{1}"
         );
         assert_eq!(
             eval(
