@@ -70,6 +70,7 @@ pub(crate) fn validate_expr(
                 name: c.name.clone(),
                 ty: Some(c.data_type),
                 hidden: false,
+                row_alias: false,
             });
         }
         b.predicate(expr, "CHECK")?;

@@ -51,6 +51,7 @@ mod result;
 mod roles;
 pub mod scram;
 pub mod session;
+pub mod set_functions;
 pub mod system;
 pub mod text_functions;
 mod window_syntax;

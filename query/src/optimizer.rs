@@ -159,6 +159,21 @@ fn map_inputs(plan: Plan, f: &mut impl FnMut(Plan) -> Plan) -> Plan {
             input: b(input),
             columns,
         },
+        Plan::Lateral {
+            left,
+            right,
+            kind,
+            on,
+        } => {
+            let left = b(left);
+            let right = b(right);
+            Plan::Lateral {
+                left,
+                right,
+                kind,
+                on,
+            }
+        }
         Plan::RecursiveUnion {
             anchor,
             recursive,

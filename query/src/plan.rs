@@ -12,6 +12,7 @@ use zqlite_projections::TableId;
 use zqlite_projections::value::DataType;
 
 use crate::expr::Expr;
+use crate::set_functions::SetFunc;
 use crate::system::SystemRelation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,6 +312,24 @@ pub enum Plan {
         work_table: usize,
         all: bool,
     },
+    /// The rows of a set-returning function (`set_functions.rs`) on `args`, which may refer
+    /// to the row of an enclosing [`Plan::Lateral`] (as outer references); with
+    /// `ordinality`, a last `bigint` column numbers them from 1.
+    FunctionScan {
+        func: SetFunc,
+        args: Vec<Expr>,
+        width: usize,
+        ordinality: bool,
+    },
+    /// For each `left` row, the rows of `right` run with that row as its innermost outer
+    /// row (`LATERAL` subqueries and functions in FROM); `on` filters the joined rows, and
+    /// a left row without any keeps NULLs with `JoinKind::Left`.
+    Lateral {
+        left: Box<Plan>,
+        right: Box<Plan>,
+        kind: JoinKind,
+        on: Option<Expr>,
+    },
     /// The rows the previous round of the enclosing [`Plan::RecursiveUnion`] added.
     WorkTable {
         id: usize,
@@ -343,6 +362,10 @@ impl Plan {
             | Plan::DistinctOn { input, .. } => input.width(),
             Plan::RecursiveUnion { anchor, .. } => anchor.width(),
             Plan::WorkTable { width, .. } => *width,
+            Plan::FunctionScan {
+                width, ordinality, ..
+            } => width + usize::from(*ordinality),
+            Plan::Lateral { left, right, .. } => left.width() + right.width(),
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::NestedLoopJoin { left, right, .. } => left.width() + right.width(),
             Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
@@ -538,6 +561,27 @@ impl Plan {
                 recursive.fmt_tree(f, depth + 1)
             }
             Plan::WorkTable { id, .. } => writeln!(f, "WorkTable {id}"),
+            Plan::FunctionScan {
+                func,
+                args,
+                ordinality,
+                ..
+            } => {
+                let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+                let ord = if *ordinality { " WITH ORDINALITY" } else { "" };
+                writeln!(f, "FunctionScan {}({}){ord}", func.name(), args.join(", "))
+            }
+            Plan::Lateral {
+                left,
+                right,
+                kind,
+                on,
+            } => {
+                let on = on.as_ref().map(|e| format!(" on={e}")).unwrap_or_default();
+                writeln!(f, "Lateral {kind:?}{on}")?;
+                left.fmt_tree(f, depth + 1)?;
+                right.fmt_tree(f, depth + 1)
+            }
             Plan::DistinctOn { input, columns } => {
                 writeln!(f, "DistinctOn {columns:?}")?;
                 input.fmt_tree(f, depth + 1)

@@ -502,6 +502,49 @@ fn regexp_match(source: &str, pattern: &str, flags: Flags) -> Result<Option<Vec<
     })
 }
 
+/// `regexp_matches`: the capture groups (or the whole match) of the first match, or of
+/// every match with the `g` flag.
+pub(crate) fn regexp_matches(
+    source: &str,
+    pattern: &str,
+    flags: Option<&str>,
+) -> Result<Vec<Vec<Option<String>>>> {
+    let flags = Flags::parse(flags)?;
+    let global = flags.global;
+    with_regex(&flags.pattern(pattern), flags.case_insensitive, |re| {
+        let groups = |caps: regex::Captures<'_>| -> Vec<Option<String>> {
+            if caps.len() == 1 {
+                vec![Some(caps[0].to_string())]
+            } else {
+                (1..caps.len())
+                    .map(|i| caps.get(i).map(|m| m.as_str().to_string()))
+                    .collect()
+            }
+        };
+        if global {
+            re.captures_iter(source).map(groups).collect()
+        } else {
+            re.captures(source).map(groups).into_iter().collect()
+        }
+    })
+}
+
+/// `regexp_split_to_table`: the pieces of `regexp_split_to_array`, one per row.
+pub(crate) fn regexp_split_to_table(
+    source: &str,
+    pattern: &str,
+    flags: Option<&str>,
+) -> Result<Vec<String>> {
+    let flags = Flags::parse(flags)?;
+    if flags.global {
+        return Err(runtime(
+            "22023",
+            "regexp_split_to_table() does not support the \"global\" option",
+        ));
+    }
+    regexp_split(source, pattern, flags)
+}
+
 /// `regexp_split_to_array`: the text between matches. As in PostgreSQL, a zero-length
 /// match at either end of the text, or right where the previous match ended, splits
 /// nothing.

@@ -150,6 +150,7 @@ impl Binder<'_> {
                 name: col_name,
                 ty: c.ty,
                 hidden: false,
+                row_alias: false,
             });
         }
         Ok(plan)
@@ -304,6 +305,9 @@ fn misplaced_work_table(plan: &Plan, nullable: bool) -> Option<&'static str> {
         Plan::Aggregate { input, .. } if contains_work_table(input) => Some("an aggregate"),
         Plan::NestedLoopJoin {
             left, right, kind, ..
+        }
+        | Plan::Lateral {
+            left, right, kind, ..
         } => {
             let (left_nullable, right_nullable) = match kind {
                 JoinKind::Inner => (false, false),
@@ -330,6 +334,7 @@ fn children(plan: &Plan) -> Vec<&Plan> {
         | Plan::Scan { .. }
         | Plan::IndexScan { .. }
         | Plan::SystemScan { .. }
+        | Plan::FunctionScan { .. }
         | Plan::WorkTable { .. } => Vec::new(),
         Plan::Filter { input, .. }
         | Plan::Project { input, .. }
@@ -341,6 +346,7 @@ fn children(plan: &Plan) -> Vec<&Plan> {
         | Plan::Distinct { input }
         | Plan::DistinctOn { input, .. } => vec![input],
         Plan::NestedLoopJoin { left, right, .. }
+        | Plan::Lateral { left, right, .. }
         | Plan::SetOp { left, right, .. }
         | Plan::RecursiveUnion {
             anchor: left,

@@ -1,9 +1,13 @@
 //! Binding FROM clauses: tables, views (expanded from their stored SQL text), derived
-//! tables, system relations and table functions ([`crate::system`]) and joins (`ON`,
-//! `USING`, `NATURAL`, comma and `CROSS JOIN`).
+//! tables, system relations and table functions ([`crate::system`]), set-returning
+//! functions ([`crate::set_functions`]) and joins (`ON`, `USING`, `NATURAL`, comma and
+//! `CROSS JOIN`).
 //!
 //! Each item appends its columns to the current scope in FROM order, which is also the
-//! column order of the join rows the plan produces.
+//! column order of the join rows the plan produces. LATERAL items (`LATERAL` subqueries
+//! and set-returning functions, which PostgreSQL makes lateral implicitly) are bound one
+//! level in, so the earlier items' columns are outer references, and run per row of the
+//! earlier items by [`Plan::Lateral`].
 
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -15,6 +19,7 @@ use super::{Binder, ScopeColumn, ident_loc, ident_name, object_name};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::{JoinKind, Plan};
+use crate::set_functions;
 use crate::system::{self, SystemRelation};
 
 pub(crate) fn parse_view(sql: &str) -> Result<ast::Query> {
@@ -25,6 +30,19 @@ pub(crate) fn parse_view(sql: &str) -> Result<ast::Query> {
             sqlstate: "XX000",
             message: "a stored view is not a single query".into(),
         }),
+    }
+}
+
+/// A LATERAL item inside a parenthesised join that follows other FROM items.
+fn lateral_in_nested_join() -> Error {
+    Error::unsupported("a LATERAL item inside a parenthesised join after other FROM items")
+}
+
+/// The input of a LATERAL item that comes first in FROM.
+fn one_empty_row() -> Plan {
+    Plan::Values {
+        rows: vec![vec![]],
+        width: 0,
     }
 }
 
@@ -69,15 +87,31 @@ impl Binder<'_> {
         } else {
             self.scope().columns.len()
         };
-        let first = self.table_factor(&twj.relation)?;
-        let mut plan = match left {
-            None => first,
-            Some(left) => Plan::NestedLoopJoin {
+        // Lateral items read the row of the items before them, which must be this plan's
+        // rows: not so inside a parenthesised join that follows other items.
+        let lateral_ok = base == 0;
+        let (first, first_lateral) = self.table_factor_lateral(&twj.relation)?;
+        let mut plan = match (left, first_lateral) {
+            (None, false) => first,
+            (Some(left), false) => Plan::NestedLoopJoin {
                 left: Box::new(left),
                 right: Box::new(first),
                 kind: JoinKind::Inner,
                 on: None,
             },
+            // Inside a parenthesised join, reading FROM items outside it.
+            (None, true) => return Err(lateral_in_nested_join()),
+            (Some(left), true) => {
+                if !lateral_ok {
+                    return Err(lateral_in_nested_join());
+                }
+                Plan::Lateral {
+                    left: Box::new(left),
+                    right: Box::new(first),
+                    kind: JoinKind::Inner,
+                    on: None,
+                }
+            }
         };
         for join in &twj.joins {
             use ast::JoinOperator as J;
@@ -97,24 +131,17 @@ impl Binder<'_> {
                 }
             };
             let left_width = self.scope().columns.len();
-            if let ast::TableFactor::Derived {
-                lateral: true,
-                subquery,
-                alias,
-                ..
-            } = &join.relation
-            {
-                let cross = kind == JoinKind::Inner
-                    && matches!(constraint, None | Some(ast::JoinConstraint::None));
-                if !cross || base != 0 {
-                    return Err(Error::unsupported(
-                        "LATERAL other than CROSS JOIN LATERAL next to inner and left joins",
-                    ));
-                }
-                plan = self.lateral_select(plan, left_width, subquery, alias.as_ref())?;
-                continue;
+            let (right, lateral) = self.table_factor_lateral(&join.relation)?;
+            if lateral && !lateral_ok {
+                return Err(lateral_in_nested_join());
             }
-            let right = self.table_factor(&join.relation)?;
+            if lateral && !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                return Err(Error::bind(
+                    "42P10",
+                    "invalid reference to FROM-clause entry: the combining JOIN type must be \
+                     INNER or LEFT for a LATERAL reference",
+                ));
+            }
             let on = match constraint {
                 None | Some(ast::JoinConstraint::None) => None,
                 Some(ast::JoinConstraint::On(e)) => Some(self.predicate(e, "JOIN/ON")?),
@@ -144,71 +171,48 @@ impl Binder<'_> {
                     return Err(Error::unsupported(format!("join constraint {other:?}")));
                 }
             };
-            plan = Plan::NestedLoopJoin {
-                left: Box::new(plan),
-                right: Box::new(right),
-                kind,
-                on,
+            plan = if lateral {
+                Plan::Lateral {
+                    left: Box::new(plan),
+                    right: Box::new(right),
+                    kind,
+                    on,
+                }
+            } else {
+                Plan::NestedLoopJoin {
+                    left: Box::new(plan),
+                    right: Box::new(right),
+                    kind,
+                    on,
+                }
             };
         }
         Ok(plan)
     }
 
-    /// `CROSS JOIN LATERAL (SELECT e1, e2) AS o(a, b)`: a FROM-less one-row SELECT over the
-    /// left side's columns, which extends each left row with the values of `e1`, `e2`.
-    fn lateral_select(
-        &mut self,
-        left: Plan,
-        left_width: usize,
-        q: &ast::Query,
-        alias: Option<&ast::TableAlias>,
-    ) -> Result<Plan> {
-        let unsupported =
-            || Error::unsupported("LATERAL subqueries other than SELECT <expressions>");
-        let ast::SetExpr::Select(select) = q.body.as_ref() else {
-            return Err(unsupported());
-        };
-        let plain = q.with.is_none()
-            && q.order_by.is_none()
-            && q.limit_clause.is_none()
-            && select.from.is_empty()
-            && select.selection.is_none()
-            && select.having.is_none()
-            && select.distinct.is_none()
-            && matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty());
-        if !plain {
-            return Err(unsupported());
+    /// Binds a FROM item; also says whether it is LATERAL (a `LATERAL` subquery or a
+    /// set-returning function), to be run once per row of the items before it.
+    fn table_factor_lateral(&mut self, tf: &ast::TableFactor) -> Result<(Plan, bool)> {
+        let saved = std::mem::replace(&mut self.factor_is_lateral, false);
+        let saved_referenced = std::mem::replace(&mut self.scope().referenced_from_inner, false);
+        let plan = self.table_factor(tf);
+        let lateral = std::mem::replace(&mut self.factor_is_lateral, saved);
+        let referenced = self.scope().referenced_from_inner;
+        self.scope().referenced_from_inner |= saved_referenced;
+        let plan = plan?;
+        if lateral && !referenced {
+            // Reads nothing of the items before it: run once, as a plain join input.
+            return Ok((
+                Plan::Lateral {
+                    left: Box::new(one_empty_row()),
+                    right: Box::new(plan),
+                    kind: JoinKind::Inner,
+                    on: None,
+                },
+                false,
+            ));
         }
-        let Some(alias) = alias else {
-            return Err(Error::bind("42601", "subquery in FROM must have an alias"));
-        };
-        let mut exprs: Vec<Expr> = (0..left_width).map(Expr::Column).collect();
-        let mut columns = Vec::new();
-        for (i, item) in select.projection.iter().enumerate() {
-            let (e, default_name) = match item {
-                ast::SelectItem::UnnamedExpr(e) => (e, "?column?".to_string()),
-                ast::SelectItem::ExprWithAlias { expr, alias } => (expr, ident_name(alias)),
-                _ => return Err(unsupported()),
-            };
-            let (bound, ty) = self.expr(e)?;
-            exprs.push(bound);
-            let name = alias
-                .columns
-                .get(i)
-                .map(|c| ident_name(&c.name))
-                .unwrap_or(default_name);
-            columns.push(ScopeColumn {
-                table: Some(ident_name(&alias.name)),
-                name,
-                ty,
-                hidden: false,
-            });
-        }
-        self.scope().columns.extend(columns);
-        Ok(Plan::Project {
-            input: Box::new(left),
-            exprs,
-        })
+        Ok((plan, lateral))
     }
 
     /// `USING (a, b)`: equality of the named columns; the right-hand ones become hidden.
@@ -293,6 +297,7 @@ impl Binder<'_> {
                             name,
                             ty: Some(c.data_type),
                             hidden: false,
+                            row_alias: false,
                         });
                     }
                     return Ok(Plan::Scan {
@@ -329,6 +334,7 @@ impl Binder<'_> {
                             name,
                             ty: c.ty,
                             hidden: false,
+                            row_alias: false,
                         });
                     }
                     return Ok(bound.plan);
@@ -352,7 +358,7 @@ impl Binder<'_> {
                 ..
             } => self.table_function(name, &args.args, alias.as_ref(), *with_ordinality),
             ast::TableFactor::Derived {
-                lateral: false,
+                lateral,
                 subquery,
                 alias,
                 ..
@@ -360,9 +366,16 @@ impl Binder<'_> {
                 let Some(alias) = alias else {
                     return Err(Error::bind("42601", "subquery in FROM must have an alias"));
                 };
-                let current = self.scopes.pop().unwrap_or_default();
-                let result = self.subquery(subquery);
-                self.scopes.push(current);
+                // A LATERAL subquery sees the FROM items before it as its enclosing level.
+                let result = if *lateral {
+                    self.factor_is_lateral = true;
+                    self.subquery(subquery)
+                } else {
+                    let current = self.scopes.pop().unwrap_or_default();
+                    let result = self.subquery(subquery);
+                    self.scopes.push(current);
+                    result
+                };
                 let (bound, _) = result?;
                 let alias_name = ident_name(&alias.name);
                 for (i, c) in bound.columns.iter().enumerate() {
@@ -376,6 +389,7 @@ impl Binder<'_> {
                         name,
                         ty: c.ty,
                         hidden: false,
+                        row_alias: false,
                     });
                 }
                 Ok(bound.plan)
@@ -384,6 +398,26 @@ impl Binder<'_> {
                 table_with_joins,
                 alias: None,
             } => self.table_with_joins(table_with_joins, None),
+            ast::TableFactor::Function {
+                name,
+                args,
+                with_ordinality,
+                alias,
+                ..
+            } => self.table_function(name, args, alias.as_ref(), *with_ordinality),
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_offset_alias: None,
+                with_ordinality,
+            } => {
+                let args: Vec<ast::FunctionArg> = array_exprs
+                    .iter()
+                    .map(|e| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e.clone())))
+                    .collect();
+                self.set_function("unnest", &args, alias.as_ref(), *with_ordinality)
+            }
             other => Err(Error::unsupported(format!("FROM item {other}"))),
         }
     }
@@ -478,6 +512,13 @@ impl Binder<'_> {
             Some(ast::ObjectNamePart::Identifier(i)) => ident_loc(i),
             _ => None,
         };
+        if set_functions::is_set_function(&object)
+            && schema.as_deref().is_none_or(|s| s == "pg_catalog")
+        {
+            return self
+                .set_function(&object, args, alias, ordinality)
+                .map_err(|e| e.at(loc));
+        }
         let Some(relation) = system::lookup(schema.as_deref(), &object, true) else {
             return Err(Error::Bind {
                 sqlstate: "42883",
@@ -505,6 +546,75 @@ impl Binder<'_> {
             bound.push(coerce_to(expr, from, Some(ty))?);
         }
         Ok(self.system_relation(relation, bound, alias, ordinality))
+    }
+
+    /// `FROM f(args)` for a set-returning function: LATERAL, so its arguments are bound one
+    /// level in, where the earlier FROM items' columns are outer references.
+    fn set_function(
+        &mut self,
+        name: &str,
+        args: &[ast::FunctionArg],
+        alias: Option<&ast::TableAlias>,
+        ordinality: bool,
+    ) -> Result<Plan> {
+        self.scopes.push(super::Scope::default());
+        let bound = (|| {
+            let mut bound = Vec::with_capacity(args.len());
+            for arg in args {
+                let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = arg else {
+                    return Err(Error::unsupported(format!("argument {arg} of {name}")));
+                };
+                bound.push(self.expr(e)?);
+            }
+            Ok(bound)
+        })();
+        self.scopes.pop();
+        let bound = bound?;
+        let types: Vec<Option<DataType>> = bound.iter().map(|(_, t)| *t).collect();
+        let resolved = set_functions::resolve(name, &types)?;
+        let args = bound
+            .into_iter()
+            .zip(&resolved.arg_types)
+            .map(|((e, from), to)| match to {
+                Some(to) => coerce_to(e, from, Some(*to)),
+                None => Ok(e),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.factor_is_lateral = true;
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| name.to_string());
+        let mut renames: Vec<String> = alias
+            .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())
+            .unwrap_or_default();
+        // A function returning one column named after itself: its alias names the column.
+        if renames.is_empty()
+            && alias.is_some()
+            && let [(column, _)] = resolved.columns.as_slice()
+            && column == name
+        {
+            renames.push(alias_name.clone());
+        }
+        let mut columns: Vec<(String, DataType)> = resolved.columns.clone();
+        if ordinality {
+            columns.push(("ordinality".to_string(), DataType::Int8));
+        }
+        let single = resolved.columns.len() == 1;
+        for (i, (column, ty)) in columns.into_iter().enumerate() {
+            self.scope().columns.push(ScopeColumn {
+                table: Some(alias_name.clone()),
+                name: renames.get(i).cloned().unwrap_or(column),
+                ty: Some(ty),
+                hidden: false,
+                row_alias: single && i == 0,
+            });
+        }
+        Ok(Plan::FunctionScan {
+            func: resolved.func,
+            args,
+            width: resolved.columns.len(),
+            ordinality,
+        })
     }
 
     /// Brings the columns of a system relation into scope and scans it.
@@ -548,6 +658,7 @@ impl Binder<'_> {
                 name,
                 ty,
                 hidden: false,
+                row_alias: false,
             });
         }
         Plan::SystemScan {

@@ -53,6 +53,9 @@ pub struct ScopeColumn {
     pub ty: Option<DataType>,
     /// Hidden from unqualified lookups and `*` (the right side of `JOIN ... USING`).
     pub hidden: bool,
+    /// The table alias alone names this column: the one column of a set-returning
+    /// function (`FROM jsonb_array_elements(doc) AS item` makes `item` its value).
+    pub row_alias: bool,
 }
 
 /// The columns of one query level.
@@ -93,6 +96,8 @@ pub struct Binder<'a> {
     pub(crate) relations: Vec<String>,
     /// WITH queries in scope, innermost last.
     pub(crate) ctes: Vec<cte::Cte>,
+    /// Set by `table_factor` when the item it bound is LATERAL (see `bind/from.rs`).
+    pub(crate) factor_is_lateral: bool,
     /// The id the next `WITH RECURSIVE` work table gets.
     pub(crate) next_work_table: usize,
     /// Whether `zq_as_of(table, point)` may appear: only in a query whose point the session
@@ -189,6 +194,7 @@ impl<'a> Binder<'a> {
             relations: Vec::new(),
             ctes: Vec::new(),
             next_work_table: 0,
+            factor_is_lateral: false,
             as_of_allowed: false,
         }
     }
@@ -247,6 +253,18 @@ impl<'a> Binder<'a> {
                 })
                 .map(|(i, _)| i)
                 .collect();
+            // A column's name wins over a one-column function's alias.
+            let matches = if matches.is_empty() && table.is_none() {
+                scope
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.row_alias && c.table.as_deref() == Some(name))
+                    .map(|(i, _)| i)
+                    .collect()
+            } else {
+                matches
+            };
             match matches.as_slice() {
                 [] => continue,
                 [index] => {

@@ -39,6 +39,7 @@ pub(super) fn table_scope(def: &TableDef, alias: &str) -> Vec<ScopeColumn> {
             name: c.name.clone(),
             ty: Some(c.data_type),
             hidden: false,
+            row_alias: false,
         })
         .collect()
 }

@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::optimizer::column_comparison;
 use crate::plan::{Access, JoinKind, KeyRange, Plan, SetOpKind, SortKey};
+use crate::set_functions;
 use crate::system::{Constraint, SystemContext, SystemRelation};
 
 pub(crate) use eval::internal;
@@ -517,6 +518,59 @@ impl<'a> Exec<'a> {
                 all,
             } => self.recursive_union(anchor, recursive, *work_table, *all),
             Plan::WorkTable { id, .. } => Ok(self.work_tables.get(id).cloned().unwrap_or_default()),
+            Plan::FunctionScan {
+                func,
+                args,
+                ordinality,
+                ..
+            } => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(self.eval(a, &[])?);
+                }
+                let mut rows = set_functions::rows(*func, &values)?;
+                self.tick_by(rows.len())?;
+                if *ordinality {
+                    for (i, row) in rows.iter_mut().enumerate() {
+                        row.push(Value::Int8(i as i64 + 1));
+                    }
+                }
+                Ok(rows)
+            }
+            Plan::Lateral {
+                left,
+                right,
+                kind,
+                on,
+            } => {
+                let left_rows = self.run(left)?;
+                let right_width = right.width();
+                let mut out = Vec::new();
+                for l in left_rows {
+                    self.outer.push(l.clone());
+                    let right_rows = self.run(right);
+                    self.outer.pop();
+                    let mut matched = false;
+                    for r in right_rows? {
+                        let mut joined = l.clone();
+                        joined.extend(r);
+                        if let Some(on) = on
+                            && !self.test(on, &joined)?
+                        {
+                            continue;
+                        }
+                        matched = true;
+                        out.push(joined);
+                    }
+                    if !matched && *kind == JoinKind::Left {
+                        let mut joined = l;
+                        joined.extend(std::iter::repeat_n(Value::Null, right_width));
+                        out.push(joined);
+                    }
+                    self.tick()?;
+                }
+                Ok(out)
+            }
             Plan::DistinctOn { input, columns } => {
                 let rows = self.run(input)?;
                 let mut out: Vec<Row> = Vec::new();

@@ -257,13 +257,6 @@ pub(super) const RELATIONS: &[SystemRelation] = &[
         empty,
     ),
     SystemRelation {
-        name: "generate_series",
-        namespace: Namespace::PgCatalog,
-        columns: &[("generate_series", INT4)],
-        args: &[INT4, INT4],
-        rows: generate_series,
-    },
-    SystemRelation {
         name: "pg_partition_ancestors",
         namespace: Namespace::PgCatalog,
         columns: &[("relid", OID)],
@@ -522,15 +515,6 @@ fn pg_tablespace(_ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> 
             Value::Null,
         ],
     ])
-}
-
-fn generate_series(_ctx: &SystemContext<'_>, args: &[Value]) -> Result<Vec<Row>> {
-    match args {
-        [Value::Int4(from), Value::Int4(to)] => {
-            Ok((*from..=*to).map(|i| vec![Value::Int4(i)]).collect())
-        }
-        _ => Ok(Vec::new()),
-    }
 }
 
 /// zqlite has no partitions: a relation's only ancestor is itself.
