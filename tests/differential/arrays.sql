@@ -74,7 +74,7 @@ SELECT array_to_string(ARRAY[1, NULL, 3], ','), array_to_string(ARRAY[1, NULL, 3
 SELECT id, array_to_string(tags, ' | ') FROM objects ORDER BY id;
 SELECT bucket, array_agg(key ORDER BY key) FROM objects GROUP BY bucket ORDER BY bucket;
 SELECT array_agg(id ORDER BY id DESC), array_agg(DISTINCT bucket), array_agg(readers[1] ORDER BY id) FROM objects;
-SELECT array_agg(x) FROM (VALUES (1), (NULL), (3)) t (x);
+SELECT array_agg(x ORDER BY x DESC) FROM (VALUES (1), (NULL), (3)) t (x);
 SELECT array_agg(x) FROM (VALUES (1)) t (x) WHERE false;
 SELECT array_agg(tags ORDER BY id) FROM objects WHERE id < 3;
 SELECT bucket, sum(size), array_agg(size ORDER BY size DESC) FILTER (WHERE size > 0) FROM objects GROUP BY bucket ORDER BY 1;
@@ -131,7 +131,7 @@ SELECT (ARRAY[1, 2, 3])[1.7], (ARRAY[1, 2, 3])['2'], (ARRAY[1, 2, 3])[NULL];
 SELECT (ARRAY['a', 'b'])[1] || (ARRAY['c'])[1];
 SELECT id, tags[1] IS NULL AS no_tag FROM objects ORDER BY id;
 SELECT count(*) FILTER (WHERE 'image' = ANY (tags)), count(*) FILTER (WHERE tags = '{}') FROM objects;
-SELECT array_agg(n) FROM generate_series(1, 5) n;
+SELECT array_agg(n ORDER BY n) FROM generate_series(1, 5) n;
 SELECT array_agg(n ORDER BY n DESC) FILTER (WHERE n % 2 = 1) FROM generate_series(1, 9) n;
 SELECT sum(n) FROM unnest(ARRAY[1, 2, 3, NULL]) n;
 SELECT count(*) FROM unnest(ARRAY[1, NULL, 3]) n;

@@ -141,6 +141,6 @@ WITH RECURSIVE t (k, v) AS (SELECT 'a', 1 UNION ALL SELECT k || 'a', v * 2 FROM 
 WITH ins AS (INSERT INTO staff VALUES (9, 'Margaret', 2, 'Engineer') RETURNING id, manager_id) SELECT s.name FROM ins JOIN staff s ON s.id = ins.manager_id;
 SELECT name, title FROM staff WHERE manager_id = 2 ORDER BY id;
 WITH del AS (DELETE FROM staff WHERE id = 9 RETURNING name) SELECT name || ' removed' FROM del;
-WITH RECURSIVE chain (id, name, boss) AS (SELECT id, name, manager_id FROM staff WHERE id = 6 UNION ALL SELECT s.id, s.name, s.manager_id FROM chain c JOIN staff s ON s.id = c.boss) SELECT array_agg(name) FROM chain;
+WITH RECURSIVE chain (id, name, boss) AS (SELECT id, name, manager_id FROM staff WHERE id = 6 UNION ALL SELECT s.id, s.name, s.manager_id FROM chain c JOIN staff s ON s.id = c.boss) SELECT array_agg(name ORDER BY id DESC) FROM chain;
 WITH t AS (SELECT * FROM transitions WHERE wf = 'order') SELECT from_state, array_agg(to_state ORDER BY to_state) FROM t GROUP BY from_state ORDER BY from_state;
 WITH RECURSIVE terminal AS (SELECT DISTINCT to_state AS s FROM transitions t1 WHERE wf = 'order' AND NOT EXISTS (SELECT 1 FROM transitions t2 WHERE t2.wf = 'order' AND t2.from_state = t1.to_state)) SELECT s FROM terminal ORDER BY s;

@@ -39,7 +39,7 @@ SELECT account, month, nth_value(month, 3) OVER (PARTITION BY account ORDER BY m
 SELECT account, month, sum(amount) OVER (PARTITION BY account ORDER BY month) AS running FROM mrr ORDER BY account, month;
 SELECT account, month, sum(amount) OVER (PARTITION BY account) AS total, amount / sum(amount) OVER (PARTITION BY account) AS share FROM mrr ORDER BY account, month;
 SELECT month, sum(amount) OVER (ORDER BY month) FROM mrr ORDER BY month, account;
-SELECT month, sum(amount) OVER (ORDER BY month ROWS UNBOUNDED PRECEDING) FROM mrr ORDER BY month, account;
+SELECT month, sum(amount) OVER (ORDER BY month, account ROWS UNBOUNDED PRECEDING) FROM mrr ORDER BY month, account;
 SELECT account, month, count(*) OVER (), count(amount) OVER (), avg(seats) OVER () FROM mrr ORDER BY account, month;
 SELECT account, month, avg(amount) OVER (PARTITION BY account ORDER BY month ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM mrr ORDER BY account, month;
 SELECT account, month, avg(amount) OVER (PARTITION BY account ORDER BY month ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM mrr ORDER BY account, month;
@@ -56,11 +56,11 @@ SELECT account, month, sum(amount) OVER (PARTITION BY account ORDER BY month RAN
 SELECT account, month, sum(seats) OVER (ORDER BY month GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM mrr ORDER BY month, account;
 SELECT account, month, count(*) OVER (ORDER BY month GROUPS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM mrr ORDER BY month, account;
 SELECT account, month, sum(seats) OVER (ORDER BY month GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) FROM mrr ORDER BY month, account;
-SELECT account, month, sum(seats) OVER (ORDER BY month ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) FROM mrr ORDER BY month, account;
+SELECT account, month, sum(seats) OVER (ORDER BY month, account ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) FROM mrr ORDER BY month, account;
 SELECT account, month, count(*) OVER (ORDER BY month RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING EXCLUDE GROUP) FROM mrr ORDER BY month, account;
 SELECT account, month, string_agg(account, ',') OVER (ORDER BY month RANGE BETWEEN CURRENT ROW AND CURRENT ROW EXCLUDE TIES) FROM mrr ORDER BY month, account;
 SELECT account, month, sum(seats) OVER (ORDER BY month GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE TIES) FROM mrr ORDER BY month, account;
-SELECT account, month, sum(seats) OVER (ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE NO OTHERS) FROM mrr ORDER BY month, account;
+SELECT account, month, sum(seats) OVER (ORDER BY month, account ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE NO OTHERS) FROM mrr ORDER BY month, account;
 SELECT account, month, first_value(account) OVER (ORDER BY month, account ROWS BETWEEN 1 FOLLOWING AND 2 FOLLOWING) FROM mrr ORDER BY month, account;
 SELECT account, month, last_value(account) OVER (ORDER BY month GROUPS BETWEEN CURRENT ROW AND CURRENT ROW) FROM mrr ORDER BY month, account;
 SELECT region, account, month, rank() OVER w, sum(amount) OVER w FROM mrr WINDOW w AS (PARTITION BY region ORDER BY amount DESC NULLS LAST) ORDER BY region, 4, account, month;
@@ -94,12 +94,12 @@ SELECT account, month, lag(amount, 0) OVER (ORDER BY account, month), lead(amoun
 SELECT account, month, nth_value(account, 1) OVER (ORDER BY month DESC, account), nth_value(account, 20) OVER () FROM mrr ORDER BY month DESC, account;
 SELECT account, month, sum(seats) OVER (PARTITION BY account ORDER BY month RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM mrr ORDER BY account, month;
 SELECT account, month, sum(seats) OVER (PARTITION BY account ORDER BY month ROWS BETWEEN 0 PRECEDING AND 0 FOLLOWING) FROM mrr ORDER BY account, month;
-SELECT account, month, count(*) OVER (ORDER BY month ROWS BETWEEN 10 PRECEDING AND 10 FOLLOWING) FROM mrr ORDER BY month, account;
+SELECT account, month, count(*) OVER (ORDER BY month, account ROWS BETWEEN 10 PRECEDING AND 10 FOLLOWING) FROM mrr ORDER BY month, account;
 SELECT account, month, avg(seats) OVER (ORDER BY seats RANGE BETWEEN 0.5 PRECEDING AND 0.5 FOLLOWING) FROM mrr ORDER BY seats, account, month;
 SELECT account, month, sum(amount) OVER (ORDER BY amount DESC RANGE BETWEEN UNBOUNDED PRECEDING AND 10 FOLLOWING) FROM mrr ORDER BY amount DESC NULLS FIRST, account, month;
 SELECT account, month, count(*) OVER (ORDER BY amount RANGE BETWEEN 10 PRECEDING AND 10 FOLLOWING) FROM mrr ORDER BY amount NULLS FIRST, account, month;
 SELECT account, month, count(*) OVER (ORDER BY month GROUPS 2 PRECEDING EXCLUDE GROUP) FROM mrr ORDER BY month, account;
-SELECT x, sum(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW), sum(x) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE TIES) FROM (VALUES (1), (2), (2), (3), (5), (5), (6)) t (x) ORDER BY x;
+SELECT x, sum(x) OVER (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW), sum(x) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE TIES) FROM (VALUES (1), (2), (2), (3), (5), (5), (6)) t (x) ORDER BY x, 2, 3;
 SELECT x, first_value(x) OVER w, last_value(x) OVER w, count(*) OVER w FROM (VALUES (1), (2), (2), (3), (5)) t (x) WINDOW w AS (ORDER BY x GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE GROUP) ORDER BY x;
 SELECT x, rank() OVER (ORDER BY x), dense_rank() OVER (ORDER BY x), percent_rank() OVER (ORDER BY x), cume_dist() OVER (ORDER BY x) FROM (VALUES (10), (20), (20), (30), (NULL)) t (x) ORDER BY x NULLS LAST;
 SELECT x, ntile(4) OVER (ORDER BY x) FROM generate_series(1, 10) x ORDER BY x;
@@ -127,7 +127,7 @@ SELECT account, month, row_number() OVER (ORDER BY month DESC, account DESC) FRO
 SELECT account, month, amount, avg(amount) OVER (PARTITION BY account) FROM mrr WHERE region = 'us' ORDER BY account, month;
 SELECT account, amount, sum(amount) OVER (PARTITION BY account ORDER BY month) FROM mrr WHERE month >= '2023-03-01' ORDER BY account, month;
 SELECT account, month, sum(seats) OVER (ORDER BY month RANGE CURRENT ROW) FROM mrr ORDER BY month, account;
-SELECT account, month, sum(seats) OVER (ORDER BY month ROWS CURRENT ROW) FROM mrr ORDER BY month, account;
+SELECT account, month, sum(seats) OVER (ORDER BY month, account ROWS CURRENT ROW) FROM mrr ORDER BY month, account;
 SELECT row_number() OVER (ORDER BY account, month) AS n, account, month FROM mrr ORDER BY n DESC LIMIT 3;
 SELECT rank() OVER (ORDER BY seats) FROM mrr GROUP BY seats ORDER BY 1;
 SELECT seats, count(*), rank() OVER (ORDER BY count(*) DESC, seats) FROM mrr GROUP BY seats ORDER BY 3;
@@ -159,7 +159,7 @@ SELECT account, month, round(avg(amount) OVER (PARTITION BY account ORDER BY mon
 SELECT account, month, sum(amount) OVER (PARTITION BY region ORDER BY month RANGE BETWEEN interval '1 month' PRECEDING AND CURRENT ROW EXCLUDE GROUP) FROM mrr ORDER BY region, month, account;
 SELECT account, month, count(amount) OVER (PARTITION BY account ORDER BY month GROUPS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) FROM mrr ORDER BY account, month;
 SELECT account, month, json_agg(seats) OVER (PARTITION BY account ORDER BY month ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM mrr ORDER BY account, month;
-SELECT account, month, jsonb_agg(month) OVER (PARTITION BY account) FROM mrr ORDER BY account, month;
+SELECT account, month, jsonb_agg(month) OVER (PARTITION BY account ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM mrr ORDER BY account, month;
 SELECT month, count(*) OVER (ORDER BY month RANGE BETWEEN interval '31 days' PRECEDING AND interval '31 days' FOLLOWING) FROM (SELECT DISTINCT month FROM mrr) m ORDER BY month;
 SELECT x, sum(x) OVER (ORDER BY x DESC RANGE BETWEEN 1 PRECEDING AND 2 FOLLOWING) FROM generate_series(1, 6) x ORDER BY x DESC;
 SELECT x, y, rank() OVER (PARTITION BY x % 2 ORDER BY y DESC), row_number() OVER (PARTITION BY x % 2 ORDER BY y DESC, x) FROM (VALUES (1, 'b'), (2, 'a'), (3, 'b'), (4, 'c'), (5, 'a')) t (x, y) ORDER BY x;

@@ -5,7 +5,9 @@
 //! errors.
 //!
 //! - Corpus format (see [`corpus`]): statements end with `;` at the end of a line; whole-line
-//!   `--` comments. Every query whose row order is not fixed must say `ORDER BY`.
+//!   `--` comments. Every query whose row order is not fixed must say `ORDER BY`; the
+//!   `RETURNING` rows of `INSERT`, `UPDATE` and `DELETE`, which cannot be ordered, are
+//!   compared sorted, without their column types.
 //! - Each file runs in its own fresh database: `CREATE DATABASE` on PostgreSQL, a fresh data
 //!   directory and `zqlite serve` per file for zqlite (which has one database). Areas run
 //!   concurrently; statements of an area run in file order, on both servers at once.
@@ -64,9 +66,10 @@ async fn run_area(pg: Arc<Postgres>, area: Area) -> AreaResult {
     let (pg_client, zq_client) = tokio::join!(pg.fresh_database(&db), server.client());
     let mut outcomes = Vec::with_capacity(area.statements.len());
     for statement in &area.statements {
+        let dml = statement.is_dml();
         let (postgres, zqlite) = tokio::join!(
-            answer::run(&pg_client, &statement.sql),
-            answer::run(&zq_client, &statement.sql)
+            answer::run(&pg_client, &statement.sql, dml),
+            answer::run(&zq_client, &statement.sql, dml)
         );
         let kind = Kind::of(&postgres, &zqlite);
         outcomes.push(Outcome {

@@ -36,6 +36,24 @@ pub(crate) struct Area {
     pub(crate) statements: Vec<Statement>,
 }
 
+impl Statement {
+    /// Whether the statement is an `INSERT`, `UPDATE` or `DELETE` (also as the main
+    /// statement after `WITH`): its `RETURNING` rows come in no order SQL can fix.
+    pub(crate) fn is_dml(&self) -> bool {
+        const DML: [&str; 3] = ["INSERT", "UPDATE", "DELETE"];
+        let text = normalise(&self.sql).to_ascii_uppercase();
+        let first = text.split([' ', '(']).next().unwrap_or("");
+        if DML.contains(&first) {
+            return true;
+        }
+        // `WITH a AS (...) UPDATE ...`: a DML keyword right after a closing parenthesis.
+        first == "WITH"
+            && DML
+                .iter()
+                .any(|kw| text.contains(&format!(") {kw} ")) || text.contains(&format!("){kw} ")))
+    }
+}
+
 impl Area {
     /// The area's name: the file name without `.sql`.
     pub(crate) fn name(&self) -> &str {
@@ -154,6 +172,15 @@ fn differential_corpus_format_splits_statements_and_keys_them_stably() {
     let alone = parse("f.sql", "SELECT 1;\n").unwrap();
     assert_eq!(alone[0].key, got[2].key);
     assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+
+    let unordered = |sql: &str| parse("h.sql", &format!("{sql};\n")).unwrap()[0].is_dml();
+    assert!(unordered("update t SET a = 1 RETURNING a"));
+    assert!(unordered("INSERT INTO t VALUES (1)"));
+    assert!(unordered("WITH s AS (SELECT 1) DELETE FROM t RETURNING *"));
+    assert!(!unordered("SELECT a FROM t"));
+    assert!(!unordered(
+        "WITH u AS (UPDATE t SET a = 1 RETURNING a) SELECT a FROM u ORDER BY a"
+    ));
 
     let err = parse("g.sql", "SELECT 1;\nSELECT 2\n-- end\n").unwrap_err();
     assert_eq!(
