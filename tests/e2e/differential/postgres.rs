@@ -37,9 +37,9 @@ impl std::fmt::Debug for Postgres {
     }
 }
 
-/// The directory of PostgreSQL 15's `initdb` and `pg_ctl`, or why there is none.
-fn bin_dir() -> Result<PathBuf, String> {
-    let dir = PathBuf::from(format!("/usr/lib/postgresql/{MAJOR}/bin"));
+/// The directory of PostgreSQL `major`'s `initdb` and `pg_ctl`, or why there is none.
+fn bin_dir(major: &str) -> Result<PathBuf, String> {
+    let dir = PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
     if dir.join("initdb").exists() && dir.join("pg_ctl").exists() {
         return Ok(dir);
     }
@@ -51,8 +51,8 @@ fn bin_dir() -> Result<PathBuf, String> {
         })
         .unwrap_or_default();
     Err(format!(
-        "the differential tests need PostgreSQL {MAJOR}'s server binaries in {} \
-         (Debian: `apt-get install postgresql-{MAJOR}`; .ci/run installs them); \
+        "the differential tests need PostgreSQL {major}'s server binaries in {} \
+         (Debian: `apt-get install postgresql-{major}`; .ci/run installs them); \
          versions found under /usr/lib/postgresql: {others:?}",
         dir.display()
     ))
@@ -62,7 +62,7 @@ impl Postgres {
     /// initdb and start a cluster on a free port. Fails with a clear message when PostgreSQL
     /// 15 is not installed or does not start.
     pub(crate) fn start() -> Result<Postgres, String> {
-        let bin = bin_dir()?;
+        let bin = bin_dir(MAJOR)?;
         let dir = tempfile::Builder::new()
             .prefix("zqlite-differential-pg-")
             .tempdir()
@@ -212,4 +212,13 @@ fn run(cmd: &mut Command) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr)
         ))
     }
+}
+
+#[test]
+fn differential_needs_the_postgresql_version_it_compares_with() {
+    let err = bin_dir("9").expect_err("no PostgreSQL 9 is installed");
+    assert!(
+        err.contains("/usr/lib/postgresql/9/bin") && err.contains("apt-get install postgresql-9"),
+        "{err}"
+    );
 }
