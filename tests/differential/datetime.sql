@@ -84,12 +84,12 @@ SELECT to_date('2023-06-01', 'YYYY-MM-DD'), to_date('1 June 2023', 'DD Month YYY
 SELECT to_date('2023-02-30', 'YYYY-MM-DD');
 SELECT to_timestamp('abc', 'YYYY');
 SELECT to_number('12,345.67', '99,999.99'), to_number('-42', '999');
-SELECT * FROM generate_series(1, 5);
-SELECT * FROM generate_series(10, 1, -3);
+SELECT * FROM generate_series(1, 5) ORDER BY 1;
+SELECT * FROM generate_series(10, 1, -3) ORDER BY 1 DESC;
 SELECT * FROM generate_series(1, 0);
-SELECT * FROM generate_series(1.5, 3, 0.5);
-SELECT * FROM generate_series(0.1::numeric, 0.35, 0.1);
-SELECT generate_series(1::bigint, 3::bigint), pg_typeof(generate_series(1::bigint, 2));
+SELECT * FROM generate_series(1.5, 3, 0.5) ORDER BY 1;
+SELECT * FROM generate_series(0.1::numeric, 0.35, 0.1) ORDER BY 1;
+SELECT generate_series(1::bigint, 3::bigint) AS n, pg_typeof(generate_series(1::bigint, 2)) ORDER BY n;
 SELECT g FROM generate_series(timestamp '2023-06-01', timestamp '2023-06-03', interval '12 hours') g ORDER BY g;
 SELECT g::date FROM generate_series(date '2023-01-31', date '2023-06-30', interval '1 month') g ORDER BY g;
 SELECT g FROM generate_series(timestamptz '2023-03-25 00:00+00', timestamptz '2023-03-27 00:00+00', interval '1 day') g ORDER BY g;
