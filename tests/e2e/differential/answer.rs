@@ -51,6 +51,34 @@ impl Answer {
         }
     }
 
+    /// What differs between two successful answers, for people: "column names, rows".
+    pub(crate) fn differing_parts(&self, other: &Answer) -> String {
+        let parts: Vec<&str> = match (self, other) {
+            (
+                Answer::Rows {
+                    names: n1,
+                    types: t1,
+                    rows: r1,
+                },
+                Answer::Rows {
+                    names: n2,
+                    types: t2,
+                    rows: r2,
+                },
+            ) => [
+                (n1 != n2, "column names"),
+                (t1 != t2, "column types"),
+                (r1 != r2, "rows"),
+            ]
+            .into_iter()
+            .filter_map(|(differs, what)| differs.then_some(what))
+            .collect(),
+            (Answer::Command { .. }, Answer::Command { .. }) => vec!["row count"],
+            _ => vec!["rows versus a command"],
+        };
+        parts.join(", ")
+    }
+
     fn error_code(&self) -> Option<&str> {
         match self {
             Answer::Error { code, .. } => Some(code),
@@ -270,6 +298,8 @@ fn differential_answers_compare_and_classify() {
         Kind::of(&Answer::Command { count: 2 }, &Answer::Command { count: 1 }),
         Some(Kind::WrongAnswer)
     );
+    assert_eq!(rows("1").differing_parts(&other_type), "column types");
+    assert_eq!(rows("1").differing_parts(&rows("2")), "rows");
     assert_eq!(
         rows("7").render(1),
         "columns: a int4\n  7\n  ... 1 more rows\n(2 rows)"

@@ -288,7 +288,7 @@ pub(crate) fn render_doc(current: &str, results: &[AreaResult]) -> String {
                 }
                 _ => match &o.postgres {
                     Answer::Error { code, .. } => format!("PostgreSQL fails with {code}"),
-                    _ => "different answer".to_string(),
+                    postgres => postgres.differing_parts(&o.zqlite),
                 },
             };
             let _ = writeln!(
