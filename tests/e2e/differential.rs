@@ -54,14 +54,25 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
 }
 
+/// `zqlite serve` on a fresh data directory under `dir`. Starting waits (blocking) for the
+/// server to listen; it is retried on new ports, which another process may take between
+/// being probed free and being bound.
+async fn start_zqlite(dir: &Path) -> Server {
+    let mut attempt = 0;
+    loop {
+        let data = dir.join(format!("data-{attempt}"));
+        match tokio::task::spawn_blocking(move || Server::start(&data, &[])).await {
+            Ok(server) => return server,
+            Err(e) if attempt == 2 => panic!("zqlite serve did not start: {e}"),
+            Err(_) => attempt += 1,
+        }
+    }
+}
+
 /// Runs one area on both servers; the zqlite server and its data live only as long as this.
 async fn run_area(pg: Arc<Postgres>, area: Area) -> AreaResult {
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let data = tmp.path().join("data");
-    // Starting waits (blocking) for the server to listen.
-    let server = tokio::task::spawn_blocking(move || Server::start(&data, &[]))
-        .await
-        .expect("zqlite serve starts");
+    let server = start_zqlite(tmp.path()).await;
     let db = format!("diff_{}", area.name());
     let (pg_client, zq_client) = tokio::join!(pg.fresh_database(&db), server.client());
     let mut outcomes = Vec::with_capacity(area.statements.len());
