@@ -5,6 +5,7 @@
 mod audit;
 mod bench;
 mod catalog;
+mod differential;
 mod events_sql;
 mod http_api;
 mod http_client;
