@@ -72,6 +72,9 @@ pub enum Func {
     Text(TextFunc),
     /// Date and time functions (`datetime_functions.rs`).
     DateTime(DateTimeFunc),
+    /// `GROUPING(keys)`; after binding, `(set index, int4[] of each set's value)` (see
+    /// `bind/query.rs`).
+    Grouping,
     /// `text ~ pattern` and its variants (`pattern.rs`).
     Regex {
         case_insensitive: bool,
@@ -124,6 +127,7 @@ impl Func {
             Func::Json(f) => f.name(),
             Func::Text(f) => f.name(),
             Func::DateTime(f) => f.name(),
+            Func::Grouping => "grouping",
             Func::Regex {
                 case_insensitive,
                 negated,
@@ -414,6 +418,18 @@ impl Func {
             return Ok(V::Null);
         }
         Ok(match self {
+            Func::Grouping => match (&args[0], &args[1]) {
+                (V::Int4(set), V::Array(values)) => values
+                    .items()
+                    .get(*set as usize)
+                    .cloned()
+                    .unwrap_or(V::Null),
+                _ => {
+                    return Err(crate::exec::internal(
+                        "GROUPING evaluated before binding ended",
+                    ));
+                }
+            },
             Func::Array(_) | Func::Text(_) | Func::DateTime(_) => {
                 unreachable!("array, text and date/time functions are evaluated above")
             }

@@ -137,6 +137,17 @@ fn map_inputs(plan: Plan, f: &mut impl FnMut(Plan) -> Plan) -> Plan {
             group_by,
             aggs,
         },
+        Plan::GroupingSets {
+            input,
+            group_by,
+            aggs,
+            sets,
+        } => Plan::GroupingSets {
+            input: b(input),
+            group_by,
+            aggs,
+            sets,
+        },
         Plan::Window { input, calls } => Plan::Window {
             input: b(input),
             calls,
@@ -277,6 +288,23 @@ fn map_exprs(plan: Plan, f: &mut impl FnMut(Expr) -> Expr) -> Plan {
                 input,
                 group_by: group_by.into_iter().map(&mut *f).collect(),
                 aggs,
+            }
+        }
+        Plan::GroupingSets {
+            input,
+            group_by,
+            mut aggs,
+            sets,
+        } => {
+            for a in &mut aggs {
+                a.arg = a.arg.take().map(&mut *f);
+                a.filter = a.filter.take().map(&mut *f);
+            }
+            Plan::GroupingSets {
+                input,
+                group_by: group_by.into_iter().map(&mut *f).collect(),
+                aggs,
+                sets,
             }
         }
         Plan::Window { input, mut calls } => {

@@ -279,6 +279,15 @@ pub enum Plan {
         group_by: Vec<Expr>,
         aggs: Vec<AggCall>,
     },
+    /// `GROUP BY` with grouping sets: the input aggregated once per set in `sets` (indexes
+    /// into `group_by`). Output like [`Plan::Aggregate`]'s, keys a set leaves out being
+    /// NULL, then an `int4` column with the set's index (for `GROUPING()`).
+    GroupingSets {
+        input: Box<Plan>,
+        group_by: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        sets: Vec<Vec<usize>>,
+    },
     /// Output: the input's columns, then one column per window call (see
     /// `exec/window.rs`).
     Window {
@@ -369,6 +378,7 @@ impl Plan {
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::NestedLoopJoin { left, right, .. } => left.width() + right.width(),
             Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
+            Plan::GroupingSets { group_by, aggs, .. } => group_by.len() + aggs.len() + 1,
             Plan::Window { input, calls } => input.width() + calls.len(),
             Plan::SetOp { left, .. } => left.width(),
         }
@@ -460,6 +470,22 @@ impl Plan {
                 let on = on.as_ref().map(|e| format!(" on={e}")).unwrap_or_default();
                 writeln!(f, "IndexJoin {kind:?} {name} via {} = {key}{on}", access(a))?;
                 left.fmt_tree(f, depth + 1)
+            }
+            Plan::GroupingSets {
+                input,
+                group_by,
+                aggs,
+                sets,
+            } => {
+                let g: Vec<String> = group_by.iter().map(ToString::to_string).collect();
+                let a: Vec<String> = aggs.iter().map(|a| a.func.name().to_string()).collect();
+                writeln!(
+                    f,
+                    "GroupingSets group=[{}] sets={sets:?} aggs=[{}]",
+                    g.join(", "),
+                    a.join(", ")
+                )?;
+                input.fmt_tree(f, depth + 1)
             }
             Plan::Aggregate {
                 input,

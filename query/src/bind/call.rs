@@ -103,6 +103,28 @@ impl Binder<'_> {
                 over,
             });
         }
+        if name == "grouping" && f.over.is_none() {
+            if self.aggs.is_none() {
+                return Err(Error::bind(
+                    "42803",
+                    "grouping operations are not allowed here",
+                ));
+            }
+            if exprs.is_empty() || exprs.len() > 31 {
+                return Err(Error::bind(
+                    "54023",
+                    "GROUPING must have between 1 and 31 arguments",
+                ));
+            }
+            let mut bound = Vec::new();
+            for e in exprs {
+                bound.push(self.expr(e)?.0);
+            }
+            return Ok((
+                Expr::Function(crate::functions::Func::Grouping, bound),
+                Some(DataType::Int4),
+            ));
+        }
         let Some(func) = agg else {
             if super::window::window_only(&name).is_some() {
                 return Err(Error::bind(

@@ -53,8 +53,18 @@ pub(crate) enum CteBody {
 
 impl Binder<'_> {
     /// Puts the queries of a WITH clause in scope.
-    pub(super) fn push_ctes(&mut self, with: &ast::With) {
-        for cte in &with.cte_tables {
+    pub(super) fn push_ctes(&mut self, with: &ast::With) -> Result<()> {
+        for (i, cte) in with.cte_tables.iter().enumerate() {
+            let name = ident_name(&cte.alias.name);
+            if with.cte_tables[..i]
+                .iter()
+                .any(|c| ident_name(&c.alias.name) == name)
+            {
+                return Err(Error::bind(
+                    "42712",
+                    format!("WITH query name \"{name}\" specified more than once"),
+                ));
+            }
             self.ctes.push(Cte {
                 name: ident_name(&cte.alias.name),
                 columns: cte
@@ -69,6 +79,7 @@ impl Binder<'_> {
                 },
             });
         }
+        Ok(())
     }
 
     /// A reference, in FROM, to the WITH query at `pos`.
@@ -302,7 +313,11 @@ fn project(plan: Plan, exprs: Vec<Expr>) -> Plan {
 fn misplaced_work_table(plan: &Plan, nullable: bool) -> Option<&'static str> {
     match plan {
         Plan::WorkTable { .. } if nullable => Some("an outer join"),
-        Plan::Aggregate { input, .. } if contains_work_table(input) => Some("an aggregate"),
+        Plan::Aggregate { input, .. } | Plan::GroupingSets { input, .. }
+            if contains_work_table(input) =>
+        {
+            Some("an aggregate")
+        }
         Plan::NestedLoopJoin {
             left, right, kind, ..
         }
@@ -340,6 +355,7 @@ fn children(plan: &Plan) -> Vec<&Plan> {
         | Plan::Project { input, .. }
         | Plan::IndexJoin { left: input, .. }
         | Plan::Aggregate { input, .. }
+        | Plan::GroupingSets { input, .. }
         | Plan::Window { input, .. }
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }

@@ -195,7 +195,23 @@ impl Binder<'_> {
     fn table_factor_lateral(&mut self, tf: &ast::TableFactor) -> Result<(Plan, bool)> {
         let saved = std::mem::replace(&mut self.factor_is_lateral, false);
         let saved_referenced = std::mem::replace(&mut self.scope().referenced_from_inner, false);
+        let before = self.scope().columns.len();
         let plan = self.table_factor(tf);
+        // Two items of one FROM clause may not have the same name.
+        let columns = &self.scope().columns;
+        if let Some(name) = columns[before.min(columns.len())..]
+            .iter()
+            .filter_map(|c| c.table.as_deref())
+            .find(|t| {
+                columns[..before]
+                    .iter()
+                    .any(|c| c.table.as_deref() == Some(*t))
+            })
+        {
+            let message = format!("table name \"{name}\" specified more than once");
+            self.factor_is_lateral = saved;
+            return Err(Error::bind("42712", message));
+        }
         let lateral = std::mem::replace(&mut self.factor_is_lateral, saved);
         let referenced = self.scope().referenced_from_inner;
         self.scope().referenced_from_inner |= saved_referenced;

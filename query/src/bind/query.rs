@@ -6,7 +6,7 @@
 //! columns) → Distinct → Sort → Limit → Project (drops the hidden columns).
 
 use sqlparser::ast;
-use zqlite_projections::value::DataType;
+use zqlite_projections::value::{Array, DataType, Value};
 
 use super::expr::{Typed, coerce_to, expr_loc};
 use super::window::{WindowBan, WindowCollector};
@@ -15,7 +15,7 @@ use super::{
 };
 use crate::error::{Error, Location, Result};
 use crate::expr::Expr;
-use crate::functions::common_type;
+use crate::functions::{Func, common_type};
 use crate::plan::{Plan, SetOpKind, SortKey};
 
 /// ORDER BY items: the bound key, the output column it names (if any), its options.
@@ -39,16 +39,53 @@ fn derived_name(e: &ast::Expr) -> String {
                 _ => "?column?".to_string(),
             })
             .unwrap_or_default(),
-        ast::Expr::Cast { expr, .. } => match derived_name(expr).as_str() {
-            "?column?" => "?column?".to_string(),
+        // A cast of an unnamed expression is named after the type (`'1'::int` is `int4`).
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => match derived_name(expr).as_str() {
+            "?column?" => type_column_name(data_type),
             n => n.to_string(),
         },
-        ast::Expr::Nested(inner) => derived_name(inner),
+        ast::Expr::TypedString(ts) => type_column_name(&ts.data_type),
+        ast::Expr::Interval(_) => "interval".to_string(),
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => "bool".to_string(),
+        ast::Expr::Nested(inner) | ast::Expr::Collate { expr: inner, .. } => derived_name(inner),
         ast::Expr::Case { .. } => "case".to_string(),
         ast::Expr::Exists { .. } => "exists".to_string(),
         ast::Expr::Array(_) => "array".to_string(),
         ast::Expr::CompoundFieldAccess { root, .. } => derived_name(root),
+        ast::Expr::AtTimeZone { .. } => "timezone".to_string(),
+        ast::Expr::Extract { .. } => "extract".to_string(),
+        ast::Expr::Ceil { .. } => "ceil".to_string(),
+        ast::Expr::Floor { .. } => "floor".to_string(),
+        ast::Expr::Position { .. } => "position".to_string(),
+        ast::Expr::Substring { .. } => "substring".to_string(),
+        ast::Expr::Overlay { .. } => "overlay".to_string(),
+        ast::Expr::Trim { trim_where, .. } => match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim",
+            Some(ast::TrimWhereField::Trailing) => "rtrim",
+            _ => "btrim",
+        }
+        .to_string(),
+        // A scalar subquery is named after its one column.
+        ast::Expr::Subquery(q) => match q.body.as_ref() {
+            ast::SetExpr::Select(s) => match s.projection.first() {
+                Some(ast::SelectItem::ExprWithAlias { alias, .. }) => ident_name(alias),
+                Some(ast::SelectItem::UnnamedExpr(e)) => derived_name(e),
+                _ => "?column?".to_string(),
+            },
+            _ => "?column?".to_string(),
+        },
         _ => "?column?".to_string(),
+    }
+}
+
+/// The name of a column that is a cast to (or literal of) `ty`: its `pg_type` name, the
+/// element type's for arrays.
+fn type_column_name(ty: &ast::DataType) -> String {
+    match super::data_type(ty) {
+        Ok(t) => t.element_type().unwrap_or(t).typname().to_string(),
+        Err(_) => "?column?".to_string(),
     }
 }
 
@@ -83,10 +120,10 @@ impl Binder<'_> {
     /// Binds a query as a new query level.
     pub(crate) fn query(&mut self, q: &ast::Query) -> Result<BoundQuery> {
         let visible_ctes = self.ctes.len();
-        if let Some(with) = &q.with {
-            self.push_ctes(with);
-        }
-        let result = self.query_body(q);
+        let result = match &q.with {
+            Some(with) => self.push_ctes(with).and_then(|()| self.query_body(q)),
+            None => self.query_body(q),
+        };
         self.ctes.truncate(visible_ctes);
         result
     }
@@ -447,14 +484,18 @@ impl Binder<'_> {
             })
             .collect();
 
-        // GROUP BY (ordinals and output names refer to select items).
+        // GROUP BY (ordinals and output names refer to select items), with its grouping
+        // sets when it has ROLLUP, CUBE or GROUPING SETS.
         let mut groups = Vec::new();
+        let mut has_sets = false;
+        let mut grouping_sets: Vec<Vec<usize>> = vec![Vec::new()];
         match &s.group_by {
             ast::GroupByExpr::Expressions(exprs, mods) => {
                 if !mods.is_empty() {
                     return Err(Error::unsupported("GROUP BY modifiers"));
                 }
-                for g in exprs {
+                // Binds one grouping expression; ordinals and output names refer to select items.
+                let mut bind_group = |b: &mut Self, g: &ast::Expr| -> Result<usize> {
                     let by_output = match g {
                         ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
                             let ast::Value::Number(n, _) = &v.value else {
@@ -481,7 +522,7 @@ impl Binder<'_> {
                         }
                         _ => None,
                     };
-                    let bound = self.without_windows(WindowBan::Clause("GROUP BY"), |b| {
+                    let bound = b.without_windows(WindowBan::Clause("GROUP BY"), |b| {
                         Ok(match by_output {
                             Some(pos) => match &items[pos] {
                                 Item::Bound(x, _) => x.0.clone(),
@@ -490,9 +531,78 @@ impl Binder<'_> {
                             None => b.expr(g)?.0,
                         })
                     })?;
-                    if !groups.contains(&bound) {
-                        groups.push(bound);
+                    Ok(match groups.iter().position(|x| *x == bound) {
+                        Some(i) => i,
+                        None => {
+                            groups.push(bound);
+                            groups.len() - 1
+                        }
+                    })
+                };
+                // Each GROUP BY item's grouping sets; a plain expression has one.
+                let mut item_sets: Vec<Vec<Vec<usize>>> = Vec::new();
+                for g in exprs {
+                    let lists = match g {
+                        ast::Expr::Rollup(l) | ast::Expr::Cube(l) | ast::Expr::GroupingSets(l) => l,
+                        _ => {
+                            item_sets.push(vec![vec![bind_group(self, g)?]]);
+                            continue;
+                        }
+                    };
+                    has_sets = true;
+                    let mut elems: Vec<Vec<usize>> = Vec::new();
+                    for list in lists {
+                        let mut set = Vec::new();
+                        for e in list {
+                            if matches!(
+                                e,
+                                ast::Expr::Rollup(_)
+                                    | ast::Expr::Cube(_)
+                                    | ast::Expr::GroupingSets(_)
+                            ) {
+                                return Err(Error::unsupported(
+                                    "ROLLUP, CUBE or GROUPING SETS inside another",
+                                )
+                                .at(expr_loc(e)));
+                            }
+                            set.push(bind_group(self, e)?);
+                        }
+                        elems.push(set);
                     }
+                    item_sets.push(match g {
+                        ast::Expr::Rollup(_) => (0..=elems.len())
+                            .rev()
+                            .map(|k| elems[..k].concat())
+                            .collect(),
+                        ast::Expr::Cube(_) => {
+                            let n = elems.len();
+                            if n > 12 {
+                                return Err(Error::bind("54011", "CUBE is limited to 12 elements"));
+                            }
+                            (0..1usize << n)
+                                .rev()
+                                .map(|mask| {
+                                    (0..n)
+                                        .filter(|k| mask & (1 << (n - 1 - k)) != 0)
+                                        .flat_map(|k| elems[k].clone())
+                                        .collect()
+                                })
+                                .collect()
+                        }
+                        _ => elems,
+                    });
+                }
+                // The grouping sets of the whole clause: one per combination of the items'.
+                for sets_of_item in item_sets {
+                    let mut next = Vec::new();
+                    for prefix in &grouping_sets {
+                        for set in &sets_of_item {
+                            let mut combined: Vec<usize> = prefix.clone();
+                            combined.extend(set);
+                            next.push(combined);
+                        }
+                    }
+                    grouping_sets = next;
                 }
             }
             ast::GroupByExpr::All(_) => return Err(Error::unsupported("GROUP BY ALL")),
@@ -549,7 +659,8 @@ impl Binder<'_> {
         let windows = self.windows.take().map(|w| w.calls).unwrap_or_default();
         let (mut select_exprs, having, order, mut distinct_on) = bound_items?;
         let mut windows = windows;
-        let agg_mode = !groups.is_empty() || !collector.calls.is_empty() || having.is_some();
+        let agg_mode =
+            !groups.is_empty() || !collector.calls.is_empty() || having.is_some() || has_sets;
         let mut having = having;
         let mut order = order;
         if agg_mode {
@@ -590,10 +701,33 @@ impl Binder<'_> {
                     a.filter.iter_mut().try_for_each(&mut map)?;
                 }
             }
-            plan = Plan::Aggregate {
-                input: Box::new(plan),
-                group_by: groups,
-                aggs: collector.calls,
+            // GROUPING(args): which of its arguments the row's grouping set leaves out.
+            let set_column = groups.len() + collector.calls.len();
+            let grouping = |e: Expr| -> Result<Expr> {
+                grouping_calls(e, &grouping_sets, has_sets.then_some(set_column))
+            };
+            for (e, _) in &mut select_exprs {
+                *e = grouping(e.clone())?;
+            }
+            if let Some(h) = having.take() {
+                having = Some(grouping(h)?);
+            }
+            for (e, _, _) in &mut order {
+                *e = grouping(e.clone())?;
+            }
+            plan = if has_sets {
+                Plan::GroupingSets {
+                    input: Box::new(plan),
+                    group_by: groups,
+                    aggs: collector.calls,
+                    sets: grouping_sets,
+                }
+            } else {
+                Plan::Aggregate {
+                    input: Box::new(plan),
+                    group_by: groups,
+                    aggs: collector.calls,
+                }
             };
             if let Some(h) = having {
                 plan = Plan::Filter {
@@ -707,6 +841,47 @@ impl Binder<'_> {
             .map(|(name, (_, ty))| OutputColumn { name, ty })
             .collect();
         Ok(BoundQuery { plan, columns })
+    }
+}
+
+/// Replaces the `GROUPING(a, b)` calls of a grouped query's expression (their arguments
+/// already group-key columns) with their value: a bit per argument, set when the row's
+/// grouping set (column `set_column`) leaves that key out; always 0 without grouping sets.
+fn grouping_calls(e: Expr, sets: &[Vec<usize>], set_column: Option<usize>) -> Result<Expr> {
+    match e {
+        Expr::Function(Func::Grouping, args) => {
+            let mut keys = Vec::with_capacity(args.len());
+            for a in &args {
+                match a {
+                    Expr::Column(i) => keys.push(*i),
+                    _ => {
+                        return Err(Error::bind(
+                            "42803",
+                            "arguments to GROUPING must be grouping expressions of the \
+                             associated query level",
+                        ));
+                    }
+                }
+            }
+            let Some(set_column) = set_column else {
+                return Ok(Expr::Literal(Value::Int4(0)));
+            };
+            let masks: Vec<Value> = sets
+                .iter()
+                .map(|set| {
+                    let mask = keys
+                        .iter()
+                        .fold(0i32, |m, k| (m << 1) | i32::from(!set.contains(k)));
+                    Value::Int4(mask)
+                })
+                .collect();
+            let table = Value::Array(std::sync::Arc::new(Array::new(DataType::Int4, masks)));
+            Ok(Expr::Function(
+                Func::Grouping,
+                vec![Expr::Column(set_column), Expr::Literal(table)],
+            ))
+        }
+        other => other.try_map_children(&mut |c| grouping_calls(c, sets, set_column)),
     }
 }
 

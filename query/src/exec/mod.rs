@@ -460,6 +460,28 @@ impl<'a> Exec<'a> {
                 let rows = self.run(input)?;
                 self.aggregate(rows, group_by, aggs)
             }
+            Plan::GroupingSets {
+                input,
+                group_by,
+                aggs,
+                sets,
+            } => {
+                let rows = self.run(input)?;
+                let mut out = Vec::new();
+                for (index, set) in sets.iter().enumerate() {
+                    let keys: Vec<Expr> = set.iter().map(|&k| group_by[k].clone()).collect();
+                    for grouped in self.aggregate(rows.clone(), &keys, aggs)? {
+                        let mut row = vec![Value::Null; group_by.len()];
+                        for (pos, &k) in set.iter().enumerate() {
+                            row[k] = grouped[pos].clone();
+                        }
+                        row.extend(grouped[set.len()..].iter().cloned());
+                        row.push(Value::Int4(index as i32));
+                        out.push(row);
+                    }
+                }
+                Ok(out)
+            }
             Plan::Window { input, calls } => {
                 let rows = self.run(input)?;
                 self.window(rows, calls)
