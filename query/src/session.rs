@@ -445,17 +445,31 @@ impl Session {
     }
 
     /// The result columns of a query (`SELECT`, `VALUES`, a call of a write function such
-    /// as `zq_append`, ...) whose parameters have the given types (None: unknown), found by
-    /// binding it on the state the session reads; nothing runs. None when `sql` is not a
-    /// query. Fails as running it would for unknown names and type errors.
+    /// as `zq_append`, ...) or of the RETURNING list of an INSERT, UPDATE or DELETE, whose
+    /// parameters have the given types (None: unknown), found by binding it on the state
+    /// the session reads; nothing runs. None for other statements. Fails as running it
+    /// would for unknown names and type errors.
     pub fn describe_query(
         &mut self,
         sql: &str,
         param_types: &[Option<DataType>],
     ) -> Result<Option<Vec<Column>>> {
         let mut statements = parse(sql)?;
-        let Some(Statement::Query(q)) = statements.pop() else {
-            return Ok(None);
+        let q = match statements.pop() {
+            Some(Statement::Query(q)) => q,
+            Some(stmt @ (Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)))
+                if statements.is_empty() =>
+            {
+                let described = self.read(|state| {
+                    let columns = crate::dml::describe_returning(state, &stmt, param_types)?;
+                    Ok(QueryResult::Rows {
+                        columns: columns_of(&columns.unwrap_or_default()),
+                        rows: Vec::new(),
+                    })
+                })?;
+                return Ok(Some(described.columns().to_vec()));
+            }
+            _ => return Ok(None),
         };
         let described = self.read(|state| {
             let bound = Binder::for_types(state, param_types)

@@ -5,10 +5,11 @@
 //! connection then skips to Sync) and `Err` for one that ends the connection.
 //!
 //! Describe needs result columns before execution:
-//! - Describe of a statement that is a query binds it with the parameter types and reports
-//!   the bound columns; nothing runs;
-//! - Describe of a `... RETURNING` write runs it with NULL parameters inside a transaction
-//!   or savepoint that is rolled back, and throws the result away;
+//! - Describe of a statement that is a query, or an `INSERT`/`UPDATE`/`DELETE ...
+//!   RETURNING`, binds it with the parameter types and reports the bound columns; nothing
+//!   runs;
+//! - Describe of any other row-returning statement runs it with NULL parameters inside a
+//!   transaction or savepoint that is rolled back, and throws the result away;
 //! - Describe of a portal runs it then (Execute sends the rows it kept).
 
 use std::sync::Arc;
@@ -365,8 +366,9 @@ impl Connection {
         }
     }
 
-    /// The result columns of a row-returning statement, found by running it with NULL
-    /// parameters and discarding the result (see the module doc).
+    /// The result columns of a row-returning statement: bound when it is a query or a
+    /// write's RETURNING list, otherwise found by running it with NULL parameters and
+    /// discarding the result (see the module doc).
     async fn columns_of(&mut self, statement: &Prepared) -> Result<Result<Vec<Column>, SqlError>> {
         if let Some(u @ (Utility::Show(_) | Utility::ShowAll)) = &statement.utility {
             return Ok(match self.settings.apply(u.clone(), false) {

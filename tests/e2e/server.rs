@@ -1317,3 +1317,49 @@ async fn describing_a_prepared_query_does_not_run_it() {
     let err = client.prepare("SELECT nope FROM n").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42703"), "{err}");
 }
+
+#[tokio::test]
+async fn describing_a_prepared_write_does_not_run_it() {
+    let (_tmp, _server, client) = Server::fresh().await;
+    client
+        .batch_execute(
+            "CREATE TABLE jobs (id serial PRIMARY KEY, name text NOT NULL UNIQUE); \
+             INSERT INTO jobs (name) VALUES ('taken')",
+        )
+        .await
+        .unwrap();
+    // Running these with NULLs (or twice) would fail or consume the sequence; preparing
+    // them only binds their RETURNING lists.
+    let insert = client
+        .prepare("INSERT INTO jobs (name) VALUES ($1) RETURNING id, upper(name) AS shout")
+        .await
+        .expect("prepare does not run the insert");
+    let names: Vec<&str> = insert.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["id", "shout"]);
+    let types: Vec<&Type> = insert.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(types, [&Type::INT4, &Type::TEXT]);
+    let update = client
+        .prepare("UPDATE jobs SET name = $1 WHERE id = $2 RETURNING *")
+        .await
+        .expect("prepare does not run the update");
+    assert_eq!(update.columns().len(), 2);
+    let delete = client
+        .prepare("DELETE FROM jobs WHERE name = $1 RETURNING id")
+        .await
+        .expect("prepare does not run the delete");
+    assert_eq!(delete.columns()[0].name(), "id");
+    let row = client.query_one(&insert, &[&"fresh"]).await.unwrap();
+    assert_eq!(
+        row.get::<_, i32>(0),
+        2,
+        "describing consumed no sequence value"
+    );
+    assert_eq!(row.get::<_, String>(1), "FRESH");
+    let gone = client.query(&delete, &[&"taken"]).await.unwrap();
+    assert_eq!(gone.len(), 1);
+    let err = client
+        .prepare("INSERT INTO jobs (name) VALUES ($1) RETURNING nope")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42703"), "{err}");
+}

@@ -663,4 +663,4 @@ pub(super) fn bind_assignments(
 
 mod modify;
 
-pub(crate) use modify::{delete, update};
+pub(crate) use modify::{delete, describe_returning, update};

@@ -2,14 +2,14 @@
 //! views (PostgreSQL's auto-updatable views: one table, plain columns, optional WHERE).
 
 use sqlparser::ast;
-use zqlite_projections::value::Value;
+use zqlite_projections::value::{DataType, Value};
 use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
 
 use super::{
     assign, bind_assignments, bind_checks, bind_returning, returning_result, run_checks, table_def,
     table_scope,
 };
-use crate::bind::{Binder, ident_name, object_name};
+use crate::bind::{Binder, OutputColumn, ident_name, object_name};
 use crate::error::{Error, Result};
 use crate::exec::{Exec, KeyedRow, Row};
 use crate::expr::Expr;
@@ -310,4 +310,61 @@ pub(crate) fn delete(
         Some((_, cols)) => returning_result(cols, returned),
         None => QueryResult::command("DELETE", Some(count)),
     })
+}
+
+/// The RETURNING columns of an INSERT, UPDATE or DELETE, found by binding it alone
+/// (describing a prepared statement must not run it); `None` without RETURNING.
+pub(crate) fn describe_returning(
+    state: &State,
+    stmt: &ast::Statement,
+    param_types: &[Option<DataType>],
+) -> Result<Option<Vec<OutputColumn>>> {
+    let mut b = Binder::for_types(state, param_types);
+    let (items, relation, from) = match stmt {
+        ast::Statement::Insert(ins) => {
+            let Some(items) = &ins.returning else {
+                return Ok(None);
+            };
+            let ast::TableObject::TableName(tname) = &ins.table else {
+                return Err(Error::unsupported("INSERT into a table function"));
+            };
+            let def = table_def(state, &object_name(tname)?)?;
+            let alias = ins
+                .table_alias
+                .as_ref()
+                .map(|a| ident_name(&a.alias))
+                .unwrap_or_else(|| def.name.clone());
+            b.scope().columns = table_scope(&def, &alias);
+            return Ok(Some(bind_returning(&mut b, items)?.1));
+        }
+        ast::Statement::Update(up) => {
+            let from = match &up.from {
+                None => None,
+                Some(
+                    ast::UpdateTableFromKind::AfterSet(f) | ast::UpdateTableFromKind::BeforeSet(f),
+                ) => Some(f.as_slice()),
+            };
+            (&up.returning, &up.table.relation, from)
+        }
+        ast::Statement::Delete(del) => {
+            let tables = match &del.from {
+                ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+            };
+            let [target] = tables.as_slice() else {
+                return Err(Error::unsupported("DELETE from several tables"));
+            };
+            (&del.returning, &target.relation, del.using.as_deref())
+        }
+        _ => return Ok(None),
+    };
+    let Some(items) = items else {
+        return Ok(None);
+    };
+    let (name, alias, _) = target_table(state, relation)?;
+    let def = table_def(state, &name)?;
+    b.scope().columns = table_scope(&def, alias.as_deref().unwrap_or(&def.name));
+    if let Some(from) = from {
+        b.bind_from(from)?;
+    }
+    Ok(Some(bind_returning(&mut b, items)?.1))
 }

@@ -4,10 +4,8 @@
 //! A statement runs with the simple query protocol (`simple_query`): the rows come back as
 //! text, exactly as psql would print them. When it returns rows, the same text is then
 //! prepared (Parse + Describe, which runs nothing in PostgreSQL) to learn the columns' type
-//! OIDs, which the simple protocol's client API does not expose. `INSERT`, `UPDATE` and
-//! `DELETE ... RETURNING` are not described: zqlite's Describe of such a statement runs it
-//! (consuming sequence values and reporting its constraint errors), which would change the
-//! answers of the statements after it.
+//! OIDs, which the simple protocol's client API does not expose (`INSERT`, `UPDATE` and
+//! `DELETE ... RETURNING` too: describing them runs nothing on either server).
 //!
 //! Invariants:
 //! - Two answers are identical when both are rows with the same column names, column types and
@@ -19,9 +17,6 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-
-/// The column types of a statement that is not described.
-const NOT_DESCRIBED: &str = "not described (INSERT, UPDATE or DELETE)";
 
 /// How long one statement may run before it counts as hung.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -167,10 +162,9 @@ impl Kind {
 /// Runs `sql` on `client` and records the answer. A statement still running after
 /// [`STATEMENT_TIMEOUT`] is cancelled and answers an error with code `timeout`.
 /// `dml` marks `INSERT`, `UPDATE` and `DELETE` (also after `WITH`): their `RETURNING` rows
-/// are sorted, since SQL leaves their order open, and their column types are not described
-/// (describing is not side-effect free on every server; see the module doc).
+/// are sorted, since SQL leaves their order open.
 pub(crate) async fn run(client: &Client, sql: &str, dml: bool) -> Answer {
-    match tokio::time::timeout(STATEMENT_TIMEOUT, run_untimed(client, sql, !dml)).await {
+    match tokio::time::timeout(STATEMENT_TIMEOUT, run_untimed(client, sql)).await {
         Ok(Answer::Rows {
             names,
             types,
@@ -190,7 +184,7 @@ pub(crate) async fn run(client: &Client, sql: &str, dml: bool) -> Answer {
     }
 }
 
-async fn run_untimed(client: &Client, sql: &str, describe: bool) -> Answer {
+async fn run_untimed(client: &Client, sql: &str) -> Answer {
     let messages = match client.simple_query(sql).await {
         Ok(m) => m,
         Err(e) => return error(&e),
@@ -216,11 +210,6 @@ async fn run_untimed(client: &Client, sql: &str, describe: bool) -> Answer {
     }
     match names {
         None => Answer::Command { count },
-        Some(names) if !describe => Answer::Rows {
-            names,
-            types: Err(NOT_DESCRIBED.to_string()),
-            rows,
-        },
         Some(names) => {
             let types = match client.prepare(sql).await {
                 Ok(stmt) => Ok(stmt
