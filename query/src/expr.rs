@@ -62,6 +62,9 @@ pub enum Expr {
     /// The binder's placeholder for the n-th window function call of a query level;
     /// replaced by a column of the Window node's output before planning finishes.
     WindowRef(usize),
+    /// The binder's placeholder for the n-th set-returning call of a select list; replaced
+    /// by a column of the ProjectSet node's output before planning finishes.
+    SetRef(usize),
 }
 
 /// A subquery inside an expression.
@@ -106,7 +109,8 @@ impl Expr {
             | Expr::Outer { .. }
             | Expr::Param(_)
             | Expr::AggRef(_)
-            | Expr::WindowRef(_) => {}
+            | Expr::WindowRef(_)
+            | Expr::SetRef(_) => {}
             Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
                 a.walk(f);
                 b.walk(f);
@@ -287,6 +291,7 @@ impl fmt::Display for Expr {
             Expr::Param(i) => write!(f, "${}", i + 1),
             Expr::AggRef(i) => write!(f, "agg#{i}"),
             Expr::WindowRef(i) => write!(f, "window#{i}"),
+            Expr::SetRef(i) => write!(f, "set#{i}"),
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
             Expr::Unary(op, a) => write!(f, "({} {a})", op.symbol()),
             Expr::And(a, b) => write!(f, "({a} AND {b})"),

@@ -170,6 +170,10 @@ fn map_inputs(plan: Plan, f: &mut impl FnMut(Plan) -> Plan) -> Plan {
             input: b(input),
             columns,
         },
+        Plan::ProjectSet { input, calls } => Plan::ProjectSet {
+            input: b(input),
+            calls,
+        },
         Plan::Lateral {
             left,
             right,

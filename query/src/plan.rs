@@ -339,6 +339,13 @@ pub enum Plan {
         kind: JoinKind,
         on: Option<Expr>,
     },
+    /// Set-returning functions of a select list: for each input row, the input's columns
+    /// then one column per call, for as many rows as the longest call returns (shorter
+    /// ones give NULLs; a row whose calls all return nothing disappears).
+    ProjectSet {
+        input: Box<Plan>,
+        calls: Vec<(SetFunc, Vec<Expr>)>,
+    },
     /// The rows the previous round of the enclosing [`Plan::RecursiveUnion`] added.
     WorkTable {
         id: usize,
@@ -375,6 +382,7 @@ impl Plan {
                 width, ordinality, ..
             } => width + usize::from(*ordinality),
             Plan::Lateral { left, right, .. } => left.width() + right.width(),
+            Plan::ProjectSet { input, calls } => input.width() + calls.len(),
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::NestedLoopJoin { left, right, .. } => left.width() + right.width(),
             Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
@@ -596,6 +604,17 @@ impl Plan {
                 let args: Vec<String> = args.iter().map(ToString::to_string).collect();
                 let ord = if *ordinality { " WITH ORDINALITY" } else { "" };
                 writeln!(f, "FunctionScan {}({}){ord}", func.name(), args.join(", "))
+            }
+            Plan::ProjectSet { input, calls } => {
+                let calls: Vec<String> = calls
+                    .iter()
+                    .map(|(func, args)| {
+                        let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+                        format!("{}({})", func.name(), args.join(", "))
+                    })
+                    .collect();
+                writeln!(f, "ProjectSet {}", calls.join(", "))?;
+                input.fmt_tree(f, depth + 1)
             }
             Plan::Lateral {
                 left,

@@ -92,7 +92,8 @@ impl Binder<'_> {
                     "IGNORE/RESPECT NULLS for {name}"
                 )));
             }
-            return self.window_call(&super::window::WindowSyntax {
+            let saved_set_calls = self.set_calls.take();
+            let result = self.window_call(&super::window::WindowSyntax {
                 name: &name,
                 agg,
                 star,
@@ -102,6 +103,11 @@ impl Binder<'_> {
                 order_by,
                 over,
             });
+            self.set_calls = saved_set_calls;
+            return result;
+        }
+        if crate::set_functions::is_set_function(&name) && f.over.is_none() && agg.is_none() {
+            return self.set_call(&name, &exprs);
         }
         if name == "grouping" && f.over.is_none() {
             if self.aggs.is_none() {
@@ -155,6 +161,8 @@ impl Binder<'_> {
                 "aggregate functions are not allowed here",
             ));
         };
+        // No set-returning calls inside an aggregate's arguments.
+        let saved_set_calls = self.set_calls.take();
         let result = self.without_windows(super::window::WindowBan::InAggregate, |b| {
             b.aggregate(
                 func,
@@ -168,6 +176,7 @@ impl Binder<'_> {
                 },
             )
         });
+        self.set_calls = saved_set_calls;
         let (call, ty) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -185,6 +194,57 @@ impl Binder<'_> {
         };
         self.aggs = Some(collector);
         Ok((Expr::AggRef(index), ty))
+    }
+
+    /// A set-returning function in a select list: recorded for the ProjectSet node, and
+    /// replaced by a placeholder for its value.
+    fn set_call(&mut self, name: &str, exprs: &[&ast::Expr]) -> Result<Typed> {
+        let Some(mut calls) = self.set_calls.take() else {
+            return Err(Error::unsupported(format!(
+                "{name}() outside FROM and the top level of a select list"
+            )));
+        };
+        // Arguments are bound without set-returning calls of their own.
+        let mut bound = Vec::new();
+        let mut types = Vec::new();
+        let mut failure = None;
+        for e in exprs {
+            match self.expr(e) {
+                Ok((x, t)) => {
+                    bound.push(x);
+                    types.push(t);
+                }
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        let resolved = match failure {
+            Some(err) => Err(err),
+            None => crate::set_functions::resolve(name, &types),
+        };
+        let result = resolved.and_then(|resolved| {
+            let [(_, ty)] = resolved.columns.as_slice() else {
+                return Err(Error::unsupported(format!(
+                    "{name}() returning several columns in a select list (call it in FROM)"
+                )));
+            };
+            let ty = *ty;
+            let args = bound
+                .into_iter()
+                .zip(types)
+                .zip(&resolved.arg_types)
+                .map(|((e, from), to)| match to {
+                    Some(to) => coerce_to(e, from, Some(*to)),
+                    None => Ok(e),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            calls.push((resolved.func, args));
+            Ok((Expr::SetRef(calls.len() - 1), Some(ty)))
+        });
+        self.set_calls = Some(calls);
+        result
     }
 
     /// The arguments of a call to a function with named parameters, in parameter order;

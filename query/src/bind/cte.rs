@@ -356,6 +356,7 @@ fn children(plan: &Plan) -> Vec<&Plan> {
         | Plan::IndexJoin { left: input, .. }
         | Plan::Aggregate { input, .. }
         | Plan::GroupingSets { input, .. }
+        | Plan::ProjectSet { input, .. }
         | Plan::Window { input, .. }
         | Plan::Sort { input, .. }
         | Plan::Limit { input, .. }

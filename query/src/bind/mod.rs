@@ -85,6 +85,9 @@ pub struct Binder<'a> {
     pub(crate) aggs: Option<AggCollector>,
     /// The window calls of the select list being bound (`None` where they are not allowed).
     pub(crate) windows: Option<window::WindowCollector>,
+    /// The set-returning calls of the select list being bound (`None` where they are not
+    /// allowed): function and bound arguments.
+    pub(crate) set_calls: Option<Vec<(crate::set_functions::SetFunc, Vec<Expr>)>>,
     /// Why window calls are not allowed where `windows` is `None`.
     pub(crate) window_ban: window::WindowBan,
     pub(crate) next_subquery: usize,
@@ -195,6 +198,7 @@ impl<'a> Binder<'a> {
             ctes: Vec::new(),
             next_work_table: 0,
             factor_is_lateral: false,
+            set_calls: None,
             as_of_allowed: false,
         }
     }
@@ -328,6 +332,7 @@ impl<'a> Binder<'a> {
         bind: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<(T, bool)> {
         let saved_aggs = self.aggs.take();
+        let saved_set_calls = self.set_calls.take();
         let saved_windows = (self.windows.take(), self.window_ban);
         let before: Vec<bool> = self
             .scopes
@@ -339,6 +344,7 @@ impl<'a> Binder<'a> {
         }
         let result = bind(self);
         self.aggs = saved_aggs;
+        self.set_calls = saved_set_calls;
         (self.windows, self.window_ban) = saved_windows;
         // Correlated if any enclosing level was referenced from inside.
         let correlated = self.scopes.iter().any(|s| s.referenced_from_inner);

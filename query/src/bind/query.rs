@@ -616,6 +616,7 @@ impl Binder<'_> {
             calls: Vec::new(),
             named,
         });
+        self.set_calls = Some(Vec::new());
         let bound_items = (|| -> Result<BoundItems<'_>> {
             let mut out = Vec::new();
             for item in &items {
@@ -624,11 +625,10 @@ impl Binder<'_> {
                     Item::Ast(e, _) => self.expr(e)?,
                 });
             }
-            let having = s
-                .having
-                .as_ref()
-                .map(|h| self.predicate(h, "HAVING"))
-                .transpose()?;
+            let saved_set_calls = self.set_calls.take();
+            let having = s.having.as_ref().map(|h| self.predicate(h, "HAVING"));
+            self.set_calls = saved_set_calls;
+            let having = having.transpose()?;
             let outputs: Vec<OutputColumn> = names
                 .iter()
                 .zip(&out)
@@ -657,6 +657,7 @@ impl Binder<'_> {
         })();
         let collector = self.aggs.take().unwrap_or_default();
         let windows = self.windows.take().map(|w| w.calls).unwrap_or_default();
+        let mut set_calls = self.set_calls.take().unwrap_or_default();
         let (mut select_exprs, having, order, mut distinct_on) = bound_items?;
         let mut windows = windows;
         let agg_mode =
@@ -683,6 +684,11 @@ impl Binder<'_> {
             for (e, out) in &mut distinct_on {
                 if out.is_none() {
                     *e = post_agg(e.clone(), &groups, &input_columns)?;
+                }
+            }
+            for (_, args) in &mut set_calls {
+                for a in args.iter_mut() {
+                    *a = post_agg(a.clone(), &groups, &input_columns)?;
                 }
             }
             for call in &mut windows {
@@ -758,9 +764,42 @@ impl Binder<'_> {
                     *e = to_column(e.clone());
                 }
             }
+            for (_, args) in &mut set_calls {
+                for a in args.iter_mut() {
+                    *a = to_column(a.clone());
+                }
+            }
             plan = Plan::Window {
                 input: Box::new(plan),
                 calls: windows,
+            };
+        }
+        if !set_calls.is_empty() {
+            // Set-returning calls run after grouping and windows; their values follow the
+            // input's columns.
+            let base = plan.width();
+            let to_column = |e: Expr| {
+                e.transform(&mut |e| match e {
+                    Expr::SetRef(k) => Expr::Column(base + k),
+                    other => other,
+                })
+            };
+            for (e, _) in &mut select_exprs {
+                *e = to_column(e.clone());
+            }
+            for (e, out, _) in &mut order {
+                if out.is_none() {
+                    *e = to_column(e.clone());
+                }
+            }
+            for (e, out) in &mut distinct_on {
+                if out.is_none() {
+                    *e = to_column(e.clone());
+                }
+            }
+            plan = Plan::ProjectSet {
+                input: Box::new(plan),
+                calls: set_calls,
             };
         }
         let visible = select_exprs.len();

@@ -190,6 +190,9 @@ impl Exec<'_> {
             Expr::Subquery(s) => self.subquery(s, row)?,
             Expr::AggRef(_) => return Err(internal("aggregate reference outside an aggregate")),
             Expr::WindowRef(_) => return Err(internal("window reference outside a window")),
+            Expr::SetRef(_) => {
+                return Err(internal("set-returning reference outside a select list"));
+            }
         })
     }
 

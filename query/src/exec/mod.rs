@@ -559,6 +559,35 @@ impl<'a> Exec<'a> {
                 }
                 Ok(rows)
             }
+            Plan::ProjectSet { input, calls } => {
+                let rows = self.run(input)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let mut results = Vec::with_capacity(calls.len());
+                    for (func, args) in calls {
+                        let mut values = Vec::with_capacity(args.len());
+                        for a in args {
+                            values.push(self.eval(a, &row)?);
+                        }
+                        results.push(set_functions::rows(*func, &values)?);
+                    }
+                    let longest = results.iter().map(Vec::len).max().unwrap_or(0);
+                    self.tick_by(longest)?;
+                    for i in 0..longest {
+                        let mut joined = row.clone();
+                        for r in &results {
+                            joined.push(
+                                r.get(i)
+                                    .and_then(|r| r.first())
+                                    .cloned()
+                                    .unwrap_or(Value::Null),
+                            );
+                        }
+                        out.push(joined);
+                    }
+                }
+                Ok(out)
+            }
             Plan::Lateral {
                 left,
                 right,
