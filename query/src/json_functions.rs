@@ -311,7 +311,7 @@ fn resolve_jsonb_operator(
 
 /// Whether `left op right` is a jsonb operator rather than the same symbol on other
 /// types: `||` with jsonb on one side and jsonb or an unknown literal on the other, `-`
-/// with a jsonb left operand.
+/// with a jsonb (or json) left operand.
 pub fn is_jsonb_operator(op: &str, left: Option<DataType>, right: Option<DataType>) -> bool {
     let jsonb = Some(DataType::Jsonb);
     match op {
@@ -319,7 +319,8 @@ pub fn is_jsonb_operator(op: &str, left: Option<DataType>, right: Option<DataTyp
             (left == jsonb && (right.is_none() || right == jsonb))
                 || (left.is_none() && right == jsonb)
         }
-        "-" => left == jsonb,
+        // `json - x` does not exist: resolving it gives PostgreSQL's error.
+        "-" => left == jsonb || left == Some(DataType::Json),
         _ => false,
     }
 }

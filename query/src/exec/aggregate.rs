@@ -199,8 +199,19 @@ fn collected(func: AggFunc, items: Vec<Value>) -> Result<Value> {
             items.iter().map(to_jsonb).collect::<Result<_>>()?,
         )),
         AggFunc::JsonAgg { jsonb: false } => {
-            let items = items.iter().map(to_json_text).collect::<Result<Vec<_>>>()?;
-            Value::Json(format!("[{}]", items.join(", ")))
+            // PostgreSQL puts a line break before each array input after the first.
+            let mut out = String::from("[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                    if matches!(item, Value::Array(_)) {
+                        out.push_str("\n ");
+                    }
+                }
+                out.push_str(&to_json_text(item)?);
+            }
+            out.push(']');
+            Value::Json(out)
         }
         _ => return Err(super::internal("collected inputs of a scalar aggregate")),
     })
