@@ -37,6 +37,12 @@ pub enum ArrayFunc {
     Remove,
     /// `string_to_array(text, delimiter [, null_string])`.
     FromString,
+    /// `a @> b`: every element of `b` is in `a`.
+    Contains,
+    /// `a <@ b`.
+    ContainedBy,
+    /// `a && b`: an element in common.
+    Overlap,
 }
 
 impl ArrayFunc {
@@ -55,6 +61,9 @@ impl ArrayFunc {
             ArrayFunc::Position => "array_position",
             ArrayFunc::Remove => "array_remove",
             ArrayFunc::FromString => "string_to_array",
+            ArrayFunc::Contains => "@>",
+            ArrayFunc::ContainedBy => "<@",
+            ArrayFunc::Overlap => "&&",
         }
     }
 
@@ -66,6 +75,9 @@ impl ArrayFunc {
                 | ArrayFunc::Quantified { .. }
                 | ArrayFunc::Length
                 | ArrayFunc::Cardinality
+                | ArrayFunc::Contains
+                | ArrayFunc::ContainedBy
+                | ArrayFunc::Overlap
         )
     }
 }
@@ -77,6 +89,71 @@ pub struct Resolved {
     pub func: ArrayFunc,
     pub arg_types: Vec<Option<DataType>>,
     pub result: DataType,
+}
+
+/// Resolves `a @> b`, `a <@ b`, `a && b` on arrays of the same element type (an unknown
+/// operand takes the other's array type).
+pub fn resolve_operator(
+    op: &str,
+    left: Option<DataType>,
+    right: Option<DataType>,
+) -> Result<Resolved> {
+    let ty = match (left, right) {
+        (Some(a), Some(b))
+            if a.element_type().is_some()
+                && a.element_type().map(|e| e.without_modifier())
+                    == b.element_type().map(|e| e.without_modifier()) =>
+        {
+            a
+        }
+        (Some(a), None) | (None, Some(a)) if a.element_type().is_some() => a,
+        _ => {
+            let show = |t: Option<DataType>| t.map_or("unknown".into(), |t| t.to_string());
+            let (sqlstate, message) = if left.is_none() && right.is_none() {
+                (
+                    "42725",
+                    format!("operator is not unique: unknown {op} unknown"),
+                )
+            } else {
+                (
+                    "42883",
+                    format!(
+                        "operator does not exist: {} {op} {}",
+                        show(left),
+                        show(right)
+                    ),
+                )
+            };
+            return Err(crate::error::Error::bind(sqlstate, message));
+        }
+    };
+    let func = match op {
+        "@>" => ArrayFunc::Contains,
+        "<@" => ArrayFunc::ContainedBy,
+        _ => ArrayFunc::Overlap,
+    };
+    Ok(Resolved {
+        func,
+        arg_types: vec![Some(ty), Some(ty)],
+        result: DataType::Bool,
+    })
+}
+
+/// Whether every non-NULL element of `needles` equals an element of `hay` (a NULL in
+/// `needles` is never found); with `any`, whether one does.
+fn array_match(hay: &Array, needles: &Array, any: bool) -> bool {
+    let found = |n: &Value| {
+        !n.is_null()
+            && hay
+                .items()
+                .iter()
+                .any(|h| !h.is_null() && cmp_total(h, n).is_eq())
+    };
+    if any {
+        needles.items().iter().any(found)
+    } else {
+        needles.items().iter().all(found)
+    }
 }
 
 /// Whether `name` is one of this module's functions.
@@ -217,6 +294,13 @@ pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
                 _ => V::Null,
             }
         }
+        ArrayFunc::Contains => {
+            V::Bool(array_match(array_arg(&args[0]), array_arg(&args[1]), false))
+        }
+        ArrayFunc::ContainedBy => {
+            V::Bool(array_match(array_arg(&args[1]), array_arg(&args[0]), false))
+        }
+        ArrayFunc::Overlap => V::Bool(array_match(array_arg(&args[0]), array_arg(&args[1]), true)),
         ArrayFunc::Cardinality => V::Int4(array_arg(&args[0]).items().len() as i32),
         ArrayFunc::ToString => {
             if args[0].is_null() || args[1].is_null() {
@@ -316,6 +400,40 @@ mod tests {
 
     fn arr(text: &str, elem: DataType) -> Value {
         parse_value(text, &elem.array_type().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn containment_matches_postgres() {
+        let a = |text: &str| arr(text, DataType::Int4);
+        let run = |f, x: &str, y: &str| eval(f, &[a(x), a(y)]).unwrap();
+        // SELECT '{1,2,3}'::int[] @> '{3,1}', '{1,2}'::int[] @> '{1,4}', '{1,NULL}'::int[] @>
+        //   '{NULL}', '{1}'::int[] && '{NULL}', '{1}'::int[] @> '{}', '{}'::int[] <@ '{1}';
+        // t | f | f | f | t | t
+        assert_eq!(
+            run(ArrayFunc::Contains, "{1,2,3}", "{3,1}"),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            run(ArrayFunc::Contains, "{1,2}", "{1,4}"),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            run(ArrayFunc::Contains, "{1,NULL}", "{NULL}"),
+            Value::Bool(false)
+        );
+        assert_eq!(run(ArrayFunc::Overlap, "{1}", "{NULL}"), Value::Bool(false));
+        assert_eq!(run(ArrayFunc::Contains, "{1}", "{}"), Value::Bool(true));
+        assert_eq!(run(ArrayFunc::ContainedBy, "{}", "{1}"), Value::Bool(true));
+        assert_eq!(run(ArrayFunc::Overlap, "{1,2}", "{3,2}"), Value::Bool(true));
+        let e = resolve_operator(
+            "@>",
+            Some(DataType::Int4.array_type().unwrap()),
+            Some(DataType::Int8.array_type().unwrap()),
+        )
+        .unwrap_err();
+        assert_eq!(e.sqlstate(), "42883");
+        let e = resolve_operator("&&", None, None).unwrap_err();
+        assert_eq!(e.sqlstate(), "42725");
     }
 
     #[test]

@@ -14,7 +14,6 @@ use crate::error::Result;
 use crate::exec::Exec;
 use crate::expr::Expr;
 use crate::functions::Func;
-use crate::json_functions::JsonFunc;
 
 fn is_lit(e: &Expr) -> bool {
     matches!(e, Expr::Literal(_))
@@ -38,7 +37,7 @@ fn strict_null(e: &Expr) -> bool {
                 Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
                 Func::Array(a) => !a.is_strict(),
                 Func::Text(t) => !t.is_strict(),
-                Func::Json(JsonFunc::BuildObject) => true,
+                Func::Json(j) => !j.is_strict(),
                 Func::Catalog(_) => true,
                 _ => false,
             };

@@ -23,6 +23,8 @@
 use zqlite_projections::value::{DataType, Jsonb, Value};
 
 use crate::error::{Error, Result};
+use crate::jsonb_ops::{self, PathOp};
+use crate::jsonpath;
 
 /// A JSON operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +41,46 @@ pub enum JsonFunc {
     Typeof,
     /// `jsonb_build_object(k1, v1, ...)`.
     BuildObject,
+    /// `jsonb @> jsonb`.
+    Contains,
+    /// `jsonb <@ jsonb`.
+    ContainedBy,
+    /// `jsonb ? text`.
+    Exists,
+    /// `jsonb ?| text[]`.
+    ExistsAny,
+    /// `jsonb ?& text[]`.
+    ExistsAll,
+    /// `jsonb || jsonb`.
+    Concat,
+    /// `jsonb - text`, `jsonb - int` and `jsonb - text[]` (told apart by the operand).
+    Delete,
+    /// `jsonb #- text[]`.
+    DeletePath,
+    /// `jsonb_build_array(...)`.
+    BuildArray,
+    /// `json_build_object(k1, v1, ...)`.
+    JsonBuildObject,
+    /// `json_build_array(...)`.
+    JsonBuildArray,
+    /// `jsonb_set(target, path, value [, create_if_missing])`.
+    Set,
+    /// `jsonb_insert(target, path, value [, insert_after])`.
+    Insert,
+    /// `jsonb_strip_nulls`.
+    StripNulls,
+    /// `jsonb_array_length`.
+    ArrayLength,
+    /// `jsonb_pretty`.
+    Pretty,
+    /// `to_jsonb`.
+    ToJsonb,
+    /// `to_json`.
+    ToJson,
+    /// `jsonb_path_exists(target, path [, vars [, silent]])`.
+    PathExists,
+    /// `jsonb_path_query_first(target, path [, vars [, silent]])`.
+    PathQueryFirst,
 }
 
 impl JsonFunc {
@@ -50,7 +92,39 @@ impl JsonFunc {
             JsonFunc::PathText => "#>>",
             JsonFunc::Typeof => "jsonb_typeof",
             JsonFunc::BuildObject => "jsonb_build_object",
+            JsonFunc::Contains => "@>",
+            JsonFunc::ContainedBy => "<@",
+            JsonFunc::Exists => "?",
+            JsonFunc::ExistsAny => "?|",
+            JsonFunc::ExistsAll => "?&",
+            JsonFunc::Concat => "||",
+            JsonFunc::Delete => "-",
+            JsonFunc::DeletePath => "#-",
+            JsonFunc::BuildArray => "jsonb_build_array",
+            JsonFunc::JsonBuildObject => "json_build_object",
+            JsonFunc::JsonBuildArray => "json_build_array",
+            JsonFunc::Set => "jsonb_set",
+            JsonFunc::Insert => "jsonb_insert",
+            JsonFunc::StripNulls => "jsonb_strip_nulls",
+            JsonFunc::ArrayLength => "jsonb_array_length",
+            JsonFunc::Pretty => "jsonb_pretty",
+            JsonFunc::ToJsonb => "to_jsonb",
+            JsonFunc::ToJson => "to_json",
+            JsonFunc::PathExists => "jsonb_path_exists",
+            JsonFunc::PathQueryFirst => "jsonb_path_query_first",
         }
+    }
+
+    /// Whether a NULL argument makes the result NULL (the `*build*` functions take NULLs
+    /// as JSON nulls).
+    pub fn is_strict(&self) -> bool {
+        !matches!(
+            self,
+            JsonFunc::BuildObject
+                | JsonFunc::BuildArray
+                | JsonFunc::JsonBuildObject
+                | JsonFunc::JsonBuildArray
+        )
     }
 }
 
@@ -95,6 +169,9 @@ pub fn resolve_operator(
         Error::bind(sqlstate, message)
     };
     let text_path = DataType::Text.array_type()?;
+    if !matches!(op, "->" | "->>" | "#>" | "#>>") {
+        return resolve_jsonb_operator(op, left, right, text_path).ok_or_else(fail);
+    }
     // An unknown left operand next to a typed right one is taken as jsonb, the type
     // PostgreSQL's operator resolution prefers (json is not preferred).
     let doc = match left {
@@ -151,9 +228,123 @@ pub fn resolve_operator(
     })
 }
 
+fn is_text(t: DataType) -> bool {
+    t.without_modifier() == DataType::Text || matches!(t, DataType::Varchar(_))
+}
+
+fn is_text_array(t: DataType) -> bool {
+    t.element_type().is_some_and(is_text)
+}
+
+/// The jsonb-only operators: `@>`, `<@`, `?`, `?|`, `?&`, `||`, `-`, `#-`. An unknown
+/// operand is read as jsonb on the document side and as the operator's key type on the
+/// other (`text` for `-`, as PostgreSQL prefers the string category).
+fn resolve_jsonb_operator(
+    op: &str,
+    left: Option<DataType>,
+    right: Option<DataType>,
+    text_path: DataType,
+) -> Option<Resolved> {
+    let jsonb = Some(DataType::Jsonb);
+    let doc_ok = |t: Option<DataType>| t.is_none() || t == jsonb;
+    let (func, key, result) = match op {
+        "@>" | "<@" | "||" => {
+            if !(doc_ok(left) && doc_ok(right)) || (left.is_none() && right.is_none()) {
+                return None;
+            }
+            let func = match op {
+                "@>" => JsonFunc::Contains,
+                "<@" => JsonFunc::ContainedBy,
+                _ => JsonFunc::Concat,
+            };
+            let result = if func == JsonFunc::Concat {
+                DataType::Jsonb
+            } else {
+                DataType::Bool
+            };
+            (func, DataType::Jsonb, result)
+        }
+        "?" => {
+            if !doc_ok(left) || !(right.is_none() || right.is_some_and(is_text)) {
+                return None;
+            }
+            (JsonFunc::Exists, DataType::Text, DataType::Bool)
+        }
+        "?|" | "?&" => {
+            if !doc_ok(left) || !(right.is_none() || right.is_some_and(is_text_array)) {
+                return None;
+            }
+            let func = if op == "?|" {
+                JsonFunc::ExistsAny
+            } else {
+                JsonFunc::ExistsAll
+            };
+            (func, text_path, DataType::Bool)
+        }
+        "-" => {
+            if left != jsonb {
+                return None;
+            }
+            let key = match right {
+                None => DataType::Text,
+                Some(DataType::Int2 | DataType::Int4) => DataType::Int4,
+                Some(t) if is_text(t) => DataType::Text,
+                Some(t) if is_text_array(t) => text_path,
+                Some(_) => return None,
+            };
+            (JsonFunc::Delete, key, DataType::Jsonb)
+        }
+        "#-" => {
+            if !doc_ok(left) || !(right.is_none() || right.is_some_and(is_text_array)) {
+                return None;
+            }
+            (JsonFunc::DeletePath, text_path, DataType::Jsonb)
+        }
+        _ => return None,
+    };
+    Some(Resolved {
+        func,
+        arg_types: vec![jsonb, Some(key)],
+        result,
+    })
+}
+
+/// Whether `left op right` is a jsonb operator rather than the same symbol on other
+/// types: `||` with jsonb on one side and jsonb or an unknown literal on the other, `-`
+/// with a jsonb (or json) left operand.
+pub fn is_jsonb_operator(op: &str, left: Option<DataType>, right: Option<DataType>) -> bool {
+    let jsonb = Some(DataType::Jsonb);
+    match op {
+        "||" => {
+            (left == jsonb && (right.is_none() || right == jsonb))
+                || (left.is_none() && right == jsonb)
+        }
+        // `json - x` does not exist: resolving it gives PostgreSQL's error.
+        "-" => left == jsonb || left == Some(DataType::Json),
+        _ => false,
+    }
+}
+
 /// Whether `name` is one of this module's functions.
 pub fn is_json_function(name: &str) -> bool {
-    matches!(name, "jsonb_typeof" | "json_typeof" | "jsonb_build_object")
+    matches!(
+        name,
+        "jsonb_typeof"
+            | "json_typeof"
+            | "jsonb_build_object"
+            | "jsonb_build_array"
+            | "json_build_object"
+            | "json_build_array"
+            | "jsonb_set"
+            | "jsonb_insert"
+            | "jsonb_strip_nulls"
+            | "jsonb_array_length"
+            | "jsonb_pretty"
+            | "to_jsonb"
+            | "to_json"
+            | "jsonb_path_exists"
+            | "jsonb_path_query_first"
+    )
 }
 
 /// Resolves a call of one of this module's functions.
@@ -176,7 +367,7 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
             arg_types: vec![Some(DataType::Json)],
             result: DataType::Text,
         }),
-        ("jsonb_build_object", _) => {
+        ("jsonb_build_object" | "json_build_object", _) => {
             if !args.len().is_multiple_of(2) {
                 return Err(Error::Runtime {
                     sqlstate: "22023",
@@ -194,10 +385,120 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
                     }
                 })
                 .collect();
+            let (func, result) = if name == "jsonb_build_object" {
+                (JsonFunc::BuildObject, DataType::Jsonb)
+            } else {
+                (JsonFunc::JsonBuildObject, DataType::Json)
+            };
             Ok(Resolved {
-                func: JsonFunc::BuildObject,
+                func,
+                arg_types,
+                result,
+            })
+        }
+        ("jsonb_build_array" | "json_build_array", _) => {
+            let arg_types = args
+                .iter()
+                .map(|t| t.is_none().then_some(DataType::Text))
+                .collect();
+            let (func, result) = if name == "jsonb_build_array" {
+                (JsonFunc::BuildArray, DataType::Jsonb)
+            } else {
+                (JsonFunc::JsonBuildArray, DataType::Json)
+            };
+            Ok(Resolved {
+                func,
+                arg_types,
+                result,
+            })
+        }
+        ("to_jsonb" | "to_json", [t]) => {
+            if t.is_none() {
+                return Err(Error::bind(
+                    "42804",
+                    "could not determine polymorphic type because input has type unknown",
+                ));
+            }
+            let (func, result) = if name == "to_jsonb" {
+                (JsonFunc::ToJsonb, DataType::Jsonb)
+            } else {
+                (JsonFunc::ToJson, DataType::Json)
+            };
+            Ok(Resolved {
+                func,
+                arg_types: vec![None],
+                result,
+            })
+        }
+        ("jsonb_set" | "jsonb_insert", [doc, path, value, rest @ ..]) if rest.len() <= 1 => {
+            let text_path = DataType::Text.array_type()?;
+            let ok = |t: &Option<DataType>, want: DataType| t.is_none() || *t == Some(want);
+            if !ok(doc, DataType::Jsonb)
+                || !(path.is_none() || path.is_some_and(is_text_array))
+                || !ok(value, DataType::Jsonb)
+                || !rest.iter().all(|t| ok(t, DataType::Bool))
+            {
+                return Err(fail());
+            }
+            let mut arg_types = vec![
+                Some(DataType::Jsonb),
+                Some(text_path),
+                Some(DataType::Jsonb),
+            ];
+            arg_types.extend(rest.iter().map(|_| Some(DataType::Bool)));
+            let func = if name == "jsonb_set" {
+                JsonFunc::Set
+            } else {
+                JsonFunc::Insert
+            };
+            Ok(Resolved {
+                func,
                 arg_types,
                 result: DataType::Jsonb,
+            })
+        }
+        ("jsonb_strip_nulls" | "jsonb_array_length" | "jsonb_pretty", [t])
+            if t.is_none() || *t == Some(DataType::Jsonb) =>
+        {
+            let (func, result) = match name {
+                "jsonb_strip_nulls" => (JsonFunc::StripNulls, DataType::Jsonb),
+                "jsonb_array_length" => (JsonFunc::ArrayLength, DataType::Int4),
+                _ => (JsonFunc::Pretty, DataType::Text),
+            };
+            Ok(Resolved {
+                func,
+                arg_types: vec![Some(DataType::Jsonb)],
+                result,
+            })
+        }
+        // The path must be an unknown literal: zqlite has no `jsonpath` type, and
+        // PostgreSQL has no implicit cast from text to it.
+        ("jsonb_path_exists" | "jsonb_path_query_first", [doc, None, rest @ ..])
+            if rest.len() <= 2
+                && (doc.is_none() || *doc == Some(DataType::Jsonb))
+                && rest
+                    .first()
+                    .is_none_or(|t| t.is_none() || *t == Some(DataType::Jsonb))
+                && rest
+                    .get(1)
+                    .is_none_or(|t| t.is_none() || *t == Some(DataType::Bool)) =>
+        {
+            let mut arg_types = vec![Some(DataType::Jsonb), Some(DataType::Text)];
+            if !rest.is_empty() {
+                arg_types.push(Some(DataType::Jsonb));
+            }
+            if rest.len() == 2 {
+                arg_types.push(Some(DataType::Bool));
+            }
+            let (func, result) = if name == "jsonb_path_exists" {
+                (JsonFunc::PathExists, DataType::Bool)
+            } else {
+                (JsonFunc::PathQueryFirst, DataType::Jsonb)
+            };
+            Ok(Resolved {
+                func,
+                arg_types,
+                result,
             })
         }
         _ => Err(fail()),
@@ -206,7 +507,7 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
 
 /// Evaluates a JSON function on evaluated arguments.
 pub fn eval(func: JsonFunc, args: &[Value]) -> Result<Value> {
-    if func != JsonFunc::BuildObject && args.iter().any(Value::is_null) {
+    if func.is_strict() && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
     match func {
@@ -268,7 +569,137 @@ pub fn eval(func: JsonFunc, args: &[Value]) -> Result<Value> {
             Ok(Value::Text(name.to_string()))
         }
         JsonFunc::BuildObject => build_object(args),
+        JsonFunc::BuildArray => Ok(Value::Jsonb(Jsonb::Array(
+            args.iter().map(to_jsonb).collect::<Result<_>>()?,
+        ))),
+        JsonFunc::JsonBuildObject => json_build_object(args),
+        JsonFunc::JsonBuildArray => {
+            let items = args.iter().map(to_json_text).collect::<Result<Vec<_>>>()?;
+            Ok(Value::Json(format!("[{}]", items.join(", "))))
+        }
+        JsonFunc::ToJsonb => Ok(Value::Jsonb(to_jsonb(&args[0])?)),
+        JsonFunc::ToJson => Ok(Value::Json(to_json_text(&args[0])?)),
+        _ => eval_jsonb(func, args),
     }
+}
+
+fn jsonb_arg(v: &Value) -> Result<&Jsonb> {
+    match v {
+        Value::Jsonb(doc) => Ok(doc),
+        other => Err(not_json(other)),
+    }
+}
+
+/// The items of a `text[]` argument (`None` for NULL elements).
+fn text_items(v: &Value) -> Result<Vec<Option<String>>> {
+    let Value::Array(a) = v else {
+        return Err(crate::exec::internal(
+            "a text[] argument that is not an array",
+        ));
+    };
+    Ok(a.items()
+        .iter()
+        .map(|i| (!i.is_null()).then(|| text_of(i)))
+        .collect())
+}
+
+/// The jsonb-only operators and functions (all strict: no NULL arguments here).
+fn eval_jsonb(func: JsonFunc, args: &[Value]) -> Result<Value> {
+    let doc = jsonb_arg(&args[0])?;
+    let jsonb = |d: Jsonb| Ok(Value::Jsonb(d));
+    match func {
+        JsonFunc::Contains => Ok(Value::Bool(jsonb_ops::contains(doc, jsonb_arg(&args[1])?))),
+        JsonFunc::ContainedBy => Ok(Value::Bool(jsonb_ops::contains(jsonb_arg(&args[1])?, doc))),
+        JsonFunc::Exists => Ok(Value::Bool(jsonb_ops::exists(doc, &text_of(&args[1])))),
+        JsonFunc::ExistsAny | JsonFunc::ExistsAll => {
+            // NULL keys are skipped; `?&` of no keys is true, `?|` false.
+            let keys: Vec<String> = text_items(&args[1])?.into_iter().flatten().collect();
+            let mut hits = keys.iter().map(|k| jsonb_ops::exists(doc, k));
+            Ok(Value::Bool(if func == JsonFunc::ExistsAny {
+                hits.any(|h| h)
+            } else {
+                hits.all(|h| h)
+            }))
+        }
+        JsonFunc::Concat => jsonb(jsonb_ops::concat(doc, jsonb_arg(&args[1])?)),
+        JsonFunc::Delete => match &args[1] {
+            Value::Int2(i) => jsonb(jsonb_ops::delete_index(doc, i64::from(*i))?),
+            Value::Int4(i) => jsonb(jsonb_ops::delete_index(doc, i64::from(*i))?),
+            Value::Array(_) => {
+                let keys: Vec<String> = text_items(&args[1])?.into_iter().flatten().collect();
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                jsonb(jsonb_ops::delete_keys(doc, &keys)?)
+            }
+            key => jsonb(jsonb_ops::delete_key(doc, &text_of(key))?),
+        },
+        JsonFunc::DeletePath => {
+            if !is_container(doc) {
+                return Err(Error::Runtime {
+                    sqlstate: "22023",
+                    message: "cannot delete path in scalar".into(),
+                });
+            }
+            let path = text_items(&args[1])?;
+            if path.is_empty() || container_is_empty(doc) {
+                return jsonb(doc.clone());
+            }
+            jsonb(jsonb_ops::set_path(doc, &path, None, PathOp::Delete)?)
+        }
+        JsonFunc::Set | JsonFunc::Insert => {
+            if !is_container(doc) {
+                return Err(Error::Runtime {
+                    sqlstate: "22023",
+                    message: "cannot set path in scalar".into(),
+                });
+            }
+            let flag = args.get(3).and_then(Value::as_bool);
+            let op = match (func, flag) {
+                (JsonFunc::Set, Some(false)) => PathOp::Replace,
+                (JsonFunc::Set, _) => PathOp::Create,
+                (_, Some(true)) => PathOp::InsertAfter,
+                _ => PathOp::InsertBefore,
+            };
+            let path = text_items(&args[1])?;
+            if path.is_empty() || (op == PathOp::Replace && container_is_empty(doc)) {
+                return jsonb(doc.clone());
+            }
+            let new = jsonb_arg(&args[2])?;
+            jsonb(jsonb_ops::set_path(doc, &path, Some(new), op)?)
+        }
+        JsonFunc::StripNulls => jsonb(jsonb_ops::strip_nulls(doc)),
+        JsonFunc::ArrayLength => match doc {
+            Jsonb::Array(items) => Ok(Value::Int4(i32::try_from(items.len()).unwrap_or(i32::MAX))),
+            Jsonb::Object(_) => Err(Error::Runtime {
+                sqlstate: "22023",
+                message: "cannot get array length of a non-array".into(),
+            }),
+            _ => Err(Error::Runtime {
+                sqlstate: "22023",
+                message: "cannot get array length of a scalar".into(),
+            }),
+        },
+        JsonFunc::Pretty => Ok(Value::Text(jsonb_ops::pretty(doc))),
+        JsonFunc::PathExists | JsonFunc::PathQueryFirst => {
+            let steps = jsonpath::parse(&text_of(&args[1]))?;
+            let found = jsonpath::query(doc, &steps);
+            Ok(if func == JsonFunc::PathExists {
+                Value::Bool(!found.is_empty())
+            } else {
+                found
+                    .first()
+                    .map_or(Value::Null, |v| Value::Jsonb((*v).clone()))
+            })
+        }
+        other => Err(crate::exec::internal(&format!(
+            "{} is not a jsonb operation",
+            other.name()
+        ))),
+    }
+}
+
+fn container_is_empty(doc: &Jsonb) -> bool {
+    matches!(doc, Jsonb::Array(a) if a.is_empty())
+        || matches!(doc, Jsonb::Object(o) if o.is_empty())
 }
 
 fn not_json(v: &Value) -> Error {
@@ -531,6 +962,76 @@ pub fn to_jsonb(v: &Value) -> Result<Jsonb> {
     })
 }
 
+/// `to_json` of one SQL value: its JSON text (`json` values keep theirs as written;
+/// arrays print without spaces, as `array_to_json` does).
+pub fn to_json_text(v: &Value) -> Result<String> {
+    Ok(match v {
+        Value::Null => "null".into(),
+        Value::Json(s) => s.clone(),
+        Value::Array(a) => {
+            let items = a
+                .items()
+                .iter()
+                .map(to_json_text)
+                .collect::<Result<Vec<_>>>()?;
+            format!("[{}]", items.join(","))
+        }
+        Value::Int2(_)
+        | Value::Int4(_)
+        | Value::Int8(_)
+        | Value::Numeric(_)
+        | Value::Float4(_)
+        | Value::Float8(_) => {
+            let text = v.to_string();
+            // A number keeps its text; NaN and the infinities become strings.
+            match Jsonb::parse(&text) {
+                Ok(Jsonb::Number(_)) => text,
+                _ => Jsonb::String(text).to_string(),
+            }
+        }
+        other => to_jsonb(other)?.to_string(),
+    })
+}
+
+/// A `*build_object` key: any scalar's text; NULL, arrays and JSON are refused.
+fn object_key(n: usize, v: &Value, null_message: &str) -> Result<String> {
+    match v {
+        Value::Null => Err(Error::Runtime {
+            sqlstate: "22023",
+            message: null_message.replace("{}", &(n + 1).to_string()),
+        }),
+        Value::Array(_) | Value::Json(_) | Value::Jsonb(_) => Err(Error::Runtime {
+            sqlstate: "22023",
+            message: "key value must be scalar, not array, composite, or json".into(),
+        }),
+        k => key_text(k),
+    }
+}
+
+/// The text of a scalar used as an object key: its JSON string form (`true`, ISO 8601
+/// timestamps), or its text for numbers.
+pub fn key_text(v: &Value) -> Result<String> {
+    Ok(match to_jsonb(v)? {
+        Jsonb::String(s) => s,
+        Jsonb::Bool(b) => b.to_string(),
+        _ => text_of(v),
+    })
+}
+
+/// `json_build_object`: `{"k" : v, ...}` in argument order, duplicates kept.
+fn json_build_object(args: &[Value]) -> Result<Value> {
+    let mut parts = Vec::with_capacity(args.len() / 2);
+    for (n, pair) in args.chunks(2).enumerate() {
+        let key = object_key(2 * n, &pair[0], "argument {} cannot be null")?;
+        parts.push(format!(
+            "{} : {}",
+            Jsonb::String(key),
+            to_json_text(&pair[1])?
+        ));
+    }
+    Ok(Value::Json(format!("{{{}}}", parts.join(", "))))
+}
+
 /// PostgreSQL's JSON form of a timestamp's text: `T` between date and time, and a full
 /// `+HH:MM` offset.
 fn iso_8601(text: &str) -> String {
@@ -547,15 +1048,7 @@ fn iso_8601(text: &str) -> String {
 fn build_object(args: &[Value]) -> Result<Value> {
     let mut pairs: Vec<(String, Jsonb)> = Vec::with_capacity(args.len() / 2);
     for (n, pair) in args.chunks(2).enumerate() {
-        let key = match &pair[0] {
-            Value::Null => {
-                return Err(Error::Runtime {
-                    sqlstate: "22004",
-                    message: format!("argument {}: key must not be null", 2 * n + 1),
-                });
-            }
-            k => text_of(k),
-        };
+        let key = object_key(2 * n, &pair[0], "argument {}: key must not be null")?;
         let value = to_jsonb(&pair[1])?;
         match pairs.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
@@ -711,8 +1204,12 @@ mod tests {
             r#"{"a": 1, "b": "x", "c": null, "e": {"x": 1}}"#
         );
         assert_eq!(show(eval(JsonFunc::BuildObject, &[]).unwrap()), "{}");
+        // SELECT jsonb_build_object(NULL, 1);  ERROR:  22023: argument 1: key must not be null
         let e = eval(JsonFunc::BuildObject, &[Value::Null, Value::Int4(1)]).unwrap_err();
-        assert_eq!(e.sqlstate(), "22004");
+        assert_eq!(
+            (e.sqlstate(), e.to_string().as_str()),
+            ("22023", "argument 1: key must not be null")
+        );
         assert_eq!(
             iso_8601("2026-01-02 03:04:05+00"),
             "2026-01-02T03:04:05+00:00"
@@ -721,6 +1218,93 @@ mod tests {
             iso_8601("2026-01-02 03:04:05.5+05:30"),
             "2026-01-02T03:04:05.5+05:30"
         );
+    }
+
+    #[test]
+    fn jsonb_operators_resolve_like_postgres() {
+        let jsonb = Some(DataType::Jsonb);
+        let text_array = Some(DataType::Text.array_type().unwrap());
+        // SELECT '{"a": 1}' ? 'a';  f/t: an unknown document is jsonb.
+        let r = resolve_operator("?", None, None).unwrap();
+        assert_eq!((r.func, r.result), (JsonFunc::Exists, DataType::Bool));
+        // jsonb - 'a' deletes a key (text is preferred); jsonb - 1 an index.
+        let r = resolve_operator("-", jsonb, None).unwrap();
+        assert_eq!(r.arg_types[1], Some(DataType::Text));
+        let r = resolve_operator("-", jsonb, Some(DataType::Int2)).unwrap();
+        assert_eq!(r.arg_types[1], Some(DataType::Int4));
+        let r = resolve_operator("-", jsonb, text_array).unwrap();
+        assert_eq!(r.arg_types[1], text_array);
+        // SELECT '[1]'::jsonb - 1::bigint;  ERROR:  operator does not exist: jsonb - bigint
+        let e = resolve_operator("-", jsonb, Some(DataType::Int8)).unwrap_err();
+        assert_eq!(e.to_string(), "operator does not exist: jsonb - bigint");
+        // SELECT '{}' @> '{}';  ERROR:  operator is not unique: unknown @> unknown
+        let e = resolve_operator("@>", None, None).unwrap_err();
+        assert_eq!(e.sqlstate(), "42725");
+        let e = resolve_operator("@>", Some(DataType::Json), None).unwrap_err();
+        assert_eq!(e.to_string(), "operator does not exist: json @> unknown");
+        assert!(is_jsonb_operator("||", jsonb, None));
+        assert!(is_jsonb_operator("||", None, jsonb));
+        assert!(!is_jsonb_operator("||", jsonb, Some(DataType::Text)));
+        assert!(!is_jsonb_operator("||", Some(DataType::Json), None));
+    }
+
+    #[test]
+    fn jsonb_operations_evaluate() {
+        let keys = |items: &[&str]| path(items);
+        let run = |f, args: &[Value]| show(eval(f, args).unwrap());
+        assert_eq!(
+            run(JsonFunc::Delete, &[jb(r#"{"a": 1, "b": 2}"#), t("a")]),
+            r#"{"b": 2}"#
+        );
+        assert_eq!(
+            run(JsonFunc::Delete, &[jb("[1, 2]"), Value::Int4(0)]),
+            "[2]"
+        );
+        assert_eq!(
+            run(
+                JsonFunc::Delete,
+                &[jb(r#"{"a": 1, "b": 2}"#), keys(&["a", "b"])]
+            ),
+            "{}"
+        );
+        assert_eq!(
+            run(JsonFunc::ExistsAll, &[jb(r#"{"a": 1}"#), keys(&[])]),
+            "t"
+        );
+        assert_eq!(
+            run(JsonFunc::ExistsAny, &[jb(r#"{"a": 1}"#), keys(&[])]),
+            "f"
+        );
+        assert_eq!(run(JsonFunc::Contains, &[Value::Null, jb("{}")]), "NULL");
+        assert_eq!(
+            run(JsonFunc::BuildArray, &[Value::Null, Value::Int4(1)]),
+            "[null, 1]"
+        );
+        assert_eq!(
+            run(
+                JsonFunc::JsonBuildObject,
+                &[t("a"), Value::Int4(1), t("a"), js("[1,2]")]
+            ),
+            r#"{"a" : 1, "a" : [1,2]}"#
+        );
+        assert_eq!(run(JsonFunc::ToJson, &[t("a\"b")]), r#""a\"b""#);
+        assert_eq!(run(JsonFunc::ArrayLength, &[jb("[1, [2]]")]), "2");
+        assert_eq!(
+            run(
+                JsonFunc::Set,
+                &[jb("{}"), keys(&["a"]), jb("1"), Value::Bool(false)]
+            ),
+            "{}"
+        );
+        assert_eq!(
+            run(
+                JsonFunc::PathQueryFirst,
+                &[jb(r#"{"a": [5]}"#), t("$.a[0]")]
+            ),
+            "5"
+        );
+        let e = eval(JsonFunc::DeletePath, &[jb("1"), keys(&["a"])]).unwrap_err();
+        assert_eq!(e.to_string(), "cannot delete path in scalar");
     }
 
     #[test]

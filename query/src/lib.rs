@@ -42,6 +42,8 @@ pub mod expr;
 mod fold;
 pub mod functions;
 pub mod json_functions;
+mod jsonb_ops;
+mod jsonpath;
 mod maintenance;
 pub mod optimizer;
 pub mod pattern;

@@ -52,7 +52,8 @@ pub enum KeyRange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggCall {
     pub func: AggFunc,
-    /// Argument (none for `count(*)`); `string_agg` has its separator in `extra`.
+    /// Argument (none for `count(*)`); `string_agg` has its separator in `extra`,
+    /// `json[b]_object_agg` its value (the argument is the key).
     pub arg: Option<Expr>,
     pub extra: Option<Expr>,
     pub distinct: bool,
@@ -76,6 +77,15 @@ pub enum AggFunc {
     ArrayAgg {
         elem: DataType,
     },
+    /// `jsonb_agg` (`jsonb`) or `json_agg`: a JSON array of the inputs, NULLs included.
+    JsonAgg {
+        jsonb: bool,
+    },
+    /// `jsonb_object_agg` (`jsonb`) or `json_object_agg`: a JSON object of key/value
+    /// pairs; a NULL key is an error, a NULL value a JSON null.
+    JsonObjectAgg {
+        jsonb: bool,
+    },
 }
 
 impl AggFunc {
@@ -90,6 +100,10 @@ impl AggFunc {
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
             AggFunc::ArrayAgg { .. } => "array_agg",
+            AggFunc::JsonAgg { jsonb: true } => "jsonb_agg",
+            AggFunc::JsonAgg { jsonb: false } => "json_agg",
+            AggFunc::JsonObjectAgg { jsonb: true } => "jsonb_object_agg",
+            AggFunc::JsonObjectAgg { jsonb: false } => "json_object_agg",
         }
     }
 }

@@ -12,7 +12,9 @@
 //! - strings contain no NUL (`\u0000` is rejected, as PostgreSQL does for jsonb);
 //! - the order is PostgreSQL's jsonb B-tree order: `Null < String < Number < Bool < Array <
 //!   Object`; arrays and objects compare by element count first, then element by element
-//!   (object pairs in storage order, keys bytewise); a top-level scalar sorts below any array.
+//!   (object pairs in storage order, keys bytewise). A top-level scalar is stored as a
+//!   one-element "raw scalar" array: it sorts below an array of one element or more but
+//!   above the empty array (`'[]' < 'null' < '"a"' < '1' < 'true' < '[null]' < '{}'`).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -129,11 +131,13 @@ impl Jsonb {
 
     /// The jsonb B-tree order (see the module invariants).
     pub fn cmp_total(&self, other: &Jsonb) -> Ordering {
-        // A top-level scalar is stored as a one-element "raw scalar" array, which sorts
-        // below every real array and object.
-        match (self.is_container(), other.is_container()) {
-            (false, true) => Ordering::Less,
-            (true, false) => Ordering::Greater,
+        // A top-level scalar is a one-element "raw scalar" array: element counts decide
+        // against a real array first, and at equal counts the raw scalar is the smaller.
+        match (self, other) {
+            (Jsonb::Array(a), s) if !s.is_container() => a.len().cmp(&1).then(Ordering::Greater),
+            (s, Jsonb::Array(b)) if !s.is_container() => 1.cmp(&b.len()).then(Ordering::Less),
+            (Jsonb::Object(_), s) if !s.is_container() => Ordering::Greater,
+            (s, Jsonb::Object(_)) if !s.is_container() => Ordering::Less,
             _ => self.cmp_nested(other),
         }
     }
@@ -286,6 +290,31 @@ mod tests {
         assert_eq!(j(r#""a""#).cmp(&j("null")), Ordering::Greater);
         assert_eq!(j("[1,2]").cmp(&j("[3]")), Ordering::Greater);
         assert_eq!(j(r#"{"b":1}"#).cmp(&j(r#"{"aa":1}"#)), Ordering::Greater);
+        // SELECT x FROM (VALUES ('[]'::jsonb), ('null'), ('1'), ('"a"'), ('true'), ('[1]'),
+        //   ('{}'), ('[[]]'), ('[null]'), ('{"a":1}'), ('["a"]'), ('[true]'), ('[{}]'),
+        //   ('[1, 2]')) v(x) ORDER BY x;
+        let sorted = [
+            "[]",
+            "null",
+            r#""a""#,
+            "1",
+            "true",
+            "[null]",
+            r#"["a"]"#,
+            "[1]",
+            "[true]",
+            "[[]]",
+            "[{}]",
+            "[1, 2]",
+            "{}",
+            r#"{"a": 1}"#,
+        ];
+        let mut docs: Vec<Jsonb> = sorted.iter().rev().map(|s| j(s)).collect();
+        docs.sort();
+        let shown: Vec<String> = docs.iter().map(Jsonb::to_string).collect();
+        assert_eq!(shown, sorted);
+        assert_eq!(j("[]").cmp(&j("null")), Ordering::Less);
+        assert_eq!(j("[1, 2]").cmp(&j("3")), Ordering::Greater);
     }
 
     fn arb_jsonb() -> impl Strategy<Value = Jsonb> {

@@ -10,6 +10,14 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::plan::{AggCall, AggFunc};
 
+fn json_type(jsonb: bool) -> DataType {
+    if jsonb {
+        DataType::Jsonb
+    } else {
+        DataType::Json
+    }
+}
+
 /// An aggregate call as written: `name([DISTINCT] args ORDER BY ...) FILTER (WHERE ...)`.
 pub(super) struct AggregateSyntax<'a> {
     pub name: &'a str,
@@ -67,6 +75,12 @@ impl Binder<'_> {
             "bool_or" => Some(AggFunc::BoolOr),
             "array_agg" => Some(AggFunc::ArrayAgg {
                 elem: DataType::Text,
+            }),
+            "jsonb_agg" | "json_agg" => Some(AggFunc::JsonAgg {
+                jsonb: name == "jsonb_agg",
+            }),
+            "jsonb_object_agg" | "json_object_agg" => Some(AggFunc::JsonObjectAgg {
+                jsonb: name == "jsonb_object_agg",
             }),
             _ => None,
         };
@@ -344,7 +358,11 @@ impl Binder<'_> {
                 Some(DataType::Int8),
             ));
         }
-        let expected = if func == AggFunc::StringAgg { 2 } else { 1 };
+        let expected = if matches!(func, AggFunc::StringAgg | AggFunc::JsonObjectAgg { .. }) {
+            2
+        } else {
+            1
+        };
         if args.len() != expected {
             return Err(Error::bind(
                 "42883",
@@ -357,6 +375,12 @@ impl Binder<'_> {
         let (arg, at) = self.expr(args[0])?;
         let (arg, at) = match at {
             Some(t) => (arg, t),
+            None if matches!(func, AggFunc::JsonAgg { .. }) => {
+                return Err(Error::bind(
+                    "42804",
+                    "could not determine polymorphic type because input has type unknown",
+                ));
+            }
             None => {
                 let t = if matches!(func, AggFunc::BoolAnd | AggFunc::BoolOr) {
                     DataType::Bool
@@ -380,9 +404,15 @@ impl Binder<'_> {
             )
             .at(super::expr::expr_loc(&item.0.expr)));
         }
+        if distinct && matches!(func, AggFunc::JsonObjectAgg { .. }) {
+            return Err(Error::unsupported(format!("DISTINCT in {name}")));
+        }
         if distinct
             && order.is_empty()
-            && matches!(func, AggFunc::StringAgg | AggFunc::ArrayAgg { .. })
+            && matches!(
+                func,
+                AggFunc::StringAgg | AggFunc::ArrayAgg { .. } | AggFunc::JsonAgg { .. }
+            )
         {
             // PostgreSQL removes duplicates by sorting, so the result comes out sorted.
             order.push(crate::plan::SortKey {
@@ -428,6 +458,15 @@ impl Binder<'_> {
                     elem: at.without_modifier(),
                 };
                 (ty, None)
+            }
+            AggFunc::JsonAgg { jsonb } => (json_type(jsonb), None),
+            AggFunc::JsonObjectAgg { jsonb } => {
+                let (value, vt) = self.expr(args[1])?;
+                let value = match vt {
+                    Some(_) => value,
+                    None => coerce_unknown(value, DataType::Text)?,
+                };
+                (json_type(jsonb), Some(value))
             }
             AggFunc::CountStar => (DataType::Int8, None),
         };

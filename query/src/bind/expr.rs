@@ -105,6 +105,17 @@ fn custom_operator(parts: &[String]) -> Result<B> {
         "/" => B::Divide,
         "%" => B::Modulo,
         "||" => B::StringConcat,
+        "->" => B::Arrow,
+        "->>" => B::LongArrow,
+        "#>" => B::HashArrow,
+        "#>>" => B::HashLongArrow,
+        "?" => B::Question,
+        "?&" => B::QuestionAnd,
+        "?|" => B::QuestionPipe,
+        "#-" => B::HashMinus,
+        "@>" => B::AtArrow,
+        "<@" => B::ArrowAt,
+        "&&" => B::PGOverlap,
         other => {
             return Err(Error::bind(
                 "42883",
@@ -177,6 +188,15 @@ impl Binder<'_> {
     }
 
     pub(crate) fn binary(&mut self, op: BinaryOp, l: Typed, r: Typed) -> Result<Typed> {
+        let symbol = match op {
+            BinaryOp::Concat => "||",
+            BinaryOp::Sub => "-",
+            _ => "",
+        };
+        if json_functions::is_jsonb_operator(symbol, l.1, r.1) {
+            let resolved = json_functions::resolve_operator(symbol, l.1, r.1)?;
+            return self.json_call(resolved, vec![l, r]);
+        }
         if op == BinaryOp::Concat {
             let is_array = |t: Option<DataType>| t.is_some_and(|t| t.element_type().is_some());
             // `array || array`, `array || element`, `element || array` (an unknown literal
@@ -276,17 +296,51 @@ impl Binder<'_> {
                     };
                     Ok((e, Some(DataType::Bool)))
                 }
-                B::Arrow | B::LongArrow | B::HashArrow | B::HashLongArrow => {
+                B::Arrow
+                | B::LongArrow
+                | B::HashArrow
+                | B::HashLongArrow
+                | B::Question
+                | B::QuestionAnd
+                | B::QuestionPipe
+                | B::HashMinus => {
                     let l = self.expr(left)?;
                     let r = self.expr(right)?;
                     let resolved = json_functions::resolve_operator(&op.to_string(), l.1, r.1)?;
                     self.json_call(resolved, vec![l, r])
+                }
+                B::AtArrow | B::ArrowAt | B::PGOverlap => {
+                    let l = self.expr(left)?;
+                    let r = self.expr(right)?;
+                    self.containment(&op.to_string(), l, r)
                 }
                 _ => {
                     let op = &match op {
                         B::PGCustomBinaryOperator(parts) => custom_operator(parts)?,
                         other => other.clone(),
                     };
+                    if matches!(
+                        op,
+                        B::Arrow
+                            | B::LongArrow
+                            | B::HashArrow
+                            | B::HashLongArrow
+                            | B::Question
+                            | B::QuestionAnd
+                            | B::QuestionPipe
+                            | B::HashMinus
+                            | B::AtArrow
+                            | B::ArrowAt
+                            | B::PGOverlap
+                    ) {
+                        // OPERATOR(pg_catalog.@>) and the like.
+                        let e = ast::Expr::BinaryOp {
+                            left: left.clone(),
+                            op: op.clone(),
+                            right: right.clone(),
+                        };
+                        return self.expr_inner(&e);
+                    }
                     if let Some((case_insensitive, negated)) = regex_op(op) {
                         return self.regex(left, right, op, case_insensitive, negated);
                     }
@@ -1052,6 +1106,22 @@ impl Binder<'_> {
             },
             common,
         ))
+    }
+
+    /// `@>`, `<@` and `&&`: on arrays when either operand is an array, on jsonb otherwise
+    /// (`&&` is for arrays only).
+    fn containment(&mut self, op: &str, l: Typed, r: Typed) -> Result<Typed> {
+        let is_array = |t: Option<DataType>| t.is_some_and(|t| t.element_type().is_some());
+        if is_array(l.1) || is_array(r.1) || op == "&&" {
+            let resolved = array_functions::resolve_operator(op, l.1, r.1)?;
+            let out = coerce_args(vec![l, r], &resolved.arg_types)?;
+            return Ok((
+                Expr::Function(Func::Array(resolved.func), out),
+                Some(resolved.result),
+            ));
+        }
+        let resolved = json_functions::resolve_operator(op, l.1, r.1)?;
+        self.json_call(resolved, vec![l, r])
     }
 
     /// A resolved JSON operator or function applied to `args`, coerced as it says.

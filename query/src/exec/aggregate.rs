@@ -3,17 +3,19 @@
 //! Groups are kept in first-seen order. Without GROUP BY there is exactly one group, even
 //! over no rows (so `count(*)` of an empty table is 0). `sum`/`avg` use the value layer's
 //! [`Accumulator`]; DISTINCT feeds each distinct non-NULL value once; FILTER skips rows.
-//! `array_agg` keeps NULL inputs (and DISTINCT keeps one NULL), as in PostgreSQL. An
+//! `array_agg` and `json[b]_agg` keep NULL inputs (and DISTINCT keeps one NULL), as in
+//! PostgreSQL; `json[b]_object_agg` rejects a NULL key (22023) and keeps NULL values. An
 //! aggregate with its own ORDER BY buffers its inputs with their sort keys and feeds them
 //! in that order when the group is finished.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use zqlite_projections::value::{Accumulator, AggregateKind, Array, Value, cmp_total};
+use zqlite_projections::value::{Accumulator, AggregateKind, Array, Jsonb, Value, cmp_total};
 
 use super::{Exec, Row, compare_sort_keys};
 use crate::error::Result;
+use crate::json_functions::{key_text, to_json_text, to_jsonb};
 use crate::plan::{AggCall, AggFunc};
 
 #[derive(Debug)]
@@ -24,6 +26,7 @@ enum State {
     StringAgg(Option<String>),
     Bool(Option<bool>),
     Array(Option<Vec<Value>>),
+    Pairs(Option<Vec<(Value, Value)>>),
 }
 
 /// One input of an aggregate with ORDER BY: its sort keys, value and `string_agg` separator.
@@ -46,7 +49,8 @@ impl AggState {
             AggFunc::Min | AggFunc::Max => State::Extreme(None),
             AggFunc::StringAgg => State::StringAgg(None),
             AggFunc::BoolAnd | AggFunc::BoolOr => State::Bool(None),
-            AggFunc::ArrayAgg { .. } => State::Array(None),
+            AggFunc::ArrayAgg { .. } | AggFunc::JsonAgg { .. } => State::Array(None),
+            AggFunc::JsonObjectAgg { .. } => State::Pairs(None),
         };
         AggState {
             state,
@@ -62,7 +66,19 @@ impl AggState {
             }
             return Ok(());
         }
-        if v.is_null() && !matches!(func, AggFunc::ArrayAgg { .. }) {
+        if let State::Pairs(pairs) = &mut self.state {
+            if v.is_null() {
+                return Err(crate::error::Error::Runtime {
+                    sqlstate: "22023",
+                    message: "field name must not be null".into(),
+                });
+            }
+            pairs
+                .get_or_insert_with(Vec::new)
+                .push((v, sep.unwrap_or(Value::Null)));
+            return Ok(());
+        }
+        if v.is_null() && !matches!(func, AggFunc::ArrayAgg { .. } | AggFunc::JsonAgg { .. }) {
             return Ok(());
         }
         if let Some(seen) = &mut self.seen
@@ -115,6 +131,7 @@ impl AggState {
                 }
             }
             State::Array(items) => items.get_or_insert_with(Vec::new).push(v),
+            State::Pairs(_) => {}
             State::Bool(acc) => {
                 let b = v.as_bool().unwrap_or(false);
                 *acc = Some(match (*acc, func) {
@@ -132,12 +149,9 @@ impl AggState {
     /// fed by [`AggState::finish`].
     pub(super) fn current(&self, call: &AggCall) -> Result<Value> {
         Ok(match &self.state {
-            State::Array(items) => match (items, call.func) {
-                (Some(items), AggFunc::ArrayAgg { elem }) => {
-                    Value::Array(Arc::new(Array::new(elem, items.clone())))
-                }
-                _ => Value::Null,
-            },
+            State::Array(Some(items)) => collected(call.func, items.clone())?,
+            State::Array(None) | State::Pairs(None) => Value::Null,
+            State::Pairs(Some(pairs)) => json_object(call.func, pairs)?,
             State::Count(n) => Value::Int8(*n),
             State::Sum(acc, _) => match acc {
                 Some(acc) => acc.finish()?,
@@ -165,14 +179,70 @@ impl AggState {
             State::Extreme(v) => v.clone().unwrap_or(Value::Null),
             State::StringAgg(s) => s.clone().map_or(Value::Null, Value::Text),
             State::Bool(b) => b.map_or(Value::Null, Value::Bool),
-            State::Array(items) => match (items.take(), call.func) {
-                (Some(items), AggFunc::ArrayAgg { elem }) => {
-                    Value::Array(Arc::new(Array::new(elem, items)))
-                }
-                _ => Value::Null,
+            State::Array(items) => match items.take() {
+                Some(items) => collected(call.func, items)?,
+                None => Value::Null,
+            },
+            State::Pairs(pairs) => match pairs.take() {
+                Some(pairs) => json_object(call.func, &pairs)?,
+                None => Value::Null,
             },
         })
     }
+}
+
+/// The value of `array_agg` / `json[b]_agg` over the collected inputs.
+fn collected(func: AggFunc, items: Vec<Value>) -> Result<Value> {
+    Ok(match func {
+        AggFunc::ArrayAgg { elem } => Value::Array(Arc::new(Array::new(elem, items))),
+        AggFunc::JsonAgg { jsonb: true } => Value::Jsonb(Jsonb::Array(
+            items.iter().map(to_jsonb).collect::<Result<_>>()?,
+        )),
+        AggFunc::JsonAgg { jsonb: false } => {
+            // PostgreSQL puts a line break before each array input after the first.
+            let mut out = String::from("[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                    if matches!(item, Value::Array(_)) {
+                        out.push_str("\n ");
+                    }
+                }
+                out.push_str(&to_json_text(item)?);
+            }
+            out.push(']');
+            Value::Json(out)
+        }
+        _ => return Err(super::internal("collected inputs of a scalar aggregate")),
+    })
+}
+
+/// The value of `jsonb_object_agg` (normalised: the last duplicate key wins) or
+/// `json_object_agg` (`{ "k" : v, ... }`, pairs as fed).
+fn json_object(func: AggFunc, pairs: &[(Value, Value)]) -> Result<Value> {
+    if func == (AggFunc::JsonObjectAgg { jsonb: true }) {
+        let mut out: Vec<(String, Jsonb)> = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let (k, v) = (key_text(k)?, to_jsonb(v)?);
+            match out.iter_mut().find(|(ok, _)| *ok == k) {
+                Some(slot) => slot.1 = v,
+                None => out.push((k, v)),
+            }
+        }
+        // Re-parsing puts the keys in jsonb's storage order.
+        return Ok(Value::Jsonb(Jsonb::parse(&Jsonb::Object(out).to_string())?));
+    }
+    let parts = pairs
+        .iter()
+        .map(|(k, v)| {
+            Ok(format!(
+                "{} : {}",
+                Jsonb::String(key_text(k)?),
+                to_json_text(v)?
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Value::Json(format!("{{ {} }}", parts.join(", "))))
 }
 
 impl Exec<'_> {
