@@ -751,19 +751,7 @@ impl Binder<'_> {
                     other => other,
                 })
             };
-            for (e, _) in &mut select_exprs {
-                *e = to_column(e.clone());
-            }
-            for (e, out, _) in &mut order {
-                if out.is_none() {
-                    *e = to_column(e.clone());
-                }
-            }
-            for (e, out) in &mut distinct_on {
-                if out.is_none() {
-                    *e = to_column(e.clone());
-                }
-            }
+            rewrite_items(&mut select_exprs, &mut order, &mut distinct_on, &to_column);
             for (_, args) in &mut set_calls {
                 for a in args.iter_mut() {
                     *a = to_column(a.clone());
@@ -784,19 +772,7 @@ impl Binder<'_> {
                     other => other,
                 })
             };
-            for (e, _) in &mut select_exprs {
-                *e = to_column(e.clone());
-            }
-            for (e, out, _) in &mut order {
-                if out.is_none() {
-                    *e = to_column(e.clone());
-                }
-            }
-            for (e, out) in &mut distinct_on {
-                if out.is_none() {
-                    *e = to_column(e.clone());
-                }
-            }
+            rewrite_items(&mut select_exprs, &mut order, &mut distinct_on, &to_column);
             plan = Plan::ProjectSet {
                 input: Box::new(plan),
                 calls: set_calls,
@@ -880,6 +856,29 @@ impl Binder<'_> {
             .map(|(name, (_, ty))| OutputColumn { name, ty })
             .collect();
         Ok(BoundQuery { plan, columns })
+    }
+}
+
+/// Rewrites with `f` the select list, and the ORDER BY and DISTINCT ON items that are not
+/// output columns (those are rewritten through the select list).
+fn rewrite_items(
+    select: &mut [Typed],
+    order: &mut OrderItems<'_>,
+    distinct_on: &mut DistinctOnItems,
+    f: &impl Fn(Expr) -> Expr,
+) {
+    for (e, _) in select.iter_mut() {
+        *e = f(e.clone());
+    }
+    for (e, out, _) in order.iter_mut() {
+        if out.is_none() {
+            *e = f(e.clone());
+        }
+    }
+    for (e, out) in distinct_on.iter_mut() {
+        if out.is_none() {
+            *e = f(e.clone());
+        }
     }
 }
 
