@@ -93,6 +93,19 @@ pub struct TableDef {
     pub indexes: Vec<IndexDef>,
     pub checks: Vec<CheckConstraint>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// Set for a materialized view: a table whose rows its query computes, recomputed by
+    /// `REFRESH MATERIALIZED VIEW` and never changed by DML. (Absent in records written
+    /// before materialized views existed, hence the default.)
+    #[serde(default)]
+    pub materialized: Option<MaterializedView>,
+}
+
+/// The definition of a materialized view's contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterializedView {
+    pub query: String,
+    /// Tables and views the query reads (by name), for dependency checks.
+    pub depends_on: Vec<String>,
 }
 
 impl TableDef {
@@ -243,13 +256,23 @@ impl Catalog {
         self.tables_by_name.contains_key(name) || self.views.contains_key(name)
     }
 
-    /// Views whose query reads `name`.
+    /// Views and materialized views whose query reads `name`.
     pub fn dependent_views(&self, name: &str) -> Vec<String> {
-        self.views
+        let views = self
+            .views
             .values()
             .filter(|v| v.depends_on.iter().any(|d| d == name))
-            .map(|v| v.name.clone())
-            .collect()
+            .map(|v| v.name.clone());
+        let materialized = self
+            .tables
+            .values()
+            .filter(|t| {
+                t.materialized
+                    .as_ref()
+                    .is_some_and(|m| m.depends_on.iter().any(|d| d == name))
+            })
+            .map(|t| t.name.clone());
+        views.chain(materialized).collect()
     }
 
     /// Foreign keys of other tables (or the same) that reference `table`, with their owner.
@@ -263,5 +286,57 @@ impl Catalog {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table definition as records written before materialized views hold it.
+    #[derive(Serialize)]
+    struct TableDefBeforeMaterializedViews {
+        id: TableId,
+        name: String,
+        columns: Vec<ColumnDef>,
+        primary_key: Option<Vec<usize>>,
+        primary_key_name: Option<String>,
+        indexes: Vec<IndexDef>,
+        checks: Vec<CheckConstraint>,
+        foreign_keys: Vec<ForeignKey>,
+    }
+
+    #[test]
+    fn table_definitions_from_older_records_decode() {
+        let old = TableDefBeforeMaterializedViews {
+            id: 7,
+            name: "accounts".into(),
+            columns: vec![ColumnDef {
+                name: "id".into(),
+                data_type: DataType::Int8,
+                nullable: false,
+                default: None,
+                identity: None,
+            }],
+            primary_key: Some(vec![0]),
+            primary_key_name: Some("accounts_pkey".into()),
+            indexes: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+        };
+        let bytes = rmp_serde::to_vec(&old).unwrap();
+        let def: TableDef = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(def.name, "accounts");
+        assert_eq!(def.primary_key, Some(vec![0]));
+        assert!(def.materialized.is_none());
+        let view = TableDef {
+            materialized: Some(MaterializedView {
+                query: "SELECT 1".into(),
+                depends_on: vec!["accounts".into()],
+            }),
+            ..def
+        };
+        let again: TableDef = rmp_serde::from_slice(&rmp_serde::to_vec(&view).unwrap()).unwrap();
+        assert_eq!(again, view);
     }
 }

@@ -254,6 +254,7 @@ mod tests {
             indexes: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            materialized: None,
         }))
         .unwrap();
         store

@@ -34,6 +34,7 @@ mod history;
 mod key;
 mod locks;
 mod replay;
+mod sequences;
 mod state;
 mod store;
 mod transaction;
@@ -41,7 +42,8 @@ pub mod value;
 
 pub use catalog::{
     Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
-    ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef, TableId, ViewDef,
+    MaterializedView, ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef, TableId,
+    ViewDef,
 };
 pub use change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxMeta, TxRecord};
 pub use checkpoint::{
@@ -55,6 +57,7 @@ pub use events::{
 };
 pub use history::{AS_OF_CACHE, AsOf, AsOfSource};
 pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
+pub use sequences::{Sequences, SessionSequences};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};
 pub use store::{AuditGuard, PendingCommit, Store, StoreOptions};
 pub use transaction::{Isolation, Savepoint, Transaction};

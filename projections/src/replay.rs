@@ -249,6 +249,7 @@ mod tests {
             indexes: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            materialized: None,
         }))
         .unwrap();
         let mut commit = |txn| {

@@ -344,6 +344,14 @@ impl Store {
         self.events_published.subscribe()
     }
 
+    /// The store's sequences, as the session whose memory is `session` calls them.
+    pub fn sequences(
+        &self,
+        session: Arc<Mutex<crate::sequences::SessionSequences>>,
+    ) -> crate::sequences::Sequences {
+        crate::sequences::Sequences::new(self.alloc.clone(), session)
+    }
+
     /// Starts a transaction on the latest durable state.
     pub fn begin(&self) -> Transaction {
         Transaction::new(

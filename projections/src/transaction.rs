@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use zqlite_log::Lsn;
 
@@ -19,6 +19,7 @@ use crate::catalog::TableId;
 use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::locks::{HeldLocks, RowLocks};
+use crate::sequences::{Sequences, SessionSequences};
 use crate::state::{Check, Key, State};
 use crate::store::Allocators;
 use crate::value::Value;
@@ -32,6 +33,8 @@ pub struct Transaction {
     stamp: Lsn,
     changes: Vec<Change>,
     alloc: Arc<Allocators>,
+    /// What the session running this transaction obtained from sequences (`currval`).
+    session_sequences: Arc<Mutex<SessionSequences>>,
     mode: Mode,
     /// Rows refreshed to a version committed after the snapshot (READ COMMITTED), with the
     /// LSN of that version: the commit checks against it instead of the snapshot.
@@ -95,6 +98,7 @@ impl Transaction {
             state,
             changes: Vec::new(),
             alloc,
+            session_sequences: Arc::default(),
             mode: Mode::Block {
                 isolation: Isolation::ReadCommitted,
                 locks: HeldLocks::new(locks),
@@ -118,6 +122,7 @@ impl Transaction {
             state,
             changes: Vec::new(),
             alloc,
+            session_sequences: Arc::default(),
             mode: Mode::AtHead(locks),
             based: HashMap::new(),
         }
@@ -329,50 +334,30 @@ impl Transaction {
         })
     }
 
+    /// Lets the transaction's sequence calls update `session`'s `currval`/`lastval`.
+    pub fn set_session_sequences(&mut self, session: Arc<Mutex<SessionSequences>>) {
+        self.session_sequences = session;
+    }
+
+    /// The sequences as this transaction's session sees them.
+    pub fn sequences(&self) -> Sequences {
+        Sequences::new(self.alloc.clone(), self.session_sequences.clone())
+    }
+
     /// nextval(): the sequence's next value, unique across concurrent transactions and kept
     /// even if this transaction rolls back (as in PostgreSQL).
     pub fn nextval(&mut self, sequence: &str) -> Result<i64> {
-        let def = self
-            .state
-            .catalog()
-            .sequence(sequence)
-            .cloned()
-            .ok_or_else(|| Error::UndefinedObject {
-                kind: "relation",
-                name: sequence.to_string(),
-            })?;
-        let current = self.state.sequence_state(sequence);
-        let value = self.alloc.nextval(&def, current)?;
-        self.apply(Change::AdvanceSequence {
-            name: sequence.to_string(),
-            last_value: value,
-        })?;
+        let (value, change) = self.sequences().nextval(&self.state, sequence)?;
+        self.apply(change)?;
         Ok(value)
     }
 
     /// setval(): sets the sequence's state.
     pub fn setval(&mut self, sequence: &str, value: i64, is_called: bool) -> Result<()> {
-        let def = self
-            .state
-            .catalog()
-            .sequence(sequence)
-            .cloned()
-            .ok_or_else(|| Error::UndefinedObject {
-                kind: "relation",
-                name: sequence.to_string(),
-            })?;
-        if value < def.min_value || value > def.max_value {
-            return Err(Error::OutOfRange(format!(
-                "setval: value {value} is out of bounds for sequence \"{}\" ({}..{})",
-                def.name, def.min_value, def.max_value
-            )));
-        }
-        self.alloc.setval(sequence, value, is_called);
-        self.apply(Change::SetSequence {
-            name: sequence.to_string(),
-            last_value: value,
-            is_called,
-        })
+        let change = self
+            .sequences()
+            .setval(&self.state, sequence, value, is_called)?;
+        self.apply(change)
     }
 
     pub fn savepoint(&self) -> Savepoint {

@@ -332,6 +332,7 @@ pub(crate) fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Resu
             indexes: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            materialized: None,
         },
         sequences: Vec::new(),
     };
@@ -399,6 +400,7 @@ fn create_table_as(
         indexes: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        materialized: None,
     }))?;
     let count = rows.len() as u64;
     for row in rows {
@@ -449,8 +451,11 @@ pub(crate) fn create_index(txn: &mut Transaction, ci: &ast::CreateIndex) -> Resu
 }
 
 pub(crate) fn create_view(txn: &mut Transaction, cv: &ast::CreateView) -> Result<QueryResult> {
-    if cv.materialized || cv.or_alter {
-        return Err(Error::unsupported("materialized views / OR ALTER"));
+    if cv.materialized {
+        return crate::materialized::create(txn, cv);
+    }
+    if cv.or_alter {
+        return Err(Error::unsupported("CREATE OR ALTER VIEW"));
     }
     let name = object_name(&cv.name)?;
     if txn.state().catalog().relation_exists(&name) && !cv.or_replace {
@@ -495,6 +500,11 @@ pub(crate) fn create_view(txn: &mut Transaction, cv: &ast::CreateView) -> Result
     Ok(done("CREATE VIEW"))
 }
 
+/// 42809: `name` is a relation of another kind than the statement names.
+fn not_a(name: &str, kind: &str) -> Error {
+    Error::bind("42809", format!("\"{name}\" is not a {kind}"))
+}
+
 pub(crate) fn drop(
     txn: &mut Transaction,
     object_type: &ast::ObjectType,
@@ -518,26 +528,42 @@ pub(crate) fn drop(
             ),
         };
         match object_type {
-            ast::ObjectType::Table => {
-                tag = "DROP TABLE";
+            ast::ObjectType::Table | ast::ObjectType::MaterializedView => {
+                let materialized = *object_type == ast::ObjectType::MaterializedView;
+                let kind = if materialized {
+                    tag = "DROP MATERIALIZED VIEW";
+                    "materialized view"
+                } else {
+                    tag = "DROP TABLE";
+                    "table"
+                };
                 let Some(def) = catalog.table_by_name(&name) else {
+                    if catalog.view(&name).is_some() {
+                        return Err(not_a(&name, kind));
+                    }
                     if if_exists {
                         continue;
                     }
                     return Err(Error::bind(
                         "42P01",
-                        format!("table \"{name}\" does not exist"),
+                        format!("{kind} \"{name}\" does not exist"),
                     ));
                 };
+                if def.materialized.is_some() != materialized {
+                    return Err(not_a(&name, kind));
+                }
                 let deps = dependents();
                 if !deps.is_empty() {
-                    return Err(depends_err("table", deps));
+                    return Err(depends_err(kind, deps));
                 }
                 txn.apply(Change::DropTable { table: def.id })?;
             }
             ast::ObjectType::View => {
                 tag = "DROP VIEW";
                 if catalog.view(&name).is_none() {
+                    if catalog.table_by_name(&name).is_some() {
+                        return Err(not_a(&name, "view"));
+                    }
                     if if_exists {
                         continue;
                     }
@@ -613,12 +639,18 @@ pub(crate) fn drop(
 pub(crate) fn truncate(txn: &mut Transaction, t: &ast::Truncate) -> Result<QueryResult> {
     for target in &t.table_names {
         let name = object_name(&target.name)?;
-        let id = txn
-            .state()
-            .catalog()
-            .table_by_name(&name)
-            .map(|d| d.id)
-            .ok_or_else(|| Error::bind("42P01", format!("relation \"{name}\" does not exist")))?;
+        let catalog = txn.state().catalog();
+        let def = catalog.table_by_name(&name).ok_or_else(|| {
+            if catalog.view(&name).is_some() {
+                not_a(&name, "table")
+            } else {
+                Error::bind("42P01", format!("relation \"{name}\" does not exist"))
+            }
+        })?;
+        if def.materialized.is_some() {
+            return Err(not_a(&name, "table"));
+        }
+        let id = def.id;
         txn.apply(Change::Truncate { table: id })?;
     }
     Ok(done("TRUNCATE TABLE"))

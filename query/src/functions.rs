@@ -55,7 +55,12 @@ pub enum Func {
     CurrentLsn,
     Random,
     GenRandomUuid,
+    /// `nextval`, `currval`, `setval`, `lastval`: the executor runs them with the session's
+    /// sequences (`crate::sequences`).
     NextVal,
+    CurrVal,
+    SetVal,
+    LastVal,
     /// `date_part(field, source)`: double precision.
     DatePart,
     /// `EXTRACT(field FROM source)`: numeric.
@@ -117,6 +122,9 @@ impl Func {
             Func::Random => "random",
             Func::GenRandomUuid => "gen_random_uuid",
             Func::NextVal => "nextval",
+            Func::CurrVal => "currval",
+            Func::SetVal => "setval",
+            Func::LastVal => "lastval",
             Func::DatePart => "date_part",
             Func::Extract => "extract",
             Func::Coalesce => "coalesce",
@@ -143,8 +151,15 @@ impl Func {
 
     /// Whether two calls with the same arguments may give different results.
     pub fn is_volatile(&self) -> bool {
-        matches!(self, Func::Random | Func::GenRandomUuid | Func::NextVal)
-            || matches!(self, Func::DateTime(f) if f.is_volatile())
+        matches!(
+            self,
+            Func::Random
+                | Func::GenRandomUuid
+                | Func::NextVal
+                | Func::CurrVal
+                | Func::SetVal
+                | Func::LastVal
+        ) || matches!(self, Func::DateTime(f) if f.is_volatile())
     }
 }
 
@@ -279,6 +294,17 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         ("random", 0) => (Func::Random, DataType::Float8),
         ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
         ("nextval", 1) if all_text => (Func::NextVal, DataType::Int8),
+        ("currval", 1) if all_text => (Func::CurrVal, DataType::Int8),
+        ("lastval", 0) => (Func::LastVal, DataType::Int8),
+        ("setval", 2 | 3)
+            if text_ok(&t0)
+                && num(args[1])
+                && args
+                    .get(2)
+                    .is_none_or(|t| t.is_none_or(|t| t == DataType::Bool)) =>
+        {
+            (Func::SetVal, DataType::Int8)
+        }
         ("date_part" | "extract", 2)
             if text_ok(&t0)
                 && args[1].is_some_and(|t| {
@@ -612,8 +638,10 @@ impl Func {
             }
             Func::Random => V::Float8(random_u64() as f64 / (u64::MAX as f64 + 1.0)),
             Func::GenRandomUuid => V::Uuid(uuid::Uuid::new_v4()),
-            Func::NextVal => {
-                return Err(Error::unsupported("nextval() outside a column default"));
+            Func::NextVal | Func::CurrVal | Func::SetVal | Func::LastVal => {
+                return Err(crate::exec::internal(
+                    "a sequence function evaluated without the session's sequences",
+                ));
             }
             Func::DatePart | Func::Extract => {
                 let field = text_arg(&args[0]).to_lowercase();

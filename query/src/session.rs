@@ -13,15 +13,16 @@
 //!   behind the scenes, keyed by their text, so drivers that resend the same text benefit.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
 
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use zqlite_projections::value::{DataType, Value};
 use zqlite_projections::{
-    Error as StoreError, Isolation, Savepoint, State, Store, Transaction, TxMeta,
+    Change, Error as StoreError, Isolation, Savepoint, Sequences, SessionSequences, State, Store,
+    Transaction, TxMeta,
 };
 
 use crate::as_of::{self, AsOf, QueryPoint};
@@ -32,7 +33,7 @@ use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
 use crate::prepared::{Bound, Prepared};
 use crate::result::{Column, QueryResult};
-use crate::{alter, ddl, dml, events, maintenance, roles};
+use crate::{alter, ddl, dml, events, maintenance, roles, sequences};
 
 #[derive(Debug)]
 struct Block {
@@ -71,6 +72,8 @@ pub struct Session {
     interrupt: Arc<AtomicBool>,
     /// `zq.as_of`: the past point every read uses, `None` for the live state (`as_of.rs`).
     as_of: Option<AsOf>,
+    /// What this session obtained from sequences (`currval`, `lastval`).
+    sequences: Arc<Mutex<SessionSequences>>,
 }
 
 /// Who is connected, beside the user, as the log records it with each commit.
@@ -113,7 +116,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
 /// clauses PostgreSQL accepts).
 const RECURSION_LIMIT: usize = 400;
 
-fn columns_of(cols: &[OutputColumn]) -> Vec<Column> {
+pub(crate) fn columns_of(cols: &[OutputColumn]) -> Vec<Column> {
     cols.iter()
         .map(|c| Column {
             name: c.name.clone(),
@@ -136,20 +139,33 @@ pub(crate) fn run_write(
             Some(p) => {
                 let state = txn.state();
                 let cached = p.plan(state, params, || {
-                    Ok(Bound::Insert(Box::new(InsertPlan::bind(state, i, params)?)))
+                    Ok(Bound::Insert(Box::new(InsertPlan::bind(
+                        state,
+                        i,
+                        params,
+                        &[],
+                    )?)))
                 })?;
                 let Bound::Insert(plan) = &cached.bound else {
                     return Err(internal("a prepared INSERT holds another kind of plan"));
                 };
                 plan.run(txn, params)
             }
-            None => InsertPlan::bind(txn.state(), i, params)?.run(txn, params),
+            None => InsertPlan::bind(txn.state(), i, params, &[])?.run(txn, params),
         },
-        S::Update(u) => dml::update(txn, u, params),
-        S::Delete(d) => dml::delete(txn, d, params),
+        S::Update(u) => dml::update(txn, u, params, &[]),
+        S::Delete(d) => dml::delete(txn, d, params, &[]),
+        S::Query(q) if dml::with::modifies(q) => dml::with::run(txn, q, params),
         S::CreateTable(ct) => ddl::create_table(txn, ct),
         S::CreateIndex(ci) => ddl::create_index(txn, ci),
         S::CreateView(cv) => ddl::create_view(txn, cv),
+        S::RefreshMaterializedView(r) => crate::materialized::refresh(txn, r),
+        S::CreateSequence {
+            temporary,
+            if_not_exists,
+            name,
+            sequence_options,
+        } => sequences::create_sequence(txn, *temporary, *if_not_exists, name, sequence_options),
         S::Drop {
             object_type,
             if_exists,
@@ -182,12 +198,14 @@ fn is_write(stmt: &Statement) -> bool {
             | S::CreateTable(_)
             | S::CreateIndex(_)
             | S::CreateView(_)
+            | S::CreateSequence { .. }
+            | S::RefreshMaterializedView(_)
             | S::Drop { .. }
             | S::AlterTable(_)
             | S::Truncate(_)
             | S::CreateRole(_)
             | S::AlterRole { .. }
-    ) || matches!(stmt, S::Query(q) if events::write_call_of(q).is_some())
+    ) || matches!(stmt, S::Query(q) if events::write_call_of(q).is_some() || dml::with::modifies(q))
 }
 
 impl Session {
@@ -200,6 +218,7 @@ impl Session {
             by_text: HashMap::new(),
             interrupt: Arc::new(AtomicBool::new(false)),
             as_of: None,
+            sequences: Arc::default(),
         }
     }
 
@@ -378,6 +397,9 @@ impl Session {
         if let Some(command) = maintenance::recognise(sql) {
             return Ok(vec![self.maintenance(command)?]);
         }
+        if let Some(alter) = sequences::recognise_alter(sql) {
+            return Ok(vec![self.alter_sequence(sql, alter)?]);
+        }
         if !params.is_empty()
             && let Some(p) = self.by_text.get(sql).cloned()
         {
@@ -394,6 +416,28 @@ impl Session {
             out.push(self.statement(stmt, params, None)?);
         }
         Ok(out)
+    }
+
+    /// ALTER SEQUENCE (read from tokens: see `sequences.rs`).
+    fn alter_sequence(
+        &mut self,
+        sql: &str,
+        alter: Result<sequences::AlterSequence>,
+    ) -> Result<QueryResult> {
+        if self.block.as_ref().is_some_and(|b| b.failed) {
+            return Err(Error::TransactionAborted);
+        }
+        let result = match (alter, &self.as_of) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(_)) => Err(Error::Runtime {
+                sqlstate: "25006",
+                message: "cannot execute ALTER SEQUENCE while zq.as_of is set".into(),
+            }),
+            (Ok(alter), None) => self.write_with(sql.trim().to_string(), Vec::new(), |txn| {
+                sequences::alter_sequence(txn, &alter)
+            }),
+        };
+        self.fail_block_on_error(result)
     }
 
     /// VACUUM / ANALYZE: checks the tables and does nothing else (see `maintenance.rs`).
@@ -461,7 +505,7 @@ impl Session {
                 if statements.is_empty() =>
             {
                 let described = self.read(|state| {
-                    let columns = crate::dml::describe_returning(state, &stmt, param_types)?;
+                    let columns = crate::dml::describe_returning(state, &stmt, param_types, &[])?;
                     Ok(QueryResult::Rows {
                         columns: columns_of(&columns.unwrap_or_default()),
                         rows: Vec::new(),
@@ -471,6 +515,16 @@ impl Session {
             }
             _ => return Ok(None),
         };
+        if dml::with::modifies(&q) {
+            let described = self.read(|state| {
+                let columns = dml::with::describe(state, &q, param_types)?;
+                Ok(QueryResult::Rows {
+                    columns: columns_of(&columns.unwrap_or_default()),
+                    rows: Vec::new(),
+                })
+            })?;
+            return Ok(Some(described.columns().to_vec()));
+        }
         let described = self.read(|state| {
             let bound = Binder::for_types(state, param_types)
                 .allow_as_of(true)
@@ -514,6 +568,7 @@ impl Session {
                 if self.block.is_none() {
                     let mut txn = self.store.begin();
                     txn.set_cancel_flag(self.interrupt.clone());
+                    txn.set_session_sequences(self.sequences.clone());
                     if let Some(level) = isolation(modes) {
                         txn.set_isolation(level);
                     }
@@ -594,23 +649,34 @@ impl Session {
                 block.savepoints.truncate(pos);
                 Ok(QueryResult::command("RELEASE", None))
             }
-            S::Query(q) if events::write_call_of(q).is_none() => {
-                let flag = self.interrupt.clone();
+            S::Query(q) if events::write_call_of(q).is_none() && !dml::with::modifies(q) => {
                 let store = self.store.clone();
+                let ctx = &mut QueryContext {
+                    interrupt: self.interrupt.clone(),
+                    sequences: store.sequences(self.sequences.clone()),
+                    sequence_changes: Vec::new(),
+                };
                 let result = match as_of::query_point(&store, q, params) {
                     // The query names its own point: it reads that state throughout.
                     Ok(QueryPoint::At(at)) => match prepared {
-                        Some(p) => prepared_query(&at.state, &store, q, params, p, flag, true),
-                        None => query(&at.state, &store, q, params, flag, true),
+                        Some(p) => prepared_query(&at.state, &store, q, params, p, true, ctx),
+                        None => query(&at.state, &store, q, params, true, ctx),
                     },
                     Ok(point) => {
                         let allowed = matches!(point, QueryPoint::Unset);
                         self.read(|state| match prepared {
-                            Some(p) => prepared_query(state, &store, q, params, p, flag, allowed),
-                            None => query(state, &store, q, params, flag, allowed),
+                            Some(p) => prepared_query(state, &store, q, params, p, allowed, ctx),
+                            None => query(state, &store, q, params, allowed, ctx),
                         })
                     }
                     Err(e) => Err(e),
+                };
+                let result = match std::mem::take(&mut ctx.sequence_changes) {
+                    changes if changes.is_empty() => result,
+                    changes => {
+                        let text = prepared.map_or_else(|| stmt.to_string(), |p| p.sql().into());
+                        self.log_sequence_changes(text, changes).and(result)
+                    }
                 };
                 self.fail_block_on_error(result)
             }
@@ -723,11 +789,51 @@ impl Session {
             (None, Some(p)) => p.sql().to_string(),
             (None, None) => stmt.to_string(),
         };
+        self.write_with(text, param_texts, |txn| {
+            run_write(txn, stmt, params, prepared)
+        })
+    }
+
+    /// Records what a query's sequence calls changed: sequences are not transactional, so
+    /// the changes are logged even when the query failed, and in a block they go with the
+    /// block's commit.
+    fn log_sequence_changes(&mut self, text: String, changes: Vec<Change>) -> Result<()> {
+        if self.as_of.is_some() {
+            return Err(Error::Runtime {
+                sqlstate: "25006",
+                message: "cannot execute nextval() or setval() while zq.as_of is set".into(),
+            });
+        }
+        if let Some(block) = &mut self.block {
+            for change in changes {
+                block.txn.apply(change)?;
+            }
+            return Ok(());
+        }
+        let meta = self.meta(vec![text], vec![Vec::new()]);
+        let (_, pending) = self.store.write_at_head(meta, |txn| {
+            for change in &changes {
+                txn.apply(change.clone())?;
+            }
+            Ok(())
+        })?;
+        self.store.wait(pending)?;
+        Ok(())
+    }
+
+    /// Runs `run` as one statement with SQL text `text`: on the open block's transaction,
+    /// or as its own transaction at the head, committed durably before returning.
+    fn write_with(
+        &mut self,
+        text: String,
+        param_texts: Vec<Option<String>>,
+        mut run: impl FnMut(&mut Transaction) -> Result<QueryResult>,
+    ) -> Result<QueryResult> {
         if let Some(block) = &mut self.block {
             // A failing statement may leave part of its work in the transaction: the block
             // is failed from then on, so that work can be neither read nor committed, and
             // ROLLBACK (TO SAVEPOINT) discards it.
-            return match run_write(&mut block.txn, stmt, params, prepared) {
+            return match run(&mut block.txn) {
                 Ok(r) => {
                     block.statements.push(text);
                     block.params.push(param_texts);
@@ -740,10 +846,12 @@ impl Session {
             };
         }
         let meta = self.meta(vec![text], vec![param_texts]);
+        let sequences = self.sequences.clone();
         loop {
             let mut failure = None;
             let result = self.store.write_at_head(meta.clone(), |txn| {
-                run_write(txn, stmt, params, prepared).map_err(|e| {
+                txn.set_session_sequences(sequences.clone());
+                run(txn).map_err(|e| {
                     failure = Some(e);
                     zqlite_projections::Error::Internal("statement failed".into())
                 })
@@ -818,22 +926,33 @@ fn no_savepoint(name: &str) -> Error {
     }
 }
 
+/// What a query runs with besides its state: the session's cancel flag and sequences, and
+/// the sequence changes its calls made (for the session to log).
+struct QueryContext {
+    interrupt: Arc<AtomicBool>,
+    sequences: Sequences,
+    sequence_changes: Vec<Change>,
+}
+
 /// Binds, optimises and runs a query on `state`.
 fn query(
     state: &State,
     store: &Store,
     q: &ast::Query,
     params: &[Value],
-    interrupt: Arc<AtomicBool>,
     time_travel: bool,
+    ctx: &mut QueryContext,
 ) -> Result<QueryResult> {
     let mut binder = Binder::new(state, params).allow_as_of(time_travel);
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
-    let rows = Exec::new(state, params)
+    let mut ex = Exec::new(state, params)
         .with_store(store)
-        .with_interrupt(interrupt)
-        .run(&plan)?;
+        .with_interrupt(ctx.interrupt.clone())
+        .with_sequences(ctx.sequences.clone());
+    let rows = ex.run(&plan);
+    ctx.sequence_changes = ex.take_sequence_changes();
+    let rows = rows?;
     Ok(QueryResult::Rows {
         columns: columns_of(&bound.columns),
         rows,
@@ -847,8 +966,8 @@ fn prepared_query(
     q: &ast::Query,
     params: &[Value],
     p: &Prepared,
-    interrupt: Arc<AtomicBool>,
     time_travel: bool,
+    ctx: &mut QueryContext,
 ) -> Result<QueryResult> {
     let cached = p.plan(state, params, || {
         let bound = Binder::new(state, params)
@@ -862,10 +981,13 @@ fn prepared_query(
     let Bound::Query { plan, columns } = &cached.bound else {
         return Err(internal("a prepared query holds another kind of plan"));
     };
-    let rows = Exec::new(state, params)
+    let mut ex = Exec::new(state, params)
         .with_store(store)
-        .with_interrupt(interrupt)
-        .run(plan)?;
+        .with_interrupt(ctx.interrupt.clone())
+        .with_sequences(ctx.sequences.clone());
+    let rows = ex.run(plan);
+    ctx.sequence_changes = ex.take_sequence_changes();
+    let rows = rows?;
     Ok(QueryResult::Rows {
         columns: columns_of(columns),
         rows,

@@ -190,6 +190,7 @@ fn table_def(id: u64) -> TableDef {
         indexes: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        materialized: None,
     }
 }
 

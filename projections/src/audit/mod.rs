@@ -847,6 +847,7 @@ mod tests {
             indexes: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            materialized: None,
         }
     }
 

@@ -29,6 +29,7 @@ pub fn table(id: TableId, name: &str, extra: &[(&str, DataType)]) -> TableDef {
         indexes: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        materialized: None,
     }
 }
 
@@ -92,5 +93,6 @@ pub fn heap_table(id: TableId, name: &str, columns: &[(&str, DataType)]) -> Tabl
         indexes: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        materialized: None,
     }
 }

@@ -41,6 +41,12 @@ pub(crate) enum CteBody {
     InAnchor,
     /// A recursive query seen from inside a body that is not `anchor UNION step`.
     NotWellFormed,
+    /// Rows computed before the statement's main part ran: what a data-modifying WITH
+    /// query returned, or a WITH query evaluated on the statement's snapshot.
+    Rows {
+        rows: std::rc::Rc<Vec<Vec<zqlite_projections::value::Value>>>,
+        columns: Vec<OutputColumn>,
+    },
     /// A recursive query seen from inside its step: the work table.
     WorkTable {
         id: usize,
@@ -131,6 +137,14 @@ impl Binder<'_> {
                 let width = columns.len();
                 (Plan::WorkTable { id, width }, columns)
             }
+            CteBody::Rows { rows, columns } => {
+                let width = columns.len();
+                let rows = rows
+                    .iter()
+                    .map(|r| r.iter().cloned().map(Expr::Literal).collect())
+                    .collect();
+                (Plan::Values { rows, width }, columns)
+            }
             CteBody::Query { query, recursive } => {
                 let saved_ctes = self.ctes.split_off(pos);
                 let current = self.scopes.pop().unwrap_or_default();
@@ -146,6 +160,18 @@ impl Binder<'_> {
                 (bound.plan, bound.columns)
             }
         };
+        if cte.columns.len() > columns.len() {
+            return Err(Error::Bind {
+                sqlstate: "42P10",
+                message: format!(
+                    "WITH query \"{}\" has {} columns available but {} columns specified",
+                    cte.name,
+                    columns.len(),
+                    cte.columns.len()
+                ),
+                location: loc,
+            });
+        }
         let alias_name = alias.map(|a| ident_name(&a.name)).unwrap_or(cte.name);
         let renames: Vec<String> = alias
             .map(|a| a.columns.iter().map(|c| ident_name(&c.name)).collect())

@@ -17,6 +17,7 @@
 
 mod call;
 mod cte;
+pub(crate) use cte::{Cte, CteBody};
 pub(crate) mod expr;
 pub(crate) mod from;
 mod query;
@@ -201,6 +202,13 @@ impl<'a> Binder<'a> {
             set_calls: None,
             as_of_allowed: false,
         }
+    }
+
+    /// Puts WITH queries a statement defined before this binder's part of it in scope (the
+    /// queries of a WITH clause around INSERT, UPDATE or DELETE: `crate::dml::with`).
+    pub(crate) fn with_ctes(mut self, ctes: &[Cte]) -> Binder<'a> {
+        self.ctes = ctes.to_vec();
+        self
     }
 
     /// A binder for a statement whose parameters are not known yet, only their types

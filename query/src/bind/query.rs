@@ -304,6 +304,12 @@ impl Binder<'_> {
                     columns,
                 })
             }
+            ast::SetExpr::Insert(_) | ast::SetExpr::Update(_) | ast::SetExpr::Delete(_) => {
+                Err(Error::bind(
+                    "0A000",
+                    "WITH clause containing a data-modifying statement must be at the top level",
+                ))
+            }
             other => Err(Error::unsupported(format!("query body {other}"))),
         }
     }

@@ -14,7 +14,7 @@ use zqlite_projections::value::{CastContext, DataType, Value, cast};
 use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
 
 use crate::bind::expr::{Typed, coerce_to};
-use crate::bind::{Binder, OutputColumn, ScopeColumn, ident_name, object_name};
+use crate::bind::{Binder, Cte, OutputColumn, ScopeColumn, ident_name, object_name};
 use crate::error::{Error, Result};
 use crate::exec::{Exec, Row};
 use crate::expr::Expr;
@@ -23,12 +23,20 @@ use crate::optimizer::optimize;
 use crate::plan::Plan;
 use crate::result::{Column, QueryResult};
 
+/// The table a DML statement changes (never a materialized view: 42809).
 pub(super) fn table_def(state: &State, name: &str) -> Result<Arc<TableDef>> {
-    state
+    let def = state
         .catalog()
         .table_by_name(name)
         .cloned()
-        .ok_or_else(|| Error::bind("42P01", format!("relation \"{name}\" does not exist")))
+        .ok_or_else(|| Error::bind("42P01", format!("relation \"{name}\" does not exist")))?;
+    if def.materialized.is_some() {
+        return Err(Error::bind(
+            "42809",
+            format!("cannot change materialized view \"{name}\""),
+        ));
+    }
+    Ok(def)
 }
 
 pub(super) fn table_scope(def: &TableDef, alias: &str) -> Vec<ScopeColumn> {
@@ -86,8 +94,22 @@ pub(crate) fn eval_default_text(
     let state = txn.state().clone();
     match bind_default(&state, text, ty, params)? {
         Default::NextVal(seq) => Ok(Value::Int8(txn.nextval(&seq)?)),
-        Default::Expr(e) => Exec::new(&state, params).eval(&e, &[]),
+        Default::Expr(e) => {
+            let mut ex = Exec::new(&state, params).with_sequences(txn.sequences());
+            let value = ex.eval(&e, &[]);
+            log_sequence_calls(txn, &mut ex)?;
+            value
+        }
     }
+}
+
+/// Adds the changes of the sequence calls `ex` made to `txn` (they are kept even if the
+/// statement then fails, as far as the allocator is concerned; see `crate::sequences`).
+pub(crate) fn log_sequence_calls(txn: &mut Transaction, ex: &mut Exec<'_>) -> Result<()> {
+    for change in ex.take_sequence_changes() {
+        txn.apply(change)?;
+    }
+    Ok(())
 }
 
 /// Bound CHECK constraints of a table: (name, predicate over a row of the table).
@@ -240,7 +262,13 @@ pub(crate) struct InsertPlan {
 
 impl InsertPlan {
     /// Binds `ins` against `state` (parameters are used for their types only).
-    pub(crate) fn bind(state: &State, ins: &ast::Insert, params: &[Value]) -> Result<InsertPlan> {
+    /// `ctes`: WITH queries in scope (those of a WITH clause around the INSERT).
+    pub(crate) fn bind(
+        state: &State,
+        ins: &ast::Insert,
+        params: &[Value],
+        ctes: &[Cte],
+    ) -> Result<InsertPlan> {
         if ins.or.is_some() || ins.replace_into || ins.ignore {
             return Err(Error::Syntax {
                 message:
@@ -265,10 +293,14 @@ impl InsertPlan {
             None => Source::DefaultValues,
             Some(q) => match q.body.as_ref() {
                 ast::SetExpr::Values(v) if q.order_by.is_none() && q.limit_clause.is_none() => {
-                    Source::Values(Binder::new(state, params).insert_values(v, &types)?)
+                    Source::Values(
+                        Binder::new(state, params)
+                            .with_ctes(ctes)
+                            .insert_values(v, &types)?,
+                    )
                 }
                 _ => {
-                    let bound = Binder::new(state, params).query(q)?;
+                    let bound = Binder::new(state, params).with_ctes(ctes).query(q)?;
                     if bound.columns.len() > targets.len() {
                         return Err(Error::bind(
                             "42601",
@@ -323,7 +355,7 @@ impl InsertPlan {
     /// the state as of the statement's start, as in PostgreSQL.
     pub(crate) fn run(&self, txn: &mut Transaction, params: &[Value]) -> Result<QueryResult> {
         let start = txn.state().clone();
-        let mut ex = Exec::new(&start, params);
+        let mut ex = Exec::new(&start, params).with_sequences(txn.sequences());
         let provided: Vec<Vec<Option<Value>>> = match &self.source {
             Source::DefaultValues => vec![vec![]],
             Source::Values(rows) => {
@@ -378,6 +410,7 @@ impl InsertPlan {
         }
         // Without ON CONFLICT every row is computed first and the statement's snapshot is
         // released, so the inserts change the transaction's maps in place.
+        log_sequence_calls(txn, &mut ex)?;
         drop(ex);
         drop(start);
         for full in inserts {
@@ -662,5 +695,6 @@ pub(super) fn bind_assignments(
 }
 
 mod modify;
+pub(crate) mod with;
 
 pub(crate) use modify::{delete, describe_returning, update};

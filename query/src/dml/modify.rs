@@ -6,10 +6,10 @@ use zqlite_projections::value::{DataType, Value};
 use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
 
 use super::{
-    assign, bind_assignments, bind_checks, bind_returning, returning_result, run_checks, table_def,
-    table_scope,
+    assign, bind_assignments, bind_checks, bind_returning, log_sequence_calls, returning_result,
+    run_checks, table_def, table_scope,
 };
-use crate::bind::{Binder, OutputColumn, ident_name, object_name};
+use crate::bind::{Binder, Cte, OutputColumn, ident_name, object_name};
 use crate::error::{Error, Result};
 use crate::exec::{Exec, KeyedRow, Row};
 use crate::expr::Expr;
@@ -177,10 +177,12 @@ fn bind_selection(
     Ok(Expr::and_all(parts))
 }
 
+/// `ctes`: WITH queries in scope (those of a WITH clause around the UPDATE).
 pub(crate) fn update(
     txn: &mut Transaction,
     up: &ast::Update,
     params: &[Value],
+    ctes: &[Cte],
 ) -> Result<QueryResult> {
     if !up.table.joins.is_empty() {
         return Err(Error::unsupported("UPDATE of a join"));
@@ -188,7 +190,7 @@ pub(crate) fn update(
     let state = txn.state().clone();
     let (name, alias, view_where) = target_table(&state, &up.table.relation)?;
     let def = table_def(&state, &name)?;
-    let mut b = Binder::new(&state, params);
+    let mut b = Binder::new(&state, params).with_ctes(ctes);
     b.window_ban = crate::bind::window::WindowBan::Clause("UPDATE");
     b.scope().columns = table_scope(&def, alias.as_deref().unwrap_or(&def.name));
     let from = match &up.from {
@@ -221,7 +223,7 @@ pub(crate) fn update(
         .transpose()?;
     let from = from.map(|p| optimize(p, state.catalog())).transpose()?;
     let checks = bind_checks(&state, &def)?;
-    let mut ex = Exec::new(&state, params);
+    let mut ex = Exec::new(&state, params).with_sequences(txn.sequences());
     let targets = matching_rows(&mut ex, &state, &def, from.as_ref(), &selection)?;
     let mut updates = Vec::with_capacity(targets.len());
     for (key, row) in targets {
@@ -248,16 +250,19 @@ pub(crate) fn update(
             returned.push(out);
         }
     }
+    log_sequence_calls(txn, &mut ex)?;
     Ok(match returning {
         Some((_, cols)) => returning_result(cols, returned),
         None => QueryResult::command("UPDATE", Some(updates.len() as u64)),
     })
 }
 
+/// `ctes`: WITH queries in scope (those of a WITH clause around the DELETE).
 pub(crate) fn delete(
     txn: &mut Transaction,
     del: &ast::Delete,
     params: &[Value],
+    ctes: &[Cte],
 ) -> Result<QueryResult> {
     let tables = match &del.from {
         ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
@@ -275,7 +280,7 @@ pub(crate) fn delete(
     let state = txn.state().clone();
     let (name, alias, view_where) = target_table(&state, &target.relation)?;
     let def = table_def(&state, &name)?;
-    let mut b = Binder::new(&state, params);
+    let mut b = Binder::new(&state, params).with_ctes(ctes);
     b.scope().columns = table_scope(&def, alias.as_deref().unwrap_or(&def.name));
     let from = match &del.using {
         None => None,
@@ -288,7 +293,7 @@ pub(crate) fn delete(
         .map(|r| bind_returning(&mut b, r))
         .transpose()?;
     let from = from.map(|p| optimize(p, state.catalog())).transpose()?;
-    let mut ex = Exec::new(&state, params);
+    let mut ex = Exec::new(&state, params).with_sequences(txn.sequences());
     let targets = matching_rows(&mut ex, &state, &def, from.as_ref(), &selection)?;
     let mut returned = Vec::new();
     let mut count = 0u64;
@@ -306,6 +311,7 @@ pub(crate) fn delete(
             returned.push(out);
         }
     }
+    log_sequence_calls(txn, &mut ex)?;
     Ok(match returning {
         Some((_, cols)) => returning_result(cols, returned),
         None => QueryResult::command("DELETE", Some(count)),
@@ -318,8 +324,9 @@ pub(crate) fn describe_returning(
     state: &State,
     stmt: &ast::Statement,
     param_types: &[Option<DataType>],
+    ctes: &[Cte],
 ) -> Result<Option<Vec<OutputColumn>>> {
-    let mut b = Binder::for_types(state, param_types);
+    let mut b = Binder::for_types(state, param_types).with_ctes(ctes);
     let (items, relation, from) = match stmt {
         ast::Statement::Insert(ins) => {
             let Some(items) = &ins.returning else {

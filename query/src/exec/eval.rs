@@ -181,6 +181,15 @@ impl Exec<'_> {
                     values.push(self.eval(a, row)?);
                 }
                 match f {
+                    f if crate::sequences::is_sequence_call(*f) => {
+                        let sequences = self.sequences.as_ref().ok_or_else(|| {
+                            Error::unsupported(format!("{}() in this context", f.name()))
+                        })?;
+                        let (value, change) =
+                            crate::sequences::call(sequences, self.state, *f, &values)?;
+                        self.sequence_changes.extend(change);
+                        value
+                    }
                     Func::Catalog(c) => {
                         crate::system::catalog_functions::eval(*c, self.state, &values)?
                     }

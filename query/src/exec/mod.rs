@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use zqlite_projections::value::{DataType, Value, cmp_total};
-use zqlite_projections::{RowEntry, State, Store, TableData};
+use zqlite_projections::{Change, RowEntry, Sequences, State, Store, TableData};
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
@@ -55,6 +55,10 @@ pub struct Exec<'a> {
     store: Option<&'a Store>,
     /// The rows of each running `WITH RECURSIVE` round's work table, by id.
     work_tables: HashMap<usize, Vec<Row>>,
+    /// The session's sequences, for `nextval` and friends (absent: they fail).
+    sequences: Option<Sequences>,
+    /// What the statement's sequence calls changed, for the caller to log.
+    sequence_changes: Vec<Change>,
 }
 
 /// How many rows the executor visits between two looks at the interrupt flag.
@@ -146,7 +150,21 @@ impl<'a> Exec<'a> {
             ticks: 0,
             store: None,
             work_tables: HashMap::new(),
+            sequences: None,
+            sequence_changes: Vec::new(),
         }
+    }
+
+    /// Lets the statement call `nextval`, `currval`, `setval` and `lastval`.
+    pub fn with_sequences(mut self, sequences: Sequences) -> Exec<'a> {
+        self.sequences = Some(sequences);
+        self
+    }
+
+    /// The sequence changes the statement's calls made so far (emptied): the caller logs
+    /// them, whether or not the statement succeeds.
+    pub fn take_sequence_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.sequence_changes)
     }
 
     /// Lets system relations read the log of the store `state` was taken from.

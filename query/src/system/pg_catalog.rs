@@ -388,7 +388,7 @@ fn pg_class(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {
             name: t.name.clone(),
             am: oids::HEAP_AM,
             has_index: !indexes.is_empty(),
-            kind: "r",
+            kind: if t.materialized.is_some() { "m" } else { "r" },
             natts: t.columns.len(),
             checks: t.checks.len(),
             replident: "d",

@@ -433,6 +433,7 @@ mod tests {
             indexes: vec![],
             checks: vec![],
             foreign_keys: vec![],
+            materialized: None,
         }
     }
 
