@@ -395,6 +395,8 @@ fn decode_state(body: &[u8], format: u32) -> std::result::Result<State, String> 
             rows,
             indexes: Vec::new(),
             def_lsn,
+            // The checkpoint holds every change up to its LSN.
+            rows_lsn: state.lsn,
         };
         for index in &def.indexes {
             let mut map = SharedBTree::new();

@@ -68,6 +68,9 @@ pub struct TableData {
     pub(crate) indexes: Vec<SharedBTree<Key, ()>>,
     /// LSN of the last definition change of this table.
     pub(crate) def_lsn: Lsn,
+    /// LSN of the last change to its rows (kept in memory only: a table loaded from a
+    /// checkpoint starts at the checkpoint's LSN). See [`State::table_version`].
+    pub(crate) rows_lsn: Lsn,
 }
 
 impl TableData {
@@ -202,6 +205,14 @@ impl State {
 
     pub fn table_data(&self, table: TableId) -> Option<&TableData> {
         self.tables.get(&table)
+    }
+
+    /// The LSN of the last change to the table's definition or rows that this state applied
+    /// (None for an unknown table). Two published states whose versions of a table are equal
+    /// hold the same rows and definition for it, so an answer computed from one holds for the
+    /// other; a committed change to the table always gives it a new version.
+    pub fn table_version(&self, table: TableId) -> Option<Lsn> {
+        self.tables.get(&table).map(|d| d.def_lsn.max(d.rows_lsn))
     }
 
     /// Sets the `before` image of an update or delete to the row it replaces in this state
@@ -535,6 +546,7 @@ impl State {
         }
         let row = row.clone();
         let data = self.data_mut(table)?;
+        data.rows_lsn = lsn;
         for (pos, index) in def.indexes.iter().enumerate() {
             data.indexes[pos].insert(index_entry(index, &row, &key), ());
         }
@@ -571,6 +583,7 @@ impl State {
         }
         let row = row.clone();
         let data = self.data_mut(table)?;
+        data.rows_lsn = lsn;
         for (pos, index) in def.indexes.iter().enumerate() {
             data.indexes[pos].remove(&index_entry(index, &old.row, key));
             data.indexes[pos].insert(index_entry(index, &row, &new_key), ());
@@ -592,6 +605,7 @@ impl State {
             None => Key::from(key),
         };
         let data = self.data_mut(table)?;
+        data.rows_lsn = lsn;
         let entry = RowEntry {
             row: row.clone(),
             lsn,
@@ -647,6 +661,7 @@ impl State {
             self.check_not_referenced(&def, key, &old.row, None)?;
         }
         let data = self.data_mut(table)?;
+        data.rows_lsn = lsn;
         for (pos, index) in def.indexes.iter().enumerate() {
             data.indexes[pos].remove(&index_entry(index, &old.row, key));
         }
@@ -730,6 +745,7 @@ impl State {
                     rows: SharedBTree::new(),
                     indexes: vec![SharedBTree::new(); def.indexes.len()],
                     def_lsn: lsn,
+                    rows_lsn: lsn,
                 };
                 self.tables.insert(def.id, data);
             }

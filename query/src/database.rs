@@ -6,12 +6,15 @@ use std::sync::Arc;
 use zqlite_projections::{AppendResult, PendingCommit, Store, StoreOptions, StreamAppend, TxMeta};
 
 use crate::error::{Error, Result};
+use crate::result_cache::ResultCache;
 use crate::session::Session;
 
 /// An open zqlite database (a data directory, or memory only).
 #[derive(Debug, Clone)]
 pub struct Database {
     store: Arc<Store>,
+    /// Answers of read-only queries, shared by all sessions (off until given a capacity).
+    cache: Arc<ResultCache>,
 }
 
 impl Database {
@@ -19,6 +22,7 @@ impl Database {
     pub fn open(dir: impl AsRef<Path>) -> Result<Database> {
         Ok(Database {
             store: Arc::new(Store::open(dir, StoreOptions::default())?),
+            cache: Arc::default(),
         })
     }
 
@@ -27,6 +31,7 @@ impl Database {
     pub fn open_with(dir: impl AsRef<Path>, opts: StoreOptions) -> Result<Database> {
         Ok(Database {
             store: Arc::new(Store::open(dir, opts)?),
+            cache: Arc::default(),
         })
     }
 
@@ -34,12 +39,24 @@ impl Database {
     pub fn open_in_memory() -> Result<Database> {
         Ok(Database {
             store: Arc::new(Store::open("/zqlite-in-memory", StoreOptions::in_memory())?),
+            cache: Arc::default(),
         })
     }
 
     /// A new session (its own transaction state and plan cache).
     pub fn session(&self) -> Session {
-        Session::new(self.store.clone())
+        Session::new(self.store.clone(), self.cache.clone())
+    }
+
+    /// Sets how many bytes of query answers the result cache may hold (0, the default,
+    /// turns it off). See [`crate::result_cache`].
+    pub fn set_query_cache_capacity(&self, bytes: usize) {
+        self.cache.set_capacity(bytes);
+    }
+
+    /// The query result cache (for its statistics).
+    pub fn query_cache(&self) -> &ResultCache {
+        &self.cache
     }
 
     /// Appends events to one or more streams atomically, as one transaction at the head

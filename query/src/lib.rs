@@ -51,6 +51,7 @@ pub mod pattern;
 pub mod plan;
 mod prepared;
 mod result;
+pub mod result_cache;
 mod roles;
 pub mod scram;
 mod sequences;

@@ -31,8 +31,10 @@ use crate::dml::InsertPlan;
 use crate::error::{Error, Result};
 use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
+use crate::plan::Plan;
 use crate::prepared::{Bound, Prepared};
 use crate::result::{Column, QueryResult};
+use crate::result_cache::{ResultCache, read_set};
 use crate::{alter, ddl, dml, events, maintenance, roles, sequences};
 
 #[derive(Debug)]
@@ -74,6 +76,8 @@ pub struct Session {
     as_of: Option<AsOf>,
     /// What this session obtained from sequences (`currval`, `lastval`).
     sequences: Arc<Mutex<SessionSequences>>,
+    /// The database's query result cache.
+    cache: Arc<ResultCache>,
 }
 
 /// Who is connected, beside the user, as the log records it with each commit.
@@ -209,7 +213,7 @@ fn is_write(stmt: &Statement) -> bool {
 }
 
 impl Session {
-    pub(crate) fn new(store: Arc<Store>) -> Session {
+    pub(crate) fn new(store: Arc<Store>, cache: Arc<ResultCache>) -> Session {
         Session {
             store,
             block: None,
@@ -219,6 +223,7 @@ impl Session {
             interrupt: Arc::new(AtomicBool::new(false)),
             as_of: None,
             sequences: Arc::default(),
+            cache,
         }
     }
 
@@ -651,17 +656,27 @@ impl Session {
             }
             S::Query(q) if events::write_call_of(q).is_none() && !dml::with::modifies(q) => {
                 let store = self.store.clone();
+                // Only answers on the latest committed state are cached: a block's state may
+                // hold its own uncommitted changes, and a past state is not the latest.
+                let on_latest = self.block.is_none() && self.as_of.is_none();
+                let cache_key = (on_latest && self.cache.enabled())
+                    .then(|| prepared.map_or_else(|| stmt.to_string(), |p| p.sql().to_string()));
                 let ctx = &mut QueryContext {
                     interrupt: self.interrupt.clone(),
                     sequences: store.sequences(self.sequences.clone()),
+                    cache: self.cache.clone(),
+                    cache_key,
                     sequence_changes: Vec::new(),
                 };
                 let result = match as_of::query_point(&store, q, params) {
                     // The query names its own point: it reads that state throughout.
-                    Ok(QueryPoint::At(at)) => match prepared {
-                        Some(p) => prepared_query(&at.state, &store, q, params, p, true, ctx),
-                        None => query(&at.state, &store, q, params, true, ctx),
-                    },
+                    Ok(QueryPoint::At(at)) => {
+                        ctx.cache_key = None;
+                        match prepared {
+                            Some(p) => prepared_query(&at.state, &store, q, params, p, true, ctx),
+                            None => query(&at.state, &store, q, params, true, ctx),
+                        }
+                    }
                     Ok(point) => {
                         let allowed = matches!(point, QueryPoint::Unset);
                         self.read(|state| match prepared {
@@ -926,11 +941,15 @@ fn no_savepoint(name: &str) -> Error {
     }
 }
 
-/// What a query runs with besides its state: the session's cancel flag and sequences, and
-/// the sequence changes its calls made (for the session to log).
+/// What a query runs with besides its state: the session's cancel flag and sequences, the
+/// result cache with the statement's text (when the query reads the latest committed state),
+/// and the sequence changes its calls made (for the session to log).
 struct QueryContext {
     interrupt: Arc<AtomicBool>,
     sequences: Sequences,
+    cache: Arc<ResultCache>,
+    /// The statement's text, when its answer may come from (and go to) the cache.
+    cache_key: Option<String>,
     sequence_changes: Vec<Change>,
 }
 
@@ -946,17 +965,7 @@ fn query(
     let mut binder = Binder::new(state, params).allow_as_of(time_travel);
     let bound = binder.query(q)?;
     let plan = optimize(bound.plan, state.catalog())?;
-    let mut ex = Exec::new(state, params)
-        .with_store(store)
-        .with_interrupt(ctx.interrupt.clone())
-        .with_sequences(ctx.sequences.clone());
-    let rows = ex.run(&plan);
-    ctx.sequence_changes = ex.take_sequence_changes();
-    let rows = rows?;
-    Ok(QueryResult::Rows {
-        columns: columns_of(&bound.columns),
-        rows,
-    })
+    run_plan(state, store, &plan, &bound.columns, params, ctx)
 }
 
 /// Runs a prepared query with its cached plan (binding it first when there is none).
@@ -981,17 +990,47 @@ fn prepared_query(
     let Bound::Query { plan, columns } = &cached.bound else {
         return Err(internal("a prepared query holds another kind of plan"));
     };
+    run_plan(state, store, plan, columns, params, ctx)
+}
+
+/// Runs a bound plan, or serves its answer from the result cache when one computed from the
+/// same versions of the tables it reads is there (see `result_cache.rs`).
+fn run_plan(
+    state: &State,
+    store: &Store,
+    plan: &Plan,
+    columns: &[OutputColumn],
+    params: &[Value],
+    ctx: &mut QueryContext,
+) -> Result<QueryResult> {
+    let cache = ctx.cache.clone();
+    let cacheable = match &ctx.cache_key {
+        Some(sql) if cache.enabled() => read_set(plan).map(|tables| (sql.clone(), tables)),
+        _ => None,
+    };
+    if let Some((sql, _)) = &cacheable
+        && let Some((columns, rows)) = cache.get(sql, params, state)
+    {
+        return Ok(QueryResult::Rows {
+            columns,
+            rows: rows.as_ref().clone(),
+        });
+    }
     let mut ex = Exec::new(state, params)
         .with_store(store)
         .with_interrupt(ctx.interrupt.clone())
-        .with_sequences(ctx.sequences.clone());
+        .with_sequences(ctx.sequences.clone())
+        .with_query_cache(&cache);
     let rows = ex.run(plan);
-    ctx.sequence_changes = ex.take_sequence_changes();
+    let changes = ex.take_sequence_changes();
+    drop(ex);
+    ctx.sequence_changes = changes;
     let rows = rows?;
-    Ok(QueryResult::Rows {
-        columns: columns_of(columns),
-        rows,
-    })
+    let columns = columns_of(columns);
+    if let Some((sql, tables)) = &cacheable {
+        cache.put(sql, params, state, tables, &columns, &rows);
+    }
+    Ok(QueryResult::Rows { columns, rows })
 }
 
 /// EXPLAIN: the optimised plan tree, one line per row.

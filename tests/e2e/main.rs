@@ -10,6 +10,7 @@ mod events_sql;
 mod http_api;
 mod http_client;
 mod log_tools;
+mod query_cache;
 mod replay;
 mod server;
 mod sql;

@@ -23,7 +23,7 @@ pub struct Args {
     /// A TOML file with any of the settings below (`data = "..."`, `pg_listen = "..."`,
     /// `http_listen = "..."`, `http_max_body_bytes = 16777216`,
     /// `max_connections = 200`, `shutdown_grace_secs = 10`, `tls_cert = "..."`,
-    /// `tls_key = "..."`, `keep_checkpoints = 2`). Command-line flags and environment variables override it.
+    /// `tls_key = "..."`, `keep_checkpoints = 2`, `query_cache_mib = 0`). Command-line flags and environment variables override it.
     #[arg(long, env = "ZQLITE_CONFIG")]
     config: Option<PathBuf>,
     /// The data directory, created if missing [default: zqlite-data].
@@ -71,6 +71,10 @@ pub struct Args {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     checkpoint_every_mib: Option<u64>,
+    /// MiB of query answers the result cache may hold; answers of read-only queries are
+    /// served again until a commit changes a table they read. 0 turns it off [default: 0].
+    #[arg(long, env = "ZQLITE_QUERY_CACHE_MIB")]
+    query_cache_mib: Option<u64>,
 }
 
 /// The settings of a `--config` file; every key is optional, unknown keys are errors.
@@ -88,6 +92,7 @@ struct FileSettings {
     keep_checkpoints: Option<u64>,
     history_checkpoints: Option<u64>,
     checkpoint_every_mib: Option<u64>,
+    query_cache_mib: Option<u64>,
 }
 
 /// The settings in effect: flags and environment, then the file, then the defaults.
@@ -103,6 +108,7 @@ struct Settings {
     keep_checkpoints: usize,
     history_checkpoints: usize,
     checkpoint_bytes: u64,
+    query_cache_bytes: usize,
 }
 
 impl Settings {
@@ -172,6 +178,12 @@ impl Settings {
                 Some(mib) => mib.saturating_mul(1 << 20),
                 None => StoreOptions::default().checkpoint_bytes,
             },
+            query_cache_bytes: args
+                .query_cache_mib
+                .or(file.query_cache_mib)
+                .map_or(0, |mib| {
+                    usize::try_from(mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
+                }),
         })
     }
 }
@@ -197,6 +209,7 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let db = Database::open_with(&settings.data, opts)
         .with_context(|| format!("cannot open the data directory {}", settings.data.display()))?;
+    db.set_query_cache_capacity(settings.query_cache_bytes);
     let config = PgConfig {
         listen: settings.pg_listen,
         max_connections: settings.max_connections,
@@ -309,6 +322,9 @@ mod tests {
         assert_eq!(s.shutdown_grace, Duration::from_secs(10), "default");
         let s = settings(&["--config", &flag(&file), "--max-connections", "7"]).unwrap();
         assert_eq!(s.max_connections, 7);
+        assert_eq!(s.query_cache_bytes, 0, "the result cache is off by default");
+        let s = settings(&["--query-cache-mib", "16"]).unwrap();
+        assert_eq!(s.query_cache_bytes, 16 << 20);
         let s = settings(&[]).unwrap();
         assert_eq!(
             (s.data, s.pg_listen.to_string()),

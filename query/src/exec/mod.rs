@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::optimizer::column_comparison;
 use crate::plan::{Access, JoinKind, KeyRange, Plan, SetOpKind, SortKey};
+use crate::result_cache::ResultCache;
 use crate::set_functions;
 use crate::system::{Constraint, SystemContext, SystemRelation};
 
@@ -59,6 +60,8 @@ pub struct Exec<'a> {
     sequences: Option<Sequences>,
     /// What the statement's sequence calls changed, for the caller to log.
     sequence_changes: Vec<Change>,
+    /// The database's result cache, which `zq_query_cache` describes.
+    query_cache: Option<&'a ResultCache>,
 }
 
 /// How many rows the executor visits between two looks at the interrupt flag.
@@ -152,7 +155,14 @@ impl<'a> Exec<'a> {
             work_tables: HashMap::new(),
             sequences: None,
             sequence_changes: Vec::new(),
+            query_cache: None,
         }
+    }
+
+    /// Lets `zq_query_cache` describe `cache`.
+    pub fn with_query_cache(mut self, cache: &'a ResultCache) -> Exec<'a> {
+        self.query_cache = Some(cache);
+        self
     }
 
     /// Lets the statement call `nextval`, `currval`, `setval` and `lastval`.
@@ -343,6 +353,7 @@ impl<'a> Exec<'a> {
             state: self.state,
             store: self.store,
             constraints: &constraints,
+            query_cache: self.query_cache,
         };
         let mut rows = (relation.rows)(&ctx, &args)?;
         if ordinality {

@@ -23,6 +23,7 @@ pub mod oids;
 pub(crate) mod pg_catalog;
 mod pg_misc;
 mod projections;
+mod query_cache;
 
 use std::fmt;
 
@@ -76,6 +77,8 @@ pub struct SystemContext<'a> {
     /// Column comparisons the executor will apply anyway; a relation may use them to read
     /// less (an index, a log range).
     pub constraints: &'a [Constraint],
+    /// The database's query result cache, for `zq_query_cache`.
+    pub query_cache: Option<&'a crate::result_cache::ResultCache>,
 }
 
 impl fmt::Debug for SystemContext<'_> {
@@ -133,6 +136,7 @@ const RELATIONS: &[&[SystemRelation]] = &[
     events::RELATIONS,
     projections::RELATIONS,
     audit::RELATIONS,
+    query_cache::RELATIONS,
     pg_catalog::RELATIONS,
     pg_misc::RELATIONS,
     information_schema::RELATIONS,
