@@ -6,7 +6,9 @@
 //! 2. [`IndexScans`]: a scan whose filter compares the leading column of the primary key or of
 //!    an index with a constant reads only that key range.
 //! 3. [`IndexJoins`]: an inner or left join whose right side is a table scan and whose ON has
-//!    `left.x = right.y`, with `y` leading an index, probes the index once per left row.
+//!    `left.x = right.y`, with `y` leading an index, probes the index once per left row. An
+//!    inner join whose left side is such a table (and whose right side is not) is turned
+//!    around, its columns put back in order by a projection.
 //!
 //! Invariant: rules never drop a predicate. Index scans and joins keep the full filter, so
 //! the key range only narrows what is read; if the probe value's type family differs from
@@ -634,65 +636,113 @@ impl Rule for IndexJoins {
         else {
             return plan;
         };
-        let lw = left.width();
-        let probe = match (&*right, kind) {
-            (Plan::Scan { table, filter, .. }, JoinKind::Inner | JoinKind::Left)
-                if !filter.as_ref().is_some_and(Expr::has_subquery) =>
-            {
-                on.clone().conjuncts().iter().find_map(|c| {
-                    let Expr::Binary(BinaryOp::Eq, a, b) = c else {
-                        return None;
-                    };
-                    let (Expr::Column(x), Expr::Column(y)) = (a.as_ref(), b.as_ref()) else {
-                        return None;
-                    };
-                    let (l, r) = if *x < lw && *y >= lw {
-                        (*x, *y)
-                    } else if *y < lw && *x >= lw {
-                        (*y, *x)
-                    } else {
-                        return None;
-                    };
-                    let access = accesses_for(catalog, *table, r - lw).first().copied()?;
-                    Some((Expr::Column(l), access))
-                })
-            }
-            _ => None,
+        let (left, right, on) = match index_join(left, right, kind, on, catalog) {
+            Ok(joined) => return joined,
+            Err(parts) => parts,
         };
-        match (probe, *right) {
-            (
-                Some((key, access)),
-                Plan::Scan {
-                    table,
-                    name,
-                    width,
-                    filter,
-                },
-            ) => {
-                let mut all = on.conjuncts();
-                if let Some(f) = filter {
-                    all.push(f.transform(&mut |e| match e {
-                        Expr::Column(i) => Expr::Column(i + lw),
-                        other => other,
-                    }));
-                }
-                Plan::IndexJoin {
-                    left,
-                    table,
-                    name,
-                    width,
-                    access,
-                    key,
-                    kind,
-                    on: Expr::and_all(all),
-                }
-            }
-            (_, right) => Plan::NestedLoopJoin {
+        // An inner join is symmetric: when only the left side is an indexed table (a work
+        // table or derived table joined to a table, say), probe it from the right side and
+        // put the columns back in their order.
+        let swappable = kind == JoinKind::Inner
+            && matches!(*left, Plan::Scan { .. })
+            && !on.has_subquery()
+            && !matches!(*right, Plan::Scan { .. });
+        if !swappable {
+            return Plan::NestedLoopJoin {
                 left,
-                right: Box::new(right),
+                right,
+                kind,
+                on: Some(on),
+            };
+        }
+        let (lw, rw) = (left.width(), right.width());
+        let swapped_on = on.clone().transform(&mut |e| match e {
+            Expr::Column(i) if i < lw => Expr::Column(i + rw),
+            Expr::Column(i) => Expr::Column(i - lw),
+            other => other,
+        });
+        match index_join(right, left, kind, swapped_on, catalog) {
+            Ok(joined) => Plan::Project {
+                input: Box::new(joined),
+                exprs: (0..lw)
+                    .map(|i| Expr::Column(rw + i))
+                    .chain((0..rw).map(Expr::Column))
+                    .collect(),
+            },
+            Err((right, left, _)) => Plan::NestedLoopJoin {
+                left,
+                right,
                 kind,
                 on: Some(on),
             },
         }
+    }
+}
+
+type JoinParts = (Box<Plan>, Box<Plan>, Expr);
+
+/// `left JOIN right ON on` as an index join when `right` is a table scan and `on` equates a
+/// left column with a column leading one of its indexes; else the parts back.
+fn index_join(
+    left: Box<Plan>,
+    right: Box<Plan>,
+    kind: JoinKind,
+    on: Expr,
+    catalog: &Catalog,
+) -> std::result::Result<Plan, JoinParts> {
+    let lw = left.width();
+    let probe = match (&*right, kind) {
+        (Plan::Scan { table, filter, .. }, JoinKind::Inner | JoinKind::Left)
+            if !filter.as_ref().is_some_and(Expr::has_subquery) =>
+        {
+            on.clone().conjuncts().iter().find_map(|c| {
+                let Expr::Binary(BinaryOp::Eq, a, b) = c else {
+                    return None;
+                };
+                let (Expr::Column(x), Expr::Column(y)) = (a.as_ref(), b.as_ref()) else {
+                    return None;
+                };
+                let (l, r) = if *x < lw && *y >= lw {
+                    (*x, *y)
+                } else if *y < lw && *x >= lw {
+                    (*y, *x)
+                } else {
+                    return None;
+                };
+                let access = accesses_for(catalog, *table, r - lw).first().copied()?;
+                Some((Expr::Column(l), access))
+            })
+        }
+        _ => None,
+    };
+    match (probe, *right) {
+        (
+            Some((key, access)),
+            Plan::Scan {
+                table,
+                name,
+                width,
+                filter,
+            },
+        ) => {
+            let mut all = on.conjuncts();
+            if let Some(f) = filter {
+                all.push(f.transform(&mut |e| match e {
+                    Expr::Column(i) => Expr::Column(i + lw),
+                    other => other,
+                }));
+            }
+            Ok(Plan::IndexJoin {
+                left,
+                table,
+                name,
+                width,
+                access,
+                key,
+                kind,
+                on: Expr::and_all(all),
+            })
+        }
+        (_, right) => Err((left, Box::new(right), on)),
     }
 }

@@ -37,15 +37,15 @@
 //! `/usr/lib/postgresql/*/bin`, or `ZQLITE_PG_BIN`), run as the `postgres` user when the
 //! benchmark runs as root.
 
+#[path = "support/servers.rs"]
+mod servers;
+
 use std::fmt::Write as _;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use anyhow::{Context, Result, anyhow, ensure};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -54,8 +54,10 @@ use hyper::{Method, Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
+
+use servers::{Postgres, Zqlite, pg_connect};
 
 struct Config {
     seconds: f64,
@@ -115,11 +117,6 @@ fn config() -> Config {
     cfg
 }
 
-fn free_port() -> Result<u16> {
-    // Free when probed; the server binds it right after.
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -127,190 +124,6 @@ fn now_micros() -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The two servers.
-
-/// A running `zqlite serve` on a temporary data directory; killed when dropped.
-struct Zqlite {
-    child: Child,
-    http_port: u16,
-    _data: tempfile::TempDir,
-}
-
-impl Zqlite {
-    fn start() -> Result<Zqlite> {
-        let data = tempfile::Builder::new()
-            .prefix("zqlite-events-bench")
-            .tempdir()?;
-        let (pg_port, http_port) = (free_port()?, free_port()?);
-        let child = Command::new(env!("CARGO_BIN_EXE_zqlite"))
-            .arg("serve")
-            .arg("--data")
-            .arg(data.path().join("zq"))
-            .arg("--pg-listen")
-            .arg(format!("127.0.0.1:{pg_port}"))
-            .arg("--http-listen")
-            .arg(format!("127.0.0.1:{http_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting zqlite serve")?;
-        let mut server = Zqlite {
-            child,
-            http_port,
-            _data: data,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", http_port)).is_err() {
-            if let Some(status) = server.child.try_wait()? {
-                bail!("zqlite serve exited early: {status}");
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "zqlite serve did not listen in time"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(server)
-    }
-}
-
-impl Drop for Zqlite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A throwaway PostgreSQL cluster; stopped (and its directory removed) when dropped.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    running: bool,
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-}
-
-/// `program`, run as the `postgres` user when we are root (PostgreSQL refuses to run as root).
-fn as_postgres(program: &Path) -> Command {
-    if running_as_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
-fn pg_bin() -> Result<PathBuf> {
-    if let Ok(dir) = std::env::var("ZQLITE_PG_BIN") {
-        return Ok(PathBuf::from(dir));
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .context("PostgreSQL is not installed (Debian's postgresql package), or set ZQLITE_PG_BIN")?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
-        })
-        .collect();
-    found.sort();
-    found
-        .pop()
-        .map(|(_, bin)| bin)
-        .ok_or_else(|| anyhow!("no /usr/lib/postgresql/*/bin/initdb: install Debian's postgresql"))
-}
-
-impl Postgres {
-    fn start() -> Result<Postgres> {
-        let bin = pg_bin()?;
-        let dir = tempfile::Builder::new()
-            .prefix("zqlite-events-bench-pg")
-            .tempdir()?;
-        let mut pg = Postgres {
-            bin,
-            dir,
-            port: free_port()?,
-            running: false,
-        };
-        let root = pg.dir.path();
-        let status = Command::new("chmod").arg("755").arg(root).status()?;
-        ensure!(status.success(), "chmod of {} failed", root.display());
-        std::fs::create_dir(root.join("sock"))?;
-        if running_as_root() {
-            let status = Command::new("chown")
-                .args(["-R", "postgres"])
-                .arg(root)
-                .status()?;
-            ensure!(status.success(), "chown postgres {} failed", root.display());
-        }
-        let out = as_postgres(&pg.bin.join("initdb"))
-            .arg("-D")
-            .arg(root.join("data"))
-            .args(["-A", "trust", "-U", "postgres"])
-            .output()?;
-        ensure!(
-            out.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pg.running = true;
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            pg.port,
-            root.join("sock").display()
-        );
-        let out = as_postgres(&pg.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(root.join("data"))
-            .arg("-l")
-            .arg(root.join("log"))
-            .args(["-w", "-o", &options, "start"])
-            .output()?;
-        ensure!(
-            out.status.success(),
-            "pg_ctl start failed: {}{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(root.join("log")).unwrap_or_default()
-        );
-        Ok(pg)
-    }
-
-    fn conninfo(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            self.port
-        )
-    }
-
-    fn version(&self) -> String {
-        Command::new(self.bin.join("postgres"))
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_else(|_| "PostgreSQL".into())
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        if self.running {
-            let _ = as_postgres(&self.bin.join("pg_ctl"))
-                .arg("-D")
-                .arg(self.dir.path().join("data"))
-                .args(["-m", "immediate", "-w", "stop"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Clients.
@@ -364,14 +177,6 @@ impl Http {
         let status = response.status();
         Ok((status, response.into_body().collect().await?.to_bytes()))
     }
-}
-
-async fn pg_connect(conninfo: &str) -> Result<Client> {
-    let (client, connection) = tokio_postgres::connect(conninfo, NoTls).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(client)
 }
 
 const SCHEMA: &str = "CREATE TABLE events (
@@ -1271,7 +1076,7 @@ fn main() -> std::process::ExitCode {
         .expect("a tokio runtime");
     let outcome = (|| -> Result<Report> {
         let pg = Postgres::start().context("starting PostgreSQL")?;
-        let zq = Zqlite::start().context("starting zqlite")?;
+        let zq = Zqlite::start(&[]).context("starting zqlite")?;
         runtime.block_on(run(&cfg, &zq, &pg))
     })();
     match outcome {

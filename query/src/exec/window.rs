@@ -148,9 +148,11 @@ impl Exec<'_> {
                 keys.push((part, ord));
             }
             order = (0..n).collect();
-            order.sort_by(|&a, &b| {
+            // Ties keep the input order (`a < b`), so the unstable sort is deterministic.
+            order.sort_unstable_by(|&a, &b| {
                 cmp_partition(&keys[a].0, &keys[b].0)
                     .then_with(|| compare_sort_keys(&spec.order_by, &keys[a].1, &keys[b].1))
+                    .then(a.cmp(&b))
             });
             let mut start = 0;
             while start < n {
