@@ -20,6 +20,8 @@
 //! Every operator and `*_typeof` is strict (NULL in, NULL out); `jsonb_build_object`
 //! takes alternating keys and values of any type, keys must not be NULL.
 
+use std::borrow::Cow;
+
 use zqlite_projections::value::{DataType, Jsonb, Value};
 
 use crate::error::{Error, Result};
@@ -505,32 +507,64 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
     }
 }
 
+/// Whether [`eval_binary`] evaluates `func` (the operators applied to every row of a scan:
+/// `->`, `->>`, `@>`, `<@`), so the executor can lend it a row's document instead of cloning it.
+pub fn is_binary_operator(func: JsonFunc) -> bool {
+    matches!(
+        func,
+        JsonFunc::Get | JsonFunc::GetText | JsonFunc::Contains | JsonFunc::ContainedBy
+    )
+}
+
+/// Evaluates one of the operators [`is_binary_operator`] accepts on borrowed operands.
+pub fn eval_binary(func: JsonFunc, left: &Value, right: &Value) -> Result<Value> {
+    if left.is_null() || right.is_null() {
+        return Ok(Value::Null);
+    }
+    match func {
+        JsonFunc::Get | JsonFunc::GetText => get(func, left, right),
+        JsonFunc::Contains => Ok(Value::Bool(jsonb_ops::contains(
+            jsonb_arg(left)?,
+            jsonb_arg(right)?,
+        ))),
+        JsonFunc::ContainedBy => Ok(Value::Bool(jsonb_ops::contains(
+            jsonb_arg(right)?,
+            jsonb_arg(left)?,
+        ))),
+        _ => Err(crate::exec::internal("not a binary JSON operator")),
+    }
+}
+
+/// `doc -> step` and `doc ->> step`.
+fn get(func: JsonFunc, doc: &Value, step: &Value) -> Result<Value> {
+    let step = match step {
+        Value::Int4(i) => Step::Index(i64::from(*i)),
+        Value::Int2(i) => Step::Index(i64::from(*i)),
+        Value::Int8(i) => Step::Index(*i),
+        Value::Text(key) => Step::Key(Cow::Borrowed(key)),
+        other => Step::Key(Cow::Owned(text_of(other))),
+    };
+    let text = func == JsonFunc::GetText;
+    match doc {
+        Value::Jsonb(doc) => {
+            let found = match (&step, doc) {
+                (Step::Index(0 | -1), scalar) if !is_container(scalar) => Some(scalar),
+                _ => jsonb_step(doc, &step),
+            };
+            Ok(jsonb_result(found, text))
+        }
+        Value::Json(doc) => Ok(json_result(json_step(doc, &step)?, text)),
+        other => Err(not_json(other)),
+    }
+}
+
 /// Evaluates a JSON function on evaluated arguments.
 pub fn eval(func: JsonFunc, args: &[Value]) -> Result<Value> {
     if func.is_strict() && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
     match func {
-        JsonFunc::Get | JsonFunc::GetText => {
-            let step = match &args[1] {
-                Value::Int4(i) => Step::Index(i64::from(*i)),
-                Value::Int2(i) => Step::Index(i64::from(*i)),
-                Value::Int8(i) => Step::Index(*i),
-                other => Step::Key(text_of(other)),
-            };
-            let text = func == JsonFunc::GetText;
-            match &args[0] {
-                Value::Jsonb(doc) => {
-                    let found = match (&step, doc) {
-                        (Step::Index(0 | -1), scalar) if !is_container(scalar) => Some(scalar),
-                        _ => jsonb_step(doc, &step),
-                    };
-                    Ok(jsonb_result(found, text))
-                }
-                Value::Json(doc) => Ok(json_result(json_step(doc, &step)?, text)),
-                other => Err(not_json(other)),
-            }
-        }
+        JsonFunc::Get | JsonFunc::GetText => get(func, &args[0], &args[1]),
         JsonFunc::Path | JsonFunc::PathText => {
             let Value::Array(path) = &args[1] else {
                 return Err(crate::exec::internal("a JSON path that is not an array"));
@@ -723,17 +757,17 @@ fn d_is_array_jsonb(doc: &Jsonb) -> bool {
 }
 
 /// One step into a document.
-enum Step {
-    Key(String),
+enum Step<'a> {
+    Key(Cow<'a, str>),
     Index(i64),
 }
 
 /// A path element: an index where the document is an array (PostgreSQL reads it with
 /// `strtol`: leading blanks and a sign allowed; anything else finds nothing), a key
 /// otherwise.
-fn path_step(is_array: bool, s: &str) -> Step {
+fn path_step(is_array: bool, s: &str) -> Step<'_> {
     if !is_array {
-        return Step::Key(s.to_string());
+        return Step::Key(Cow::Borrowed(s));
     }
     // Not a number: no element matches (an index that cannot exist).
     Step::Index(s.trim_start().parse::<i64>().unwrap_or(i64::MAX))
@@ -749,11 +783,12 @@ fn array_index(index: i64, len: usize) -> Option<usize> {
         .flatten()
 }
 
-fn jsonb_step<'a>(doc: &'a Jsonb, step: &Step) -> Option<&'a Jsonb> {
+fn jsonb_step<'a>(doc: &'a Jsonb, step: &Step<'_>) -> Option<&'a Jsonb> {
     match (doc, step) {
-        (Jsonb::Object(pairs), Step::Key(k)) => {
-            pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v)
-        }
+        (Jsonb::Object(pairs), Step::Key(k)) => pairs
+            .iter()
+            .find(|(key, _)| key == k.as_ref())
+            .map(|(_, v)| v),
         (Jsonb::Array(items), Step::Index(i)) => array_index(*i, items.len()).map(|i| &items[i]),
         _ => None,
     }
@@ -893,7 +928,7 @@ fn invalid_json() -> Error {
 }
 
 /// One step into `json` text: the sub-document's text as written, if found.
-fn json_step<'a>(doc: &'a str, step: &Step) -> Result<Option<&'a str>> {
+fn json_step<'a>(doc: &'a str, step: &Step<'_>) -> Result<Option<&'a str>> {
     let mut s = Scanner { text: doc, at: 0 };
     match (s.peek(), step) {
         (Some(b'{'), Step::Key(key)) => {

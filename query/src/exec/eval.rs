@@ -2,6 +2,7 @@
 //! `AND`/`OR`/`CASE`/`COALESCE`, and subqueries (correlated ones run once per outer row,
 //! uncorrelated ones once per statement).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -46,6 +47,19 @@ fn text_of(v: &Value) -> String {
 }
 
 impl Exec<'_> {
+    /// Evaluates `e` on `row`, lending a column or a literal instead of cloning it (a row's
+    /// text or JSON document costs allocations to copy).
+    pub fn eval_ref<'x>(&mut self, e: &'x Expr, row: &'x [Value]) -> Result<Cow<'x, Value>> {
+        match e {
+            Expr::Column(i) => row
+                .get(*i)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| internal("column out of range")),
+            Expr::Literal(v) => Ok(Cow::Borrowed(v)),
+            _ => self.eval(e, row).map(Cow::Owned),
+        }
+    }
+
     /// Evaluates `e` on `row`.
     pub fn eval(&mut self, e: &Expr, row: &[Value]) -> Result<Value> {
         Ok(match e {
@@ -67,8 +81,8 @@ impl Exec<'_> {
             }
             Expr::Param(i) => self.params.get(*i).cloned().unwrap_or(Value::Null),
             Expr::Binary(op, a, b) => {
-                let a = self.eval(a, row)?;
-                let b = self.eval(b, row)?;
+                let a = self.eval_ref(a, row)?;
+                let b = self.eval_ref(b, row)?;
                 binary_op(*op, &a, &b)?
             }
             Expr::Unary(op, a) => {
@@ -91,10 +105,10 @@ impl Exec<'_> {
                 let b = self.eval(b, row)?;
                 or(&a, &b)
             }
-            Expr::IsNull(a, negated) => Value::Bool(self.eval(a, row)?.is_null() != *negated),
+            Expr::IsNull(a, negated) => Value::Bool(self.eval_ref(a, row)?.is_null() != *negated),
             Expr::IsDistinct(a, b, not) => {
-                let a = self.eval(a, row)?;
-                let b = self.eval(b, row)?;
+                let a = self.eval_ref(a, row)?;
+                let b = self.eval_ref(b, row)?;
                 let distinct = match (a.is_null(), b.is_null()) {
                     (true, true) => false,
                     (true, false) | (false, true) => true,
@@ -153,8 +167,8 @@ impl Exec<'_> {
                 negated,
                 case_insensitive,
             } => {
-                let x = self.eval(expr, row)?;
-                let p = self.eval(pattern, row)?;
+                let x = self.eval_ref(expr, row)?;
+                let p = self.eval_ref(pattern, row)?;
                 if x.is_null() || p.is_null() {
                     return Ok(Value::Null);
                 }
@@ -175,6 +189,13 @@ impl Exec<'_> {
                 Value::Null
             }
             Expr::Function(Func::CurrentLsn, _) => Value::Int8(self.state.lsn() as i64),
+            Expr::Function(Func::Json(f), args)
+                if args.len() == 2 && crate::json_functions::is_binary_operator(*f) =>
+            {
+                let a = self.eval_ref(&args[0], row)?;
+                let b = self.eval_ref(&args[1], row)?;
+                crate::json_functions::eval_binary(*f, &a, &b)?
+            }
             Expr::Function(f, args) => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args {
