@@ -308,7 +308,8 @@ impl TableBuilder {
 }
 
 pub(crate) fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<QueryResult> {
-    let name = object_name(&ct.name)?;
+    let (schema, name) = crate::bind::qualified_name(&ct.name)?;
+    crate::sequences::check_schema(schema.as_deref())?;
     if let Some(q) = &ct.query {
         return create_table_as(txn, ct, &name, q);
     }
@@ -483,6 +484,14 @@ pub(crate) fn create_view(txn: &mut Transaction, cv: &ast::CreateView) -> Result
         }
         for (i, c) in cv.columns.iter().enumerate() {
             columns[i] = ident_name(&c.name);
+        }
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if columns[..i].contains(c) {
+            return Err(Error::bind(
+                "42701",
+                format!("column \"{c}\" specified more than once"),
+            ));
         }
     }
     let mut depends_on = binder.relations.clone();

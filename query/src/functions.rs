@@ -32,6 +32,19 @@ pub enum Func {
     Trunc,
     Sqrt,
     Power,
+    /// `ln`, `log` (base 10), `exp`, `cbrt`, `degrees`, `radians`, `pi`: double precision.
+    Ln,
+    Log10,
+    Exp,
+    Cbrt,
+    Degrees,
+    Radians,
+    Pi,
+    /// `factorial(bigint)`: numeric.
+    Factorial,
+    /// `gcd`, `lcm` of integers.
+    Gcd,
+    Lcm,
     Mod,
     Sign,
     Length,
@@ -99,6 +112,16 @@ impl Func {
             Func::Floor => "floor",
             Func::Trunc => "trunc",
             Func::Sqrt => "sqrt",
+            Func::Ln => "ln",
+            Func::Log10 => "log",
+            Func::Exp => "exp",
+            Func::Cbrt => "cbrt",
+            Func::Degrees => "degrees",
+            Func::Radians => "radians",
+            Func::Pi => "pi",
+            Func::Factorial => "factorial",
+            Func::Gcd => "gcd",
+            Func::Lcm => "lcm",
             Func::Power => "power",
             Func::Mod => "mod",
             Func::Sign => "sign",
@@ -263,6 +286,28 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
             return Ok((f, Some(ty)));
         }
         ("sqrt", 1) if num(t0) => (Func::Sqrt, DataType::Float8),
+        // The numeric forms (`ln(1.5)`, `log(2, 64)`) compute to PostgreSQL's numeric
+        // precision, which zqlite does not reproduce.
+        ("ln" | "log" | "log10" | "exp", _) if args.iter().any(|t| is_exact_numeric(*t)) => {
+            return Err(Error::unsupported(format!("{name}(numeric)")));
+        }
+        ("ln", 1) if num(t0) => (Func::Ln, DataType::Float8),
+        ("log" | "log10", 1) if num(t0) => (Func::Log10, DataType::Float8),
+        ("exp", 1) if num(t0) => (Func::Exp, DataType::Float8),
+        ("cbrt", 1) if num(t0) => (Func::Cbrt, DataType::Float8),
+        ("degrees", 1) if num(t0) => (Func::Degrees, DataType::Float8),
+        ("radians", 1) if num(t0) => (Func::Radians, DataType::Float8),
+        ("pi", 0) => (Func::Pi, DataType::Float8),
+        ("factorial", 1) if is_integer_arg(t0) => (Func::Factorial, DataType::Numeric(None)),
+        ("gcd" | "lcm", 2) if args.iter().all(|t| is_integer_arg(*t)) => {
+            let f = if name == "gcd" { Func::Gcd } else { Func::Lcm };
+            let ty = if args.iter().any(|t| *t == Some(DataType::Int8)) {
+                DataType::Int8
+            } else {
+                DataType::Int4
+            };
+            (f, ty)
+        }
         ("power" | "pow", 2) if args.iter().all(|t| num(*t)) => (Func::Power, DataType::Float8),
         ("mod", 2) if args.iter().all(|t| num(*t)) => {
             return Ok((Func::Mod, common_type(args, "mod")?));
@@ -358,6 +403,56 @@ pub(crate) fn int_arg(v: &Value) -> Result<i64> {
     })
 }
 
+fn undefined(message: &str) -> Error {
+    Error::Runtime {
+        sqlstate: "2201F",
+        message: message.into(),
+    }
+}
+
+fn log_error(message: &str) -> Error {
+    Error::Runtime {
+        sqlstate: "2201E",
+        message: message.into(),
+    }
+}
+
+/// A double precision result, 22003 when it overflowed to infinity.
+fn float_result(f: f64) -> Result<Value> {
+    if f.is_infinite() {
+        return Err(Error::Runtime {
+            sqlstate: "22003",
+            message: "value out of range: overflow".into(),
+        });
+    }
+    Ok(Value::Float8(f))
+}
+
+fn is_exact_numeric(t: Option<DataType>) -> bool {
+    matches!(t, Some(DataType::Numeric(_)))
+}
+
+fn is_integer_arg(t: Option<DataType>) -> bool {
+    t.is_none_or(|t| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8))
+}
+
+/// The greatest common divisor (PostgreSQL's: never negative; None when it overflows).
+fn gcd(a: i64, b: i64) -> Option<i64> {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    i64::try_from(a).ok()
+}
+
+fn lcm(a: i64, b: i64) -> Option<i64> {
+    if a == 0 || b == 0 {
+        return Some(0);
+    }
+    let g = gcd(a, b)?;
+    (a / g).checked_mul(b).map(i64::abs)
+}
+
 fn float_arg(v: &Value) -> Result<f64> {
     Ok(match v {
         Value::Int2(i) => f64::from(*i),
@@ -444,6 +539,9 @@ impl Func {
             return Ok(V::Null);
         }
         Ok(match self {
+            Func::Grouping if args.len() != 2 => {
+                return Err(crate::exec::internal("GROUPING outside a grouped query"));
+            }
             Func::Grouping => match (&args[0], &args[1]) {
                 (V::Int4(set), V::Array(values)) => values
                     .items()
@@ -533,7 +631,75 @@ impl Func {
                 }
                 V::Float8(f.sqrt())
             }
-            Func::Power => V::Float8(float_arg(&args[0])?.powf(float_arg(&args[1])?)),
+            Func::Power => {
+                let (x, y) = (float_arg(&args[0])?, float_arg(&args[1])?);
+                if x == 0.0 && y < 0.0 {
+                    return Err(undefined("zero raised to a negative power is undefined"));
+                }
+                if x < 0.0 && y.fract() != 0.0 {
+                    return Err(undefined(
+                        "a negative number raised to a non-integer power yields a complex result",
+                    ));
+                }
+                float_result(x.powf(y))?
+            }
+            Func::Ln | Func::Log10 => {
+                let x = float_arg(&args[0])?;
+                if x == 0.0 {
+                    return Err(log_error("cannot take logarithm of zero"));
+                }
+                if x < 0.0 {
+                    return Err(log_error("cannot take logarithm of a negative number"));
+                }
+                V::Float8(if *self == Func::Ln { x.ln() } else { x.log10() })
+            }
+            Func::Exp => float_result(float_arg(&args[0])?.exp())?,
+            // The C library's cbrt, as PostgreSQL's (`cbrt(27)` is 3.0000000000000004).
+            Func::Cbrt => V::Float8(float_arg(&args[0])?.cbrt()),
+            Func::Degrees => V::Float8(float_arg(&args[0])?.to_degrees()),
+            Func::Radians => V::Float8(float_arg(&args[0])?.to_radians()),
+            Func::Pi => V::Float8(std::f64::consts::PI),
+            Func::Factorial => {
+                let n = int_arg(&args[0])?;
+                if n < 0 {
+                    return Err(Error::Runtime {
+                        sqlstate: "22003",
+                        message: "factorial of a negative number is undefined".into(),
+                    });
+                }
+                if n > 32177 {
+                    return Err(Error::Runtime {
+                        sqlstate: "22003",
+                        message: "value overflows numeric format".into(),
+                    });
+                }
+                let mut acc = Numeric::from(1i32);
+                for i in 2..=n {
+                    acc = acc.mul(&Numeric::from(i))?;
+                }
+                V::Numeric(acc)
+            }
+            Func::Gcd | Func::Lcm => {
+                let (a, b) = (int_arg(&args[0])?, int_arg(&args[1])?);
+                let wide = matches!(args[0], V::Int8(_)) || matches!(args[1], V::Int8(_));
+                let out = if *self == Func::Gcd {
+                    gcd(a, b)
+                } else {
+                    lcm(a, b)
+                };
+                let out = out.ok_or_else(|| Error::Runtime {
+                    sqlstate: "22003",
+                    message: format!("{} out of range", if wide { "bigint" } else { "integer" }),
+                })?;
+                if wide {
+                    V::Int8(out)
+                } else {
+                    V::Int4(i32::try_from(out).map_err(|_| Error::Runtime {
+                        sqlstate: "22003",
+                        message: "integer out of range".into(),
+                    })?)
+                }
+            }
             Func::Mod => binary_op(BinaryOp::Mod, &args[0], &args[1])?,
             Func::Sign => match &args[0] {
                 V::Int2(i) => V::Int2(i.signum()),

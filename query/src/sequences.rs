@@ -217,7 +217,7 @@ fn apply_options(
 }
 
 /// Fails unless `schema` is one zqlite has (everything lives in `public`).
-fn check_schema(schema: Option<&str>) -> Result<()> {
+pub(crate) fn check_schema(schema: Option<&str>) -> Result<()> {
     match schema {
         None | Some("public") => Ok(()),
         Some(other) => Err(Error::bind(

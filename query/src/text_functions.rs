@@ -646,6 +646,9 @@ fn chr(code: i64) -> Result<char> {
     if code == 0 {
         return Err(runtime("54000", "null character not permitted"));
     }
+    if code < 0 {
+        return Err(runtime("22023", "character number must be positive"));
+    }
     u32::try_from(code)
         .ok()
         .and_then(char::from_u32)

@@ -62,7 +62,7 @@ fn parameters_bind_as_values_never_as_text() {
         .unwrap();
     assert_eq!(rows(&r[0])[0][0], evil);
     let err = s.execute("SELECT $2", &[Value::Int4(1)]).unwrap_err();
-    assert_eq!(err.sqlstate(), "08P01");
+    assert_eq!(err.sqlstate(), "42P02");
 }
 
 #[test]

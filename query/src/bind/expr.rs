@@ -1045,7 +1045,7 @@ impl Binder<'_> {
                     .filter(|n| *n >= 1)
                     .ok_or_else(|| Error::unsupported(format!("placeholder {p}")))?;
                 let Some(ty) = self.param_type(n) else {
-                    return Err(Error::bind("08P01", format!("there is no parameter ${n}")));
+                    return Err(Error::bind("42P02", format!("there is no parameter ${n}")));
                 };
                 (Expr::Param(n - 1), ty)
             }

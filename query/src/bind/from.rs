@@ -287,7 +287,10 @@ impl Binder<'_> {
                 if let Some(relation) = system::lookup(schema.as_deref(), &table, false) {
                     return Ok(self.system_relation(relation, Vec::new(), alias.as_ref(), false));
                 }
-                if let Some(schema) = schema.as_deref().filter(|s| system::is_system_schema(s)) {
+                if let Some(schema) = schema
+                    .as_deref()
+                    .filter(|s| system::is_system_schema(s) || *s != "public")
+                {
                     return Err(Error::Bind {
                         sqlstate: "42P01",
                         message: format!("relation \"{schema}.{table}\" does not exist"),

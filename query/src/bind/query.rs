@@ -747,6 +747,23 @@ impl Binder<'_> {
                     predicate: h,
                 };
             }
+        } else {
+            // Without grouping, no argument of GROUPING is a grouping expression.
+            let mut grouping = false;
+            for e in select_exprs
+                .iter()
+                .map(|(e, _)| e)
+                .chain(order.iter().map(|o| &o.0))
+            {
+                e.walk(&mut |e| grouping |= matches!(e, Expr::Function(Func::Grouping, _)));
+            }
+            if grouping {
+                return Err(Error::bind(
+                    "42803",
+                    "arguments to GROUPING must be grouping expressions of the associated query \
+                     level",
+                ));
+            }
         }
         if !windows.is_empty() {
             // Window calls run on the grouped rows; their results follow the input's columns.

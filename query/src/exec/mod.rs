@@ -532,8 +532,9 @@ impl<'a> Exec<'a> {
                     match ex.eval(e, &[])? {
                         Value::Null => Ok(None),
                         Value::Int8(n) if n >= 0 => Ok(Some(n as usize)),
+                        // PostgreSQL's codes: invalid row count in LIMIT / in result offset.
                         Value::Int8(_) => Err(Error::Runtime {
-                            sqlstate: "2201W",
+                            sqlstate: if what == "OFFSET" { "2201X" } else { "2201W" },
                             message: format!("{what} must not be negative"),
                         }),
                         other => Err(internal(&format!("{what} of type {:?}", other.data_type()))),
