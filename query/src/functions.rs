@@ -62,6 +62,8 @@ pub enum Func {
     Repeat,
     Reverse,
     Now,
+    /// `clock_timestamp()`, `statement_timestamp()`: the wall clock when evaluated.
+    ClockTimestamp,
     CurrentDate,
     /// `zq_current_lsn()`: the LSN of the state the statement reads (the executor
     /// evaluates it, from its state).
@@ -140,6 +142,7 @@ impl Func {
             Func::Repeat => "repeat",
             Func::Reverse => "reverse",
             Func::Now => "now",
+            Func::ClockTimestamp => "clock_timestamp",
             Func::CurrentLsn => "zq_current_lsn",
             Func::CurrentDate => "current_date",
             Func::Random => "random",
@@ -177,6 +180,7 @@ impl Func {
         matches!(
             self,
             Func::Random
+                | Func::ClockTimestamp
                 | Func::GenRandomUuid
                 | Func::NextVal
                 | Func::CurrVal
@@ -312,7 +316,14 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         ("mod", 2) if args.iter().all(|t| num(*t)) => {
             return Ok((Func::Mod, common_type(args, "mod")?));
         }
-        ("sign", 1) if num(t0) => return Ok((Func::Sign, Some(t0.unwrap_or(DataType::Float8)))),
+        // sign() is defined for numeric and double precision: integers become the latter.
+        ("sign", 1) if num(t0) => {
+            let ty = match t0 {
+                Some(DataType::Numeric(m)) => DataType::Numeric(m),
+                _ => DataType::Float8,
+            };
+            return Ok((Func::Sign, Some(ty)));
+        }
         ("length" | "char_length" | "character_length", 1) if all_text => {
             (Func::Length, DataType::Int4)
         }
@@ -331,7 +342,10 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         ("right", 2) if text_ok(&t0) => (Func::Right, DataType::Text),
         ("repeat", 2) if text_ok(&t0) => (Func::Repeat, DataType::Text),
         ("reverse", 1) if all_text => (Func::Reverse, DataType::Text),
-        ("now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp", 0) => {
+        ("clock_timestamp" | "statement_timestamp", 0) => {
+            (Func::ClockTimestamp, DataType::TimestampTz)
+        }
+        ("now" | "current_timestamp" | "transaction_timestamp", 0) => {
             (Func::Now, DataType::TimestampTz)
         }
         ("current_date", 0) => (Func::CurrentDate, DataType::Date),
@@ -507,11 +521,44 @@ fn trim_chars(s: &str, chars: &str, left: bool, right: bool) -> String {
 }
 
 /// The current time as `timestamptz`.
-pub fn now() -> Value {
+/// The wall clock as a `timestamptz` (`clock_timestamp()`).
+pub fn clock_now() -> Value {
     let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);
     Value::TimestampTz(TimestampTz(micros - PG_EPOCH_UNIX_MICROS))
+}
+
+thread_local! {
+    /// The start of the transaction this thread is running a statement of, if the session
+    /// set it: `now()` returns it, as in PostgreSQL.
+    static TRANSACTION_START: std::cell::Cell<Option<TimestampTz>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with `now()` fixed at `start` (a `timestamptz`; another value leaves the clock).
+pub fn with_transaction_start<R>(start: &Value, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<TimestampTz>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TRANSACTION_START.set(self.0);
+        }
+    }
+    let start = match start {
+        Value::TimestampTz(t) => Some(*t),
+        _ => None,
+    };
+    let _restore = Restore(TRANSACTION_START.replace(start));
+    f()
+}
+
+/// `now()`: the start of the current transaction (see [`with_transaction_start`]), or the
+/// wall clock outside one.
+pub fn now() -> Value {
+    match TRANSACTION_START.get() {
+        Some(t) => Value::TimestampTz(t),
+        None => clock_now(),
+    }
 }
 
 impl Func {
@@ -702,9 +749,6 @@ impl Func {
             }
             Func::Mod => binary_op(BinaryOp::Mod, &args[0], &args[1])?,
             Func::Sign => match &args[0] {
-                V::Int2(i) => V::Int2(i.signum()),
-                V::Int4(i) => V::Int4(i.signum()),
-                V::Int8(i) => V::Int8(i.signum()),
                 V::Numeric(n) => V::Numeric(Numeric::from(if n.is_zero() {
                     0
                 } else if n.is_negative() {
@@ -793,6 +837,7 @@ impl Func {
             }
             Func::Reverse => V::Text(text_arg(&args[0]).chars().rev().collect()),
             Func::Now => now(),
+            Func::ClockTimestamp => clock_now(),
             Func::CurrentDate => match now() {
                 V::TimestampTz(ts) => V::Date(ts.to_date()),
                 _ => V::Date(Date(0)),

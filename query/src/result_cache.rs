@@ -261,7 +261,11 @@ fn deterministic(f: &Func) -> bool {
     !f.is_volatile()
         && !matches!(
             f,
-            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_)
+            Func::Now
+                | Func::ClockTimestamp
+                | Func::CurrentDate
+                | Func::CurrentLsn
+                | Func::Catalog(_)
         )
 }
 

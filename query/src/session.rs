@@ -49,6 +49,8 @@ struct Block {
     as_of_session: Option<Option<AsOf>>,
     /// Parameter values of each statement in `statements` (see [`TxMeta::params`]).
     params: Vec<Vec<Option<String>>>,
+    /// When BEGIN ran: `now()` for every statement of the block.
+    started_at: Value,
 }
 
 /// A `SAVEPOINT`: the transaction's savepoint and the session's `zq.as_of` at that moment,
@@ -561,7 +563,24 @@ impl Session {
         self.by_text.insert(p.sql().to_string(), p.clone());
     }
 
+    /// Runs one statement with `now()` at its transaction's start: the block's BEGIN, or
+    /// the statement's own start outside a block.
     fn statement(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        prepared: Option<&Prepared>,
+    ) -> Result<QueryResult> {
+        let start = match &self.block {
+            Some(b) => b.started_at.clone(),
+            None => crate::functions::clock_now(),
+        };
+        crate::functions::with_transaction_start(&start, || {
+            self.run_statement(stmt, params, prepared)
+        })
+    }
+
+    fn run_statement(
         &mut self,
         stmt: &Statement,
         params: &[Value],
@@ -585,6 +604,7 @@ impl Session {
                         as_of_before: None,
                         as_of_session: None,
                         params: Vec::new(),
+                        started_at: crate::functions::clock_now(),
                     });
                 }
                 return Ok(QueryResult::command("BEGIN", None));

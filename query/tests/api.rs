@@ -403,3 +403,36 @@ fn read_committed_updates_wait_for_the_row_and_apply_to_the_newest_version() {
         .collect();
     assert_eq!(codes, ["40P01"], "exactly one side is the deadlock victim");
 }
+
+#[test]
+fn now_is_the_transaction_start() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let one = |s: &mut zqlite_query::Session, sql: &str| {
+        rows(&s.execute(sql, &[]).unwrap()[0])[0][0].clone()
+    };
+    s.execute("BEGIN", &[]).unwrap();
+    let first = one(&mut s, "SELECT now()");
+    let clock = one(&mut s, "SELECT clock_timestamp()");
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    assert_eq!(
+        one(&mut s, "SELECT now()"),
+        first,
+        "the same within a block"
+    );
+    assert_eq!(one(&mut s, "SELECT transaction_timestamp()"), first);
+    assert_ne!(
+        one(&mut s, "SELECT clock_timestamp()"),
+        clock,
+        "the clock moves on"
+    );
+    s.execute("COMMIT", &[]).unwrap();
+    let after = one(&mut s, "SELECT now()");
+    assert_ne!(after, first, "a new transaction has a new start");
+    std::thread::sleep(std::time::Duration::from_millis(3));
+    assert_ne!(
+        one(&mut s, "SELECT now()"),
+        after,
+        "each autocommit statement is its own"
+    );
+}

@@ -27,6 +27,29 @@ type BoundItems<'q> = (Vec<Typed>, Option<Expr>, OrderItems<'q>, DistinctOnItems
 
 /// The name PostgreSQL gives an unaliased select-list expression.
 fn derived_name(e: &ast::Expr) -> String {
+    named(e).0
+}
+
+/// A derived name and how strongly it names the expression (PostgreSQL's rule): 2 for
+/// names of columns, functions and the like; 1 for names taken from a type (casts, typed
+/// literals, `true`) or from CASE, which an enclosing cast replaces with its own type's
+/// name; 0 for `?column?`.
+fn named(e: &ast::Expr) -> (String, u8) {
+    let name = derived_name_of(e);
+    let strength = match e {
+        _ if name == "?column?" => 0,
+        ast::Expr::Cast { .. }
+        | ast::Expr::TypedString(_)
+        | ast::Expr::Interval(_)
+        | ast::Expr::Case { .. } => 1,
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => 1,
+        ast::Expr::Nested(inner) | ast::Expr::Collate { expr: inner, .. } => named(inner).1,
+        _ => 2,
+    };
+    (name, strength)
+}
+
+fn derived_name_of(e: &ast::Expr) -> String {
     match e {
         ast::Expr::Identifier(i) => ident_name(i),
         ast::Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
@@ -39,12 +62,13 @@ fn derived_name(e: &ast::Expr) -> String {
                 _ => "?column?".to_string(),
             })
             .unwrap_or_default(),
-        // A cast of an unnamed expression is named after the type (`'1'::int` is `int4`).
+        // A cast is named after its type unless what it casts has a stronger name
+        // (`'1'::int` is `int4`, `true::text` is `text`, `price::text` is `price`).
         ast::Expr::Cast {
             expr, data_type, ..
-        } => match derived_name(expr).as_str() {
-            "?column?" => type_column_name(data_type),
-            n => n.to_string(),
+        } => match named(expr) {
+            (_, 0 | 1) => type_column_name(data_type),
+            (n, _) => n,
         },
         ast::Expr::TypedString(ts) => type_column_name(&ts.data_type),
         ast::Expr::Interval(_) => "interval".to_string(),
