@@ -72,7 +72,6 @@ impl ArrayFunc {
         matches!(
             self,
             ArrayFunc::Subscript
-                | ArrayFunc::Quantified { .. }
                 | ArrayFunc::Length
                 | ArrayFunc::Cardinality
                 | ArrayFunc::Contains
@@ -277,6 +276,13 @@ pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
         }
         ArrayFunc::Quantified { op, all } => {
             // Three-valued: ANY is true on a match, else NULL if any comparison was NULL.
+            // Over no elements ANY is false and ALL true, even for a NULL operand.
+            if args[1].is_null() {
+                return Ok(V::Null);
+            }
+            if array_arg(&args[1]).items().is_empty() {
+                return Ok(V::Bool(all));
+            }
             let mut saw_null = false;
             for item in array_arg(&args[1]).items() {
                 match binary_op(op, &args[0], item)? {

@@ -305,7 +305,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         ("factorial", 1) if is_integer_arg(t0) => (Func::Factorial, DataType::Numeric(None)),
         ("gcd" | "lcm", 2) if args.iter().all(|t| is_integer_arg(*t)) => {
             let f = if name == "gcd" { Func::Gcd } else { Func::Lcm };
-            let ty = if args.iter().any(|t| *t == Some(DataType::Int8)) {
+            let ty = if args.contains(&Some(DataType::Int8)) {
                 DataType::Int8
             } else {
                 DataType::Int4
@@ -762,8 +762,18 @@ impl Func {
                 }
             },
             Func::Length => V::Int4(text_arg(&args[0]).chars().count() as i32),
-            Func::Lower => V::Text(text_arg(&args[0]).to_lowercase()),
-            Func::Upper => V::Text(text_arg(&args[0]).to_uppercase()),
+            Func::Lower => V::Text(
+                text_arg(&args[0])
+                    .chars()
+                    .map(text_functions::lower_char)
+                    .collect(),
+            ),
+            Func::Upper => V::Text(
+                text_arg(&args[0])
+                    .chars()
+                    .map(text_functions::upper_char)
+                    .collect(),
+            ),
             Func::Substr => {
                 let s: Vec<char> = text_arg(&args[0]).chars().collect();
                 let start = int_arg(&args[1])?;

@@ -683,6 +683,7 @@ type JoinParts = (Box<Plan>, Box<Plan>, Expr);
 
 /// `left JOIN right ON on` as an index join when `right` is a table scan and `on` equates a
 /// left column with a column leading one of its indexes; else the parts back.
+#[allow(clippy::boxed_local)] // plans are boxed in the tree; the parts go back as they came
 fn index_join(
     left: Box<Plan>,
     right: Box<Plan>,

@@ -632,14 +632,33 @@ fn initcap(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_word = false;
     for c in s.chars() {
-        if in_word {
-            out.extend(c.to_lowercase());
+        out.push(if in_word {
+            lower_char(c)
         } else {
-            out.extend(c.to_uppercase());
-        }
+            upper_char(c)
+        });
         in_word = c.is_alphanumeric();
     }
     out
+}
+
+/// A character's upper case as PostgreSQL's `upper()` gives it under a UTF-8 locale: one
+/// character for one (`ß` stays `ß`, where full Unicode case mapping makes it `SS`).
+pub fn upper_char(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// A character's lower case, one character for one (see [`upper_char`]).
+pub fn lower_char(c: char) -> char {
+    let mut low = c.to_lowercase();
+    match (low.next(), low.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
 }
 
 fn chr(code: i64) -> Result<char> {

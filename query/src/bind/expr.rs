@@ -922,7 +922,7 @@ impl Binder<'_> {
         }))
     }
 
-    /// `left op ANY (array)` / `left op ALL (array)`.
+    /// `left op ANY (array | subquery)` / `left op ALL (array | subquery)`.
     fn quantified(
         &mut self,
         left: &ast::Expr,
@@ -935,7 +935,12 @@ impl Binder<'_> {
             return Err(Error::unsupported(format!("{op} {word} (array)")));
         };
         let (l, lt) = self.expr(left)?;
-        let (r, rt) = self.expr(right)?;
+        // `x op ANY (subquery)` compares with every row the subquery returns: the same as
+        // with the array of those rows, NULLs included.
+        let (r, rt) = match right {
+            ast::Expr::Subquery(q) => self.array_subquery(q)?,
+            _ => self.expr(right)?,
+        };
         let (l, lt, r, elem) = match (lt, rt) {
             (_, Some(t)) => {
                 let Some(elem) = t.element_type() else {

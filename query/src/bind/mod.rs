@@ -21,6 +21,7 @@ pub(crate) use cte::{Cte, CteBody};
 pub(crate) mod expr;
 pub(crate) mod from;
 mod query;
+pub(crate) use query::derived_name;
 pub(crate) mod window;
 
 use sqlparser::ast;

@@ -26,7 +26,7 @@ type DistinctOnItems = Vec<(Expr, Option<usize>)>;
 type BoundItems<'q> = (Vec<Typed>, Option<Expr>, OrderItems<'q>, DistinctOnItems);
 
 /// The name PostgreSQL gives an unaliased select-list expression.
-fn derived_name(e: &ast::Expr) -> String {
+pub(crate) fn derived_name(e: &ast::Expr) -> String {
     named(e).0
 }
 
@@ -83,6 +83,9 @@ fn derived_name_of(e: &ast::Expr) -> String {
         ast::Expr::Ceil { .. } => "ceil".to_string(),
         ast::Expr::Floor { .. } => "floor".to_string(),
         ast::Expr::Position { .. } => "position".to_string(),
+        ast::Expr::Substring {
+            shorthand: true, ..
+        } => "substr".to_string(),
         ast::Expr::Substring { .. } => "substring".to_string(),
         ast::Expr::Overlay { .. } => "overlay".to_string(),
         ast::Expr::Trim { trim_where, .. } => match trim_where {

@@ -206,13 +206,7 @@ pub(super) fn bind_returning(
                 let (x, t): Typed = b.expr(e)?;
                 let name = match item {
                     ast::SelectItem::ExprWithAlias { alias, .. } => ident_name(alias),
-                    _ => match e {
-                        ast::Expr::Identifier(i) => ident_name(i),
-                        ast::Expr::CompoundIdentifier(p) => {
-                            p.last().map(ident_name).unwrap_or_default()
-                        }
-                        _ => "?column?".into(),
-                    },
+                    _ => crate::bind::derived_name(e),
                 };
                 exprs.push(x);
                 cols.push(OutputColumn { name, ty: t });
