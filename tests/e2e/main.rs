@@ -12,6 +12,7 @@ mod http_client;
 mod log_tools;
 mod query_cache;
 mod replay;
+mod sequences;
 mod server;
 mod sql;
 mod sql_crash;
