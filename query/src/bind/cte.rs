@@ -57,33 +57,55 @@ pub(crate) enum CteBody {
     },
 }
 
+/// The name and column aliases of the WITH clause's query `i`, failing (42712) on a name an
+/// earlier query of the clause has.
+pub(crate) fn cte_name(with: &ast::With, i: usize) -> Result<(String, Vec<String>)> {
+    let cte = &with.cte_tables[i];
+    let name = ident_name(&cte.alias.name);
+    if with.cte_tables[..i]
+        .iter()
+        .any(|c| ident_name(&c.alias.name) == name)
+    {
+        return Err(Error::bind(
+            "42712",
+            format!("WITH query name \"{name}\" specified more than once"),
+        ));
+    }
+    let aliases = cte
+        .alias
+        .columns
+        .iter()
+        .map(|c| ident_name(&c.name))
+        .collect();
+    Ok((name, aliases))
+}
+
+impl Cte {
+    /// A WITH query bound where it is referenced.
+    pub(crate) fn query(
+        name: String,
+        columns: Vec<String>,
+        query: &ast::Query,
+        recursive: bool,
+    ) -> Cte {
+        Cte {
+            name,
+            columns,
+            body: CteBody::Query {
+                query: Box::new(query.clone()),
+                recursive,
+            },
+        }
+    }
+}
+
 impl Binder<'_> {
     /// Puts the queries of a WITH clause in scope.
     pub(super) fn push_ctes(&mut self, with: &ast::With) -> Result<()> {
         for (i, cte) in with.cte_tables.iter().enumerate() {
-            let name = ident_name(&cte.alias.name);
-            if with.cte_tables[..i]
-                .iter()
-                .any(|c| ident_name(&c.alias.name) == name)
-            {
-                return Err(Error::bind(
-                    "42712",
-                    format!("WITH query name \"{name}\" specified more than once"),
-                ));
-            }
-            self.ctes.push(Cte {
-                name: ident_name(&cte.alias.name),
-                columns: cte
-                    .alias
-                    .columns
-                    .iter()
-                    .map(|c| ident_name(&c.name))
-                    .collect(),
-                body: CteBody::Query {
-                    query: cte.query.clone(),
-                    recursive: with.recursive,
-                },
-            });
+            let (name, aliases) = cte_name(with, i)?;
+            self.ctes
+                .push(Cte::query(name, aliases, &cte.query, with.recursive));
         }
         Ok(())
     }

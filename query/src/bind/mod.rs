@@ -17,7 +17,7 @@
 
 mod call;
 mod cte;
-pub(crate) use cte::{Cte, CteBody};
+pub(crate) use cte::{Cte, CteBody, cte_name};
 pub(crate) mod expr;
 pub(crate) mod from;
 mod query;

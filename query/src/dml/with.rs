@@ -19,7 +19,7 @@ use zqlite_projections::value::{DataType, Value};
 use zqlite_projections::{State, Transaction};
 
 use super::{InsertPlan, delete, describe_returning, log_sequence_calls, update};
-use crate::bind::{Binder, Cte, CteBody, OutputColumn, ident_name};
+use crate::bind::{Binder, Cte, CteBody, OutputColumn, cte_name};
 use crate::error::{Error, Result};
 use crate::exec::{Exec, internal};
 use crate::optimizer::optimize;
@@ -59,28 +59,6 @@ fn run_modification(
     }
 }
 
-/// The name and column aliases of a WITH query, failing on a name used twice.
-fn name_of(with: &ast::With, i: usize) -> Result<(String, Vec<String>)> {
-    let cte = &with.cte_tables[i];
-    let name = ident_name(&cte.alias.name);
-    if with.cte_tables[..i]
-        .iter()
-        .any(|c| ident_name(&c.alias.name) == name)
-    {
-        return Err(Error::bind(
-            "42712",
-            format!("WITH query name \"{name}\" specified more than once"),
-        ));
-    }
-    let aliases = cte
-        .alias
-        .columns
-        .iter()
-        .map(|c| ident_name(&c.name))
-        .collect();
-    Ok((name, aliases))
-}
-
 /// A WITH query whose rows are known, its columns renamed by `aliases`.
 fn rows_cte(
     name: String,
@@ -109,17 +87,6 @@ fn rows_cte(
             columns,
         },
     })
-}
-
-fn query_cte(name: String, aliases: Vec<String>, query: &ast::Query, recursive: bool) -> Cte {
-    Cte {
-        name,
-        columns: aliases,
-        body: CteBody::Query {
-            query: Box::new(query.clone()),
-            recursive,
-        },
-    }
 }
 
 /// `SELECT * FROM "name"`.
@@ -155,7 +122,7 @@ pub(crate) fn run(txn: &mut Transaction, q: &ast::Query, params: &[Value]) -> Re
     let mut ctes: Vec<Cte> = Vec::new();
     if let Some(with) = &q.with {
         for (i, cte) in with.cte_tables.iter().enumerate() {
-            let (name, aliases) = name_of(with, i)?;
+            let (name, aliases) = cte_name(with, i)?;
             if is_modification(&cte.query.body) {
                 if cte.query.with.is_some() {
                     return Err(Error::unsupported(
@@ -179,11 +146,16 @@ pub(crate) fn run(txn: &mut Transaction, q: &ast::Query, params: &[Value]) -> Re
             } else if main_modifies {
                 // Read on the statement's snapshot now, before the main part changes it.
                 let mut scope = ctes.clone();
-                scope.push(query_cte(name.clone(), aliases, &cte.query, with.recursive));
+                scope.push(Cte::query(
+                    name.clone(),
+                    aliases,
+                    &cte.query,
+                    with.recursive,
+                ));
                 let (columns, rows) = run_query(txn, &start, &select_all(&name)?, params, &scope)?;
                 ctes.push(rows_cte(name, &[], columns, rows)?);
             } else {
-                ctes.push(query_cte(name, aliases, &cte.query, with.recursive));
+                ctes.push(Cte::query(name, aliases, &cte.query, with.recursive));
             }
         }
     }
@@ -221,14 +193,14 @@ pub(crate) fn describe(
     let mut ctes = Vec::new();
     if let Some(with) = &q.with {
         for (i, cte) in with.cte_tables.iter().enumerate() {
-            let (name, aliases) = name_of(with, i)?;
+            let (name, aliases) = cte_name(with, i)?;
             match statement_of(&cte.query.body) {
                 Some(stmt) => {
                     let columns =
                         describe_returning(state, &stmt, param_types, &ctes)?.unwrap_or_default();
                     ctes.push(rows_cte(name, &aliases, columns, Vec::new())?);
                 }
-                None => ctes.push(query_cte(name, aliases, &cte.query, with.recursive)),
+                None => ctes.push(Cte::query(name, aliases, &cte.query, with.recursive)),
             }
         }
     }
