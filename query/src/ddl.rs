@@ -367,30 +367,9 @@ fn create_table_as(
         ));
     }
     let state = txn.state().clone();
-    let bound = Binder::new(&state, &[]).query(q)?;
-    let plan = crate::optimizer::optimize(bound.plan, state.catalog())?;
-    let rows = crate::exec::Exec::new(&state, &[]).run(&plan)?;
-    let mut columns: Vec<ColumnDef> = Vec::new();
-    for (i, c) in bound.columns.iter().enumerate() {
-        let col_name = ct
-            .columns
-            .get(i)
-            .map(|d| ident_name(&d.name))
-            .unwrap_or_else(|| c.name.clone());
-        if columns.iter().any(|x| x.name == col_name) {
-            return Err(Error::bind(
-                "42701",
-                format!("column \"{col_name}\" specified more than once"),
-            ));
-        }
-        columns.push(ColumnDef {
-            name: col_name,
-            data_type: c.ty.unwrap_or(DataType::Text),
-            nullable: true,
-            default: None,
-            identity: None,
-        });
-    }
+    let (mut columns, rows, _) = crate::materialized::compute(&state, q)?;
+    let names = ct.columns.iter().map(|c| ident_name(&c.name));
+    crate::materialized::rename_columns(&mut columns, names)?;
     let id = state.catalog().next_table_id();
     txn.apply(Change::CreateTable(TableDef {
         id,

@@ -16,9 +16,12 @@ use crate::exec::{Exec, Row};
 use crate::optimizer::optimize;
 use crate::result::QueryResult;
 
-/// The rows of a materialized view's query on `state`, with its output columns and the
-/// relations it reads.
-fn compute(state: &State, query: &ast::Query) -> Result<(Vec<ColumnDef>, Vec<Row>, Vec<String>)> {
+/// The rows of a query on `state`, with its output columns as table columns and the
+/// relations it reads (a materialized view's contents; `CREATE TABLE AS` too).
+pub(crate) fn compute(
+    state: &State,
+    query: &ast::Query,
+) -> Result<(Vec<ColumnDef>, Vec<Row>, Vec<String>)> {
     let mut binder = Binder::new(state, &[]);
     binder.record_relations = true;
     let bound = binder.query(query)?;
@@ -39,6 +42,25 @@ fn compute(state: &State, query: &ast::Query) -> Result<(Vec<ColumnDef>, Vec<Row
     let plan = optimize(bound.plan, state.catalog())?;
     let rows = Exec::new(state, &[]).run(&plan)?;
     Ok((columns, rows, depends_on))
+}
+
+/// Gives the first columns the names given, then fails (42701) if two share a name.
+pub(crate) fn rename_columns(
+    columns: &mut [ColumnDef],
+    names: impl Iterator<Item = String>,
+) -> Result<()> {
+    for (column, name) in columns.iter_mut().zip(names) {
+        column.name = name;
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if columns[..i].iter().any(|o| o.name == c.name) {
+            return Err(Error::bind(
+                "42701",
+                format!("column \"{}\" specified more than once", c.name),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// CREATE MATERIALIZED VIEW name [(columns)] AS query.
@@ -70,17 +92,7 @@ pub(crate) fn create(txn: &mut Transaction, cv: &ast::CreateView) -> Result<Quer
     if cv.columns.len() > columns.len() {
         return Err(Error::bind("42601", "too many column names were specified"));
     }
-    for (column, given) in columns.iter_mut().zip(&cv.columns) {
-        column.name = ident_name(&given.name);
-    }
-    for (i, c) in columns.iter().enumerate() {
-        if columns[..i].iter().any(|o| o.name == c.name) {
-            return Err(Error::bind(
-                "42701",
-                format!("column \"{}\" specified more than once", c.name),
-            ));
-        }
-    }
+    rename_columns(&mut columns, cv.columns.iter().map(|c| ident_name(&c.name)))?;
     let id = state.catalog().next_table_id();
     txn.apply(Change::CreateTable(TableDef {
         id,
