@@ -27,6 +27,8 @@ use std::fmt;
 use std::ops::{Bound, Index};
 use std::sync::Arc;
 
+use crate::prefetch;
+
 /// Entries per leaf and children per branch.
 pub const CAPACITY: usize = 32;
 
@@ -38,13 +40,17 @@ const MERGE_BELOW: usize = CAPACITY / 4;
 pub struct SharedBTree<K, V> {
     root: Option<Arc<Node<K, V>>>,
     len: usize,
+    /// Branch levels above the leaves (0 when the root is a leaf or there is none), so a
+    /// walk knows it has reached a leaf's parent without reading the leaf.
+    height: usize,
 }
 
 #[derive(Clone)]
 enum Node<K, V> {
-    Leaf(Vec<(K, V)>),
+    Leaf(Sorted<K, V>),
     Branch {
-        separators: Vec<K>,
+        /// The separators, each with nothing beside it.
+        separators: Sorted<K, ()>,
         children: Vec<Arc<Node<K, V>>>,
     },
 }
@@ -54,7 +60,7 @@ enum Inserted<K, V> {
     Added,
     Replaced(V),
     /// The subtree split: this node goes to its right, starting at the separator.
-    Split(K, Node<K, V>),
+    Split(K, Arc<Node<K, V>>),
 }
 
 impl<K, V> Node<K, V> {
@@ -66,13 +72,174 @@ impl<K, V> Node<K, V> {
     }
 }
 
-/// Index of the child of a branch whose range holds `key`.
-fn child_for<K: Borrow<Q>, Q: Ord + ?Sized>(separators: &[K], key: &Q) -> usize {
-    separators.partition_point(|s| s.borrow() <= key)
+/// A cheap summary of a key that orders like the key: `a < b` implies
+/// `a.key_prefix() <= b.key_prefix()`, and a key and what it borrows as give the same prefix.
+///
+/// Nodes keep their keys' prefixes in a small inline array, so a search scans those
+/// contiguous words and compares whole keys only among equal prefixes: on a large map most
+/// lookups then touch the node, one entry and nothing else, instead of the scattered entries
+/// of a binary search (each a cache miss once the map outgrows the caches).
+pub trait KeyPrefix {
+    fn key_prefix(&self) -> u64;
 }
 
-fn search<K: Borrow<Q>, V, Q: Ord + ?Sized>(entries: &[(K, V)], key: &Q) -> Result<usize, usize> {
-    entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
+/// The first eight bytes, big-endian, zero-padded: orders like the bytes' lexicographic order.
+pub fn bytes_prefix(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(word)
+}
+
+impl KeyPrefix for u64 {
+    fn key_prefix(&self) -> u64 {
+        *self
+    }
+}
+
+impl KeyPrefix for uuid::Uuid {
+    fn key_prefix(&self) -> u64 {
+        bytes_prefix(self.as_bytes())
+    }
+}
+
+/// Tuples order by their first element first.
+impl<A: KeyPrefix + ?Sized, B> KeyPrefix for (Arc<A>, B) {
+    fn key_prefix(&self) -> u64 {
+        self.0.key_prefix()
+    }
+}
+
+impl KeyPrefix for str {
+    fn key_prefix(&self) -> u64 {
+        bytes_prefix(self.as_bytes())
+    }
+}
+
+/// Items in strictly ascending key order, with their keys' prefixes alongside (see
+/// [`KeyPrefix`]). Invariant: `prefixes[i] == items[i].0.key_prefix()` for every item.
+#[derive(Clone)]
+struct Sorted<K, X> {
+    prefixes: [u64; CAPACITY],
+    items: Vec<(K, X)>,
+}
+
+impl<K: KeyPrefix, X> Sorted<K, X> {
+    fn new() -> Self {
+        Sorted {
+            prefixes: [0; CAPACITY],
+            items: Vec::with_capacity(CAPACITY),
+        }
+    }
+
+    fn from_items(items: impl Iterator<Item = (K, X)>) -> Self {
+        let mut sorted = Sorted::new();
+        for item in items {
+            sorted.push(item);
+        }
+        sorted
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn push(&mut self, item: (K, X)) {
+        let at = self.items.len();
+        self.insert(at, item);
+    }
+
+    /// Inserts at `at`, growing a full vector straight to [`CAPACITY`] rather than doubling
+    /// (a copied node has exactly its length as capacity).
+    fn insert(&mut self, at: usize, item: (K, X)) {
+        let len = self.items.len();
+        assert!(len < CAPACITY, "a node holds at most {CAPACITY} items");
+        if len == self.items.capacity() {
+            self.items.reserve_exact(CAPACITY - len);
+        }
+        self.prefixes.copy_within(at..len, at + 1);
+        self.prefixes[at] = item.0.key_prefix();
+        self.items.insert(at, item);
+    }
+
+    fn remove(&mut self, at: usize) -> (K, X) {
+        let len = self.items.len();
+        self.prefixes.copy_within(at + 1..len, at);
+        self.items.remove(at)
+    }
+
+    fn pop(&mut self) -> Option<(K, X)> {
+        self.items.pop()
+    }
+
+    /// The value of item `at` (its key, and so its prefix, stays).
+    fn value_mut(&mut self, at: usize) -> &mut X {
+        &mut self.items[at].1
+    }
+
+    /// Moves the items from `at` on into a new set.
+    fn split_off(&mut self, at: usize) -> Self {
+        let mut right = Sorted::new();
+        let moved = self.items.len() - at;
+        right.prefixes[..moved].copy_from_slice(&self.prefixes[at..self.items.len()]);
+        right.items.extend(self.items.drain(at..));
+        right
+    }
+
+    /// Appends `other`, whose keys all follow this set's.
+    fn append(&mut self, other: Sorted<K, X>) {
+        let (len, moved) = (self.items.len(), other.items.len());
+        assert!(
+            len + moved <= CAPACITY,
+            "a node holds at most {CAPACITY} items"
+        );
+        self.prefixes[len..len + moved].copy_from_slice(&other.prefixes[..moved]);
+        self.items.extend(other.items);
+    }
+
+    /// The items whose prefix equals `prefix`, as a range: they are where `prefix` ties, and
+    /// every item before them has a smaller prefix (so a smaller key).
+    fn tie_range(&self, prefix: u64) -> (usize, usize) {
+        let prefixes = &self.prefixes[..self.items.len()];
+        // Counting over all of them (rather than a binary search) lets the loads of the
+        // words overlap: they sit in a few adjacent cache lines.
+        let below = prefixes.iter().filter(|&&p| p < prefix).count();
+        let upto = prefixes.iter().filter(|&&p| p <= prefix).count();
+        (below, upto)
+    }
+
+    /// Where `key` is (`Ok`) or would go (`Err`), like `slice::binary_search`.
+    fn search<Q: Ord + KeyPrefix + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        let (lo, hi) = self.tie_range(key.key_prefix());
+        match self.items[lo..hi].binary_search_by(|(k, _)| k.borrow().cmp(key)) {
+            Ok(i) => Ok(lo + i),
+            Err(i) => Err(lo + i),
+        }
+    }
+
+    /// The number of items whose key is `<= key`.
+    fn count_upto<Q: Ord + KeyPrefix + ?Sized>(&self, key: &Q) -> usize
+    where
+        K: Borrow<Q>,
+    {
+        let (lo, hi) = self.tie_range(key.key_prefix());
+        lo + self.items[lo..hi].partition_point(|(k, _)| k.borrow() <= key)
+    }
+}
+
+impl<K, X> std::ops::Deref for Sorted<K, X> {
+    type Target = [(K, X)];
+
+    fn deref(&self) -> &[(K, X)] {
+        &self.items
+    }
 }
 
 /// Inserts at `at`, growing a full vector straight to [`CAPACITY`] rather than doubling (a
@@ -90,39 +257,39 @@ fn with_capacity_from<T>(items: impl Iterator<Item = T>) -> Vec<T> {
     out
 }
 
-impl<K: Ord + Clone, V: Clone> Node<K, V> {
+impl<K: Ord + Clone + KeyPrefix, V: Clone> Node<K, V> {
     /// Inserts into this subtree; `rightmost` when no key greater than this subtree's can
     /// exist in the map (the node is the last at its level).
     fn insert(&mut self, key: K, value: V, rightmost: bool) -> Inserted<K, V> {
         match self {
-            Node::Leaf(entries) => match search(entries, &key) {
-                Ok(i) => Inserted::Replaced(std::mem::replace(&mut entries[i].1, value)),
+            Node::Leaf(entries) => match entries.search(&key) {
+                Ok(i) => Inserted::Replaced(std::mem::replace(entries.value_mut(i), value)),
                 Err(i) if entries.len() < CAPACITY => {
-                    insert_at(entries, i, (key, value));
+                    entries.insert(i, (key, value));
                     Inserted::Added
                 }
                 Err(i) if rightmost && i == entries.len() => {
                     let separator = key.clone();
                     Inserted::Split(
                         separator,
-                        Node::Leaf(with_capacity_from([(key, value)].into_iter())),
+                        Arc::new(Node::Leaf(Sorted::from_items([(key, value)].into_iter()))),
                     )
                 }
                 Err(i) => {
-                    let mut right = with_capacity_from(entries.drain(CAPACITY / 2..));
+                    let mut right = entries.split_off(CAPACITY / 2);
                     if i <= entries.len() {
                         entries.insert(i, (key, value));
                     } else {
                         right.insert(i - entries.len(), (key, value));
                     }
-                    Inserted::Split(right[0].0.clone(), Node::Leaf(right))
+                    Inserted::Split(right[0].0.clone(), Arc::new(Node::Leaf(right)))
                 }
             },
             Node::Branch {
                 separators,
                 children,
             } => {
-                let i = child_for(separators, &key);
+                let i = separators.count_upto(&key);
                 let last = i + 1 == children.len();
                 let (separator, node) =
                     match Arc::make_mut(&mut children[i]).insert(key, value, rightmost && last) {
@@ -130,49 +297,51 @@ impl<K: Ord + Clone, V: Clone> Node<K, V> {
                         done => return done,
                     };
                 if children.len() < CAPACITY {
-                    insert_at(separators, i, separator);
-                    insert_at(children, i + 1, Arc::new(node));
+                    separators.insert(i, (separator, ()));
+                    insert_at(children, i + 1, node);
                     return Inserted::Added;
                 }
                 if rightmost && last {
                     let right = Node::Branch {
-                        separators: Vec::with_capacity(CAPACITY),
-                        children: with_capacity_from([Arc::new(node)].into_iter()),
+                        separators: Sorted::new(),
+                        children: with_capacity_from([node].into_iter()),
                     };
-                    return Inserted::Split(separator, right);
+                    return Inserted::Split(separator, Arc::new(right));
                 }
-                insert_at(separators, i, separator);
-                insert_at(children, i + 1, Arc::new(node));
+                // A full branch has CAPACITY - 1 separators: the new one makes CAPACITY, the
+                // most a set holds, and the split below takes one of them up.
+                separators.insert(i, (separator, ()));
+                insert_at(children, i + 1, node);
                 let half = children.len() / 2;
                 let right_children = with_capacity_from(children.drain(half..));
-                let right_separators = with_capacity_from(separators.drain(half..));
-                let up = separators.pop().expect("a full branch has separators");
+                let right_separators = separators.split_off(half);
+                let (up, ()) = separators.pop().expect("a full branch has separators");
                 Inserted::Split(
                     up,
-                    Node::Branch {
+                    Arc::new(Node::Branch {
                         separators: right_separators,
                         children: right_children,
-                    },
+                    }),
                 )
             }
         }
     }
 
     /// Removes `key` from this subtree, which holds it.
-    fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    fn remove<Q: Ord + KeyPrefix + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
         match self {
             Node::Leaf(entries) => {
-                let i = search(entries, key).ok()?;
+                let i = entries.search(key).ok()?;
                 Some(entries.remove(i).1)
             }
             Node::Branch {
                 separators,
                 children,
             } => {
-                let i = child_for(separators, key);
+                let i = separators.count_upto(key);
                 let removed = Arc::make_mut(&mut children[i]).remove(key);
                 let size = children[i].size();
                 if size == 0 {
@@ -184,7 +353,7 @@ impl<K: Ord + Clone, V: Clone> Node<K, V> {
                     let left = if i + 1 < children.len() { i } else { i - 1 };
                     if children[left].size() + children[left + 1].size() <= CAPACITY {
                         let right = children.remove(left + 1);
-                        let separator = separators.remove(left);
+                        let (separator, ()) = separators.remove(left);
                         merge(Arc::make_mut(&mut children[left]), separator, right);
                     }
                 }
@@ -196,10 +365,14 @@ impl<K: Ord + Clone, V: Clone> Node<K, V> {
 
 /// Appends `right` (the node after `left`, from `separator` on) to `left`; both are at the
 /// same level.
-fn merge<K: Clone, V: Clone>(left: &mut Node<K, V>, separator: K, right: Arc<Node<K, V>>) {
+fn merge<K: Clone + KeyPrefix, V: Clone>(
+    left: &mut Node<K, V>,
+    separator: K,
+    right: Arc<Node<K, V>>,
+) {
     let right = Arc::try_unwrap(right).unwrap_or_else(|shared| (*shared).clone());
     match (left, right) {
-        (Node::Leaf(left), Node::Leaf(right)) => left.extend(right),
+        (Node::Leaf(left), Node::Leaf(right)) => left.append(right),
         (
             Node::Branch {
                 separators,
@@ -210,8 +383,8 @@ fn merge<K: Clone, V: Clone>(left: &mut Node<K, V>, separator: K, right: Arc<Nod
                 children: right_children,
             },
         ) => {
-            separators.push(separator);
-            separators.extend(right_separators);
+            separators.push((separator, ()));
+            separators.append(right_separators);
             children.extend(right_children);
         }
         _ => unreachable!("siblings are at the same depth"),
@@ -220,7 +393,11 @@ fn merge<K: Clone, V: Clone>(left: &mut Node<K, V>, separator: K, right: Arc<Nod
 
 impl<K, V> SharedBTree<K, V> {
     pub fn new() -> Self {
-        SharedBTree { root: None, len: 0 }
+        SharedBTree {
+            root: None,
+            len: 0,
+            height: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -232,7 +409,7 @@ impl<K, V> SharedBTree<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
+impl<K: Ord + Clone + KeyPrefix, V: Clone> SharedBTree<K, V> {
     /// All entries in key order.
     pub fn iter(&self) -> Iter<'_, K, V> {
         let mut iter = Iter {
@@ -250,23 +427,23 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
         self.iter().map(|(k, _)| k)
     }
 
-    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    pub fn get<Q: Ord + KeyPrefix + ?Sized>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
     {
         let mut node = self.root.as_deref()?;
         loop {
             match node {
-                Node::Leaf(entries) => return search(entries, key).ok().map(|i| &entries[i].1),
+                Node::Leaf(entries) => return entries.search(key).ok().map(|i| &entries[i].1),
                 Node::Branch {
                     separators,
                     children,
-                } => node = &children[child_for(separators, key)],
+                } => node = &children[separators.count_upto(key)],
             }
         }
     }
 
-    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    pub fn contains_key<Q: Ord + KeyPrefix + ?Sized>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
     {
@@ -274,7 +451,7 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
     }
 
     /// The value under `key`, copying the nodes on its path that other snapshots share.
-    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    pub fn get_mut<Q: Ord + KeyPrefix + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
     {
@@ -285,13 +462,13 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
         loop {
             match node {
                 Node::Leaf(entries) => {
-                    let i = search(entries, key).ok()?;
-                    return Some(&mut entries[i].1);
+                    let i = entries.search(key).ok()?;
+                    return Some(entries.value_mut(i));
                 }
                 Node::Branch {
                     separators,
                     children,
-                } => node = Arc::make_mut(&mut children[child_for(separators, key)]),
+                } => node = Arc::make_mut(&mut children[separators.count_upto(key)]),
             }
         }
     }
@@ -299,8 +476,11 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
     /// Inserts or replaces; returns the value replaced.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let Some(root) = &mut self.root else {
-            self.root = Some(Arc::new(Node::Leaf(vec![(key, value)])));
+            self.root = Some(Arc::new(Node::Leaf(Sorted::from_items(
+                [(key, value)].into_iter(),
+            ))));
             self.len = 1;
+            self.height = 0;
             return None;
         };
         match Arc::make_mut(root).insert(key, value, true) {
@@ -308,13 +488,13 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
             Inserted::Added => {}
             Inserted::Split(separator, right) => {
                 let left = self.root.take().expect("the root was just split");
-                let mut separators = Vec::with_capacity(CAPACITY);
-                separators.push(separator);
-                let children = with_capacity_from([left, Arc::new(right)].into_iter());
+                let separators = Sorted::from_items([(separator, ())].into_iter());
+                let children = with_capacity_from([left, right].into_iter());
                 self.root = Some(Arc::new(Node::Branch {
                     separators,
                     children,
                 }));
+                self.height += 1;
             }
         }
         self.len += 1;
@@ -322,7 +502,7 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
     }
 
     /// Removes `key`; returns its value. Nodes are copied only when the key is present.
-    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    pub fn remove<Q: Ord + KeyPrefix + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
@@ -334,9 +514,10 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
         // An empty root goes; a root branch with one child hands the root to that child.
         while let Some(root) = self.root.take() {
             match &*root {
-                Node::Leaf(entries) if entries.is_empty() => {}
+                Node::Leaf(entries) if entries.is_empty() => self.height = 0,
                 Node::Branch { children, .. } if children.len() <= 1 => {
                     self.root = children.first().cloned();
+                    self.height = self.height.saturating_sub(1);
                 }
                 _ => {
                     self.root = Some(root);
@@ -348,7 +529,7 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
     }
 
     /// Entries whose keys lie between the bounds, in key order.
-    pub fn range<'a, Q: Ord + ?Sized>(
+    pub fn range<'a, Q: Ord + KeyPrefix + ?Sized>(
         &'a self,
         lower: Bound<&Q>,
         upper: Bound<&'a Q>,
@@ -377,20 +558,97 @@ impl<K: Ord + Clone, V: Clone> SharedBTree<K, V> {
                     separators,
                     children,
                 } => {
-                    let i = child_for(separators, probe);
+                    let i = separators.count_upto(probe);
                     iter.stack.push((children, i + 1));
                     node = &children[i];
                 }
                 Node::Leaf(entries) => {
-                    let start = entries.partition_point(|(k, _)| match lower {
-                        Bound::Included(key) => k.borrow() < key,
-                        _ => k.borrow() <= probe,
-                    });
+                    let start = match (lower, entries.search(probe)) {
+                        (Bound::Excluded(_), Ok(i)) => i + 1,
+                        (_, Ok(i) | Err(i)) => i,
+                    };
                     iter.leaf = entries[start..].iter();
                     return iter;
                 }
             }
         }
+    }
+}
+
+impl<K, V> SharedBTree<K, V> {
+    /// A walk towards the leaf of some key that reads nothing the CPU has not been asked to
+    /// fetch beforehand: see [`Descent`].
+    pub fn descent(&self) -> Option<Descent<'_, K, V>> {
+        let root = self.root.as_ref()?;
+        prefetch::shared(root);
+        Some(Descent {
+            node: root,
+            slot: None,
+            levels: self.height,
+        })
+    }
+}
+
+/// A walk down a [`SharedBTree`] for prefetching, one cache miss at a time: each
+/// [`Descent::step`] reads only what the previous step asked the CPU to fetch, and asks for
+/// the next thing. Stepping the walks of many keys in turns (all first steps, then all
+/// second steps, ...) lets their cache misses overlap, where one lookup after another takes
+/// them in sequence. Nothing it does changes what the map holds or returns.
+pub struct Descent<'a, K, V> {
+    /// The node reached, already asked for.
+    node: &'a Arc<Node<K, V>>,
+    /// The slot of `node`'s child on the way down, once chosen (its line asked for).
+    slot: Option<&'a Arc<Node<K, V>>>,
+    /// Branch levels between `node` and the leaves.
+    levels: usize,
+}
+
+impl<'a, K: Ord + KeyPrefix, V> Descent<'a, K, V> {
+    /// Takes the next step towards `key`'s leaf; false once at the leaf.
+    pub fn step<Q: Ord + KeyPrefix + ?Sized>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        if let Some(child) = self.slot.take() {
+            prefetch::shared(child);
+            self.node = child;
+            self.levels -= 1;
+            return true;
+        }
+        if self.levels == 0 {
+            return false;
+        }
+        let Node::Branch {
+            separators,
+            children,
+        } = &**self.node
+        else {
+            unreachable!("the map's height counts its branch levels");
+        };
+        let slot = &children[separators.count_upto(key)];
+        prefetch::object(slot);
+        self.slot = Some(slot);
+        true
+    }
+
+    /// At the leaf: asks for the line of the entry where `key` is or would go, judged by the
+    /// key prefixes alone (the entries are not read), and returns that entry's value when
+    /// its prefix ties with the key's: the value under `key` if present, or (prefixes being
+    /// a summary) a neighbour's.
+    pub fn candidate<Q: Ord + KeyPrefix + ?Sized>(&self, key: &Q) -> Option<&'a V>
+    where
+        K: Borrow<Q>,
+    {
+        if self.levels > 0 || self.slot.is_some() {
+            return None;
+        }
+        let Node::Leaf(entries) = &**self.node else {
+            unreachable!("no branch levels are left");
+        };
+        let (lo, hi) = entries.tie_range(key.key_prefix());
+        let entry = entries.items.get(lo)?;
+        prefetch::object(entry);
+        (lo < hi).then_some(&entry.1)
     }
 }
 
@@ -468,6 +726,7 @@ impl<K, V> Clone for SharedBTree<K, V> {
         SharedBTree {
             root: self.root.clone(),
             len: self.len,
+            height: self.height,
         }
     }
 }
@@ -478,19 +737,22 @@ impl<K, V> Default for SharedBTree<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone + PartialEq> PartialEq for SharedBTree<K, V> {
+impl<K: Ord + Clone + KeyPrefix, V: Clone + PartialEq> PartialEq for SharedBTree<K, V> {
     fn eq(&self, other: &Self) -> bool {
         self.len == other.len && self.iter().eq(other.iter())
     }
 }
 
-impl<K: Ord + Clone + fmt::Debug, V: Clone + fmt::Debug> fmt::Debug for SharedBTree<K, V> {
+impl<K: Ord + Clone + KeyPrefix + fmt::Debug, V: Clone + fmt::Debug> fmt::Debug
+    for SharedBTree<K, V>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<K: Ord + Clone, V: Clone, Q: Ord + ?Sized> Index<&Q> for SharedBTree<K, V>
+impl<K: Ord + Clone + KeyPrefix, V: Clone, Q: Ord + KeyPrefix + ?Sized> Index<&Q>
+    for SharedBTree<K, V>
 where
     K: Borrow<Q>,
 {
@@ -501,7 +763,7 @@ where
     }
 }
 
-impl<K: Ord + Clone, V: Clone> FromIterator<(K, V)> for SharedBTree<K, V> {
+impl<K: Ord + Clone + KeyPrefix, V: Clone> FromIterator<(K, V)> for SharedBTree<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut map = SharedBTree::new();
         for (k, v) in iter {
@@ -519,9 +781,36 @@ mod tests {
 
     use super::*;
 
+    impl KeyPrefix for u32 {
+        fn key_prefix(&self) -> u64 {
+            u64::from(*self)
+        }
+    }
+
+    /// Coarse on purpose: eight keys share each prefix, so searches go through the
+    /// comparisons among equal prefixes.
+    impl KeyPrefix for u16 {
+        fn key_prefix(&self) -> u64 {
+            u64::from(*self / 8)
+        }
+    }
+
+    impl KeyPrefix for String {
+        fn key_prefix(&self) -> u64 {
+            self.as_str().key_prefix()
+        }
+    }
+
     /// Checks the module invariants and returns the number of entries and leaves.
-    fn check<K: Ord + Clone + fmt::Debug, V>(map: &SharedBTree<K, V>) -> (usize, usize) {
-        fn walk<K: Ord + Clone + fmt::Debug, V>(
+    fn check<K: Ord + Clone + KeyPrefix + fmt::Debug, V>(
+        map: &SharedBTree<K, V>,
+    ) -> (usize, usize) {
+        fn prefixes_match<K: KeyPrefix, X>(sorted: &Sorted<K, X>) {
+            for (i, (k, _)) in sorted.iter().enumerate() {
+                assert_eq!(sorted.prefixes[i], k.key_prefix(), "prefix of item {i}");
+            }
+        }
+        fn walk<K: Ord + Clone + KeyPrefix + fmt::Debug, V>(
             node: &Node<K, V>,
             lo: Option<&K>,
             hi: Option<&K>,
@@ -540,10 +829,12 @@ mod tests {
                         depth,
                         "leaves at one depth"
                     );
+                    prefixes_match(entries);
                     for w in entries.windows(2) {
                         assert!(w[0].0 < w[1].0);
+                        assert!(w[0].0.key_prefix() <= w[1].0.key_prefix());
                     }
-                    for (k, _) in entries {
+                    for (k, _) in entries.iter() {
                         assert!(lo.is_none_or(|lo| k >= lo) && hi.is_none_or(|hi| k < hi));
                     }
                     (entries.len(), 1)
@@ -553,10 +844,15 @@ mod tests {
                     children,
                 } => {
                     assert_eq!(separators.len() + 1, children.len());
+                    prefixes_match(separators);
                     let mut total = (0, 0);
                     for (i, child) in children.iter().enumerate() {
-                        let lo = if i == 0 { lo } else { Some(&separators[i - 1]) };
-                        let hi = separators.get(i).or(hi);
+                        let lo = if i == 0 {
+                            lo
+                        } else {
+                            Some(&separators[i - 1].0)
+                        };
+                        let hi = separators.get(i).map(|(s, ())| s).or(hi);
                         let (n, leaves) = walk(child, lo, hi, depth + 1, leaf_depth);
                         total = (total.0 + n, total.1 + leaves);
                     }
@@ -564,10 +860,12 @@ mod tests {
                 }
             }
         }
+        let mut leaf_depth = None;
         let counts = match &map.root {
             None => (0, 0),
-            Some(root) => walk(root, None, None, 0, &mut None),
+            Some(root) => walk(root, None, None, 0, &mut leaf_depth),
         };
+        assert_eq!(leaf_depth.unwrap_or(0), map.height, "height");
         assert_eq!(counts.0, map.len());
         counts
     }
@@ -647,6 +945,42 @@ mod tests {
             keys(Bound::Unbounded, Bound::Excluded("k002")),
             ["k000", "k001"]
         );
+    }
+
+    /// Walks `key`'s descent to its end, as a batch prefetch does.
+    fn candidate<'a, K: Ord + KeyPrefix, V>(map: &'a SharedBTree<K, V>, key: &K) -> Option<&'a V> {
+        let mut walk = map.descent()?;
+        let mut steps = 0;
+        while walk.step(key) {
+            steps += 1;
+        }
+        assert_eq!(steps, 2 * map.height, "two steps per branch level");
+        walk.candidate(key)
+    }
+
+    #[test]
+    fn descents_reach_the_entry_of_their_key() {
+        let mut map: SharedBTree<u64, u64> = (0..20_000).map(|k| (k * 2, k)).collect();
+        for k in (0..5_000).map(|k| k * 4) {
+            map.remove(&k);
+        }
+        check(&map);
+        assert!(map.height >= 2);
+        for key in 0..40_000u64 {
+            // Prefixes of u64 keys are exact, so the candidate is the entry itself.
+            assert_eq!(candidate(&map, &key), map.get(&key), "key {key}");
+        }
+        // With coarse prefixes the candidate is an entry of the same prefix, or none.
+        let coarse: SharedBTree<u16, u16> = (0..3000).map(|k| (k * 3, k)).collect();
+        for key in 0..9000u16 {
+            if let Some(&v) = candidate(&coarse, &key) {
+                assert_eq!((v * 3).key_prefix(), key.key_prefix(), "key {key}");
+            }
+            if coarse.contains_key(&key) {
+                assert!(candidate(&coarse, &key).is_some());
+            }
+        }
+        assert!(SharedBTree::<u64, ()>::new().descent().is_none());
     }
 
     #[derive(Debug, Clone)]

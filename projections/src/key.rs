@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::btree::KeyPrefix;
 use crate::value::Value;
 
 #[derive(Clone)]
@@ -40,6 +41,19 @@ impl Deref for Key {
 impl Borrow<[Value]> for Key {
     fn borrow(&self) -> &[Value] {
         self
+    }
+}
+
+/// A key orders by its first value first (see [`crate::value::key_prefix`]).
+impl KeyPrefix for [Value] {
+    fn key_prefix(&self) -> u64 {
+        self.first().map_or(0, crate::value::key_prefix)
+    }
+}
+
+impl KeyPrefix for Key {
+    fn key_prefix(&self) -> u64 {
+        (**self).key_prefix()
     }
 }
 

@@ -21,7 +21,7 @@
 //! [`value`] holds SQL values with PostgreSQL's semantics (types, text input and output,
 //! casts, operators, comparison and hashing), from which rows are made.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod audit;
 mod btree;
@@ -33,6 +33,7 @@ pub mod events;
 mod history;
 mod key;
 mod locks;
+mod prefetch;
 mod replay;
 mod sequences;
 mod state;

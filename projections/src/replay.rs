@@ -42,6 +42,14 @@ enum Body {
 }
 
 impl DecodedRecord {
+    /// The row and other changes the record makes (none for a security record).
+    fn changes(&self) -> impl Iterator<Item = &crate::change::Change> {
+        match &self.body {
+            Body::Transaction(tx) => tx.changes.iter(),
+            Body::Security => [].iter(),
+        }
+    }
+
     /// Decodes a record's payload; an unknown kind or a payload that does not decode is an
     /// [`Error::Decode`] naming the LSN.
     fn decode(record: &Record) -> Result<DecodedRecord> {
@@ -77,22 +85,8 @@ impl State {
     /// Applies the log record that follows this state (LSN `self.lsn() + 1`).
     pub fn replay(&mut self, record: &Record) -> Result<()> {
         // The order is checked before decoding: a record out of place is refused as such.
-        self.check_next(record.lsn)?;
+        expect_lsn(self.lsn + 1, record.lsn)?;
         self.apply_decoded(DecodedRecord::decode(record)?)
-    }
-
-    fn check_next(&self, lsn: Lsn) -> Result<()> {
-        if lsn == self.lsn + 1 {
-            return Ok(());
-        }
-        Err(Error::Decode {
-            lsn,
-            reason: format!(
-                "replay out of order: the state is at LSN {}, so LSN {} must come next",
-                self.lsn,
-                self.lsn + 1
-            ),
-        })
     }
 
     /// Applies a decoded record that follows this state (checked by the caller).
@@ -126,6 +120,12 @@ impl State {
     /// `until`, or to their end; returns how many were applied. `after_each` sees the state
     /// after every record (for progress reports).
     ///
+    /// Records are decoded [`REPLAY_BATCH`] at a time, and what the batch's row changes will
+    /// touch is prefetched before they are applied one by one, in order
+    /// ([`State::prefetch_row_changes`]): on a state larger than the caches, replay is bound
+    /// by memory latency, and this overlaps the misses. A record that does not read or
+    /// decode is an error once the records before it are applied.
+    ///
     /// One thread reads, decodes and applies: decoding on a second thread measured slower,
     /// because the allocator then frees every decoded record and replaced row across threads.
     pub fn replay_from<I>(
@@ -137,20 +137,61 @@ impl State {
     where
         I: Iterator<Item = zqlite_log::Result<Record>>,
     {
+        let mut records = records.fuse();
+        let mut batch = Vec::with_capacity(REPLAY_BATCH);
         let mut applied = 0u64;
-        if until.is_some_and(|lsn| lsn <= self.lsn) {
-            return Ok(applied);
-        }
-        for record in records {
-            self.replay(&record?)?;
-            applied += 1;
-            after_each(self);
-            if until == Some(self.lsn) {
-                break;
+        loop {
+            let mut failure = None;
+            let mut next_lsn = self.lsn + 1;
+            while batch.len() < REPLAY_BATCH && until.is_none_or(|lsn| next_lsn <= lsn) {
+                let Some(record) = records.next() else { break };
+                let decoded = record.map_err(Error::from).and_then(|record| {
+                    expect_lsn(next_lsn, record.lsn)?;
+                    DecodedRecord::decode(&record)
+                });
+                match decoded {
+                    Ok(record) => batch.push(record),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                next_lsn += 1;
+            }
+            let complete = batch.len() < REPLAY_BATCH;
+            self.prefetch_row_changes(batch.iter().flat_map(DecodedRecord::changes));
+            for record in batch.drain(..) {
+                self.apply_decoded(record)?;
+                applied += 1;
+                after_each(self);
+            }
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            if complete {
+                return Ok(applied);
             }
         }
-        Ok(applied)
     }
+}
+
+/// Records decoded and prefetched together by [`State::replay_from`]: enough to overlap
+/// many cache misses, few enough that what the first record's prefetches fetched is still
+/// cached when it is applied.
+pub const REPLAY_BATCH: usize = 32;
+
+/// Refuses a record out of place rather than build a state no log describes.
+fn expect_lsn(expected: Lsn, lsn: Lsn) -> Result<()> {
+    if lsn == expected {
+        return Ok(());
+    }
+    Err(Error::Decode {
+        lsn,
+        reason: format!(
+            "replay out of order: the state is at LSN {}, so LSN {expected} must come next",
+            expected - 1
+        ),
+    })
 }
 
 /// A state opened the normal way, and how it was reached.

@@ -38,7 +38,7 @@ mod zone;
 pub use aggregate::{Accumulator, AggregateKind, aggregate_result_type};
 pub use array::Array;
 pub use cast::{CastContext, apply_typmod, cast, cast_context};
-pub use compare::{cmp_total, sql_cmp};
+pub use compare::{cmp_total, key_prefix, sql_cmp};
 pub use datetime::{
     Date, Time, Timestamp, TimestampTz, civil_from_pg_days, days_in_month, pg_days,
 };

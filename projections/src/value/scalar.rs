@@ -56,6 +56,18 @@ const _: () = assert!(
 );
 
 impl Value {
+    /// The bytes of a value kept in a heap allocation of its own (text, bytea, json), for
+    /// prefetching; `None` for values stored inline or behind shared pointers.
+    pub(crate) fn heap_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Text(s) | Value::BpChar(s) | Value::Json(s) if !s.is_empty() => {
+                Some(s.as_bytes())
+            }
+            Value::Bytea(b) if !b.is_empty() => Some(b),
+            _ => None,
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

@@ -296,6 +296,23 @@ impl Numeric {
         }
     }
 
+    /// The value truncated toward zero, saturated to `i64` (NaN, which sorts above every
+    /// number, and +Infinity as the maximum; -Infinity as the minimum): a non-decreasing
+    /// function of the value, which the key search relies on.
+    pub(crate) fn saturating_trunc(&self) -> i64 {
+        let (neg, mag, scale) = match &self.0 {
+            Repr::NaN | Repr::Inf { neg: false } => return i64::MAX,
+            Repr::Inf { neg: true } => return i64::MIN,
+            Repr::Finite { neg, mag, scale } => (*neg, mag, *scale),
+        };
+        let (q, _) = mag.divrem_pow10(scale);
+        let m = q
+            .to_u128()
+            .and_then(|m| i64::try_from(m).ok())
+            .unwrap_or(i64::MAX);
+        if neg { -m } else { m }
+    }
+
     /// `Some(v)` when the value is finite, integral and fits an `i64` (any display scale).
     pub fn to_i64_exact(&self) -> Option<i64> {
         let Repr::Finite { neg, mag, scale } = &self.0 else {
