@@ -421,11 +421,18 @@ mod tests {
             unique: true,
             constraint: false,
         };
+        // Both encodings records have used: compact, and with field names.
+        for bytes in [
+            rmp_serde::to_vec(&old).unwrap(),
+            rmp_serde::to_vec_named(&old).unwrap(),
+        ] {
+            let def: IndexDef = rmp_serde::from_slice(&bytes).unwrap();
+            assert_eq!(
+                def,
+                IndexDef::on_columns("accounts_owner_opened".into(), &[2, 0], true, false)
+            );
+        }
         let def: IndexDef = rmp_serde::from_slice(&rmp_serde::to_vec(&old).unwrap()).unwrap();
-        assert_eq!(
-            def,
-            IndexDef::on_columns("accounts_owner_opened".into(), &[2, 0], true, false)
-        );
         assert_eq!(def.plain_columns(), Some(vec![2, 0]));
         assert!(!def.has_expressions());
 
@@ -438,6 +445,9 @@ mod tests {
             unique: false,
             constraint: false,
         };
+        let named: IndexDef =
+            rmp_serde::from_slice(&rmp_serde::to_vec_named(&mixed).unwrap()).unwrap();
+        assert_eq!(named, mixed);
         let bytes = rmp_serde::to_vec(&mixed).unwrap();
         let again: IndexDef = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!(again, mixed);
