@@ -398,6 +398,12 @@ pub(crate) fn create_index(txn: &mut Transaction, ci: &ast::CreateIndex) -> Resu
         .table_by_name(&table)
         .cloned()
         .ok_or_else(|| Error::bind("42P01", format!("relation \"{table}\" does not exist")))?;
+    // Indexing every row would enforce a partial unique index on rows it excludes.
+    if ci.predicate.is_some() || !ci.include.is_empty() {
+        return Err(Error::unsupported(
+            "CREATE INDEX with WHERE (partial index) or INCLUDE",
+        ));
+    }
     let state = txn.state().clone();
     let mut columns = Vec::new();
     let mut labels = Vec::new();
