@@ -1,8 +1,10 @@
 //! The catalog: definitions of tables, indexes, constraints, views and sequences.
 //!
 //! Definitions are plain data, stored in log records and checkpoints. Expressions (column
-//! defaults, CHECK constraints, view queries) are kept as SQL text; the query layer parses and
-//! evaluates them, the projections only store them.
+//! defaults, CHECK constraints, view queries, index expressions) are kept as SQL text; the
+//! query layer parses and evaluates them, the projections only store them (index
+//! expressions, which index maintenance evaluates, through the compiler the query layer
+//! registers: `index_expr.rs`).
 //!
 //! Invariants:
 //! - Names are stored as the query layer normalised them (unquoted identifiers lower-cased);
@@ -15,7 +17,8 @@ use std::sync::Arc;
 use imbl::OrdMap;
 use serde::{Deserialize, Serialize};
 
-use crate::value::DataType;
+pub use crate::index_expr::IndexExpression;
+use crate::value::{DataType, Value};
 
 /// A table's stable identity.
 pub type TableId = u64;
@@ -72,14 +75,97 @@ pub struct CheckConstraint {
     pub expr: String,
 }
 
+/// One key column of an index: a table column, or an expression over the table's columns
+/// (PostgreSQL's "index column", which may be an expression).
+///
+/// Stored untagged: a column is its position (so definitions written before expression
+/// indexes, whose columns were plain positions, decode unchanged) and an expression is its
+/// SQL text. A reader that predates expressions refuses a definition with one rather than
+/// misreading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IndexColumn {
+    Column(usize),
+    Expression(IndexExpression),
+}
+
+impl IndexColumn {
+    /// The table column, for a plain column.
+    pub fn column(&self) -> Option<usize> {
+        match self {
+            IndexColumn::Column(c) => Some(*c),
+            IndexColumn::Expression(_) => None,
+        }
+    }
+}
+
+impl From<usize> for IndexColumn {
+    fn from(column: usize) -> Self {
+        IndexColumn::Column(column)
+    }
+}
+
 /// A secondary index (UNIQUE constraints are unique indexes).
+///
+/// Invariant: a UNIQUE constraint's index has only plain columns (expressions come only
+/// from CREATE INDEX).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexDef {
     pub name: String,
-    pub columns: Vec<usize>,
+    /// The key, in order.
+    pub columns: Vec<IndexColumn>,
     pub unique: bool,
     /// Created for a UNIQUE constraint (dropped with the constraint, not with DROP INDEX).
     pub constraint: bool,
+}
+
+impl IndexDef {
+    /// An index on plain columns.
+    pub fn on_columns(name: String, columns: &[usize], unique: bool, constraint: bool) -> Self {
+        IndexDef {
+            name,
+            columns: columns.iter().map(|&c| IndexColumn::Column(c)).collect(),
+            unique,
+            constraint,
+        }
+    }
+
+    /// The table columns of the key when every key column is a plain column.
+    pub fn plain_columns(&self) -> Option<Vec<usize>> {
+        self.columns.iter().map(IndexColumn::column).collect()
+    }
+
+    /// Whether the key has an expression.
+    pub fn has_expressions(&self) -> bool {
+        self.columns
+            .iter()
+            .any(|c| matches!(c, IndexColumn::Expression(_)))
+    }
+
+    /// The key of `row` (a row of `table`, the table this index belongs to): plain columns
+    /// are copied, expressions evaluated (see [`IndexExpression::eval`]).
+    pub fn key_of(&self, table: &TableDef, row: &[Value]) -> crate::Result<Vec<Value>> {
+        self.columns
+            .iter()
+            .map(|c| match c {
+                IndexColumn::Column(c) => Ok(row[*c].clone()),
+                IndexColumn::Expression(e) => e.eval(table, row),
+            })
+            .collect()
+    }
+
+    /// The key columns as PostgreSQL names them in messages: column names, and expressions
+    /// as it prints them (`a, lower(b)`).
+    pub fn describe_columns(&self, table: &TableDef) -> String {
+        self.columns
+            .iter()
+            .map(|c| match c {
+                IndexColumn::Column(c) => table.columns[*c].name.clone(),
+                IndexColumn::Expression(e) => e.display(table),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +201,18 @@ impl TableDef {
 
     pub fn index(&self, name: &str) -> Option<&IndexDef> {
         self.indexes.iter().find(|i| i.name == name)
+    }
+
+    /// The position of an index of plain columns whose key starts with `columns`: it finds
+    /// rows by those columns (foreign key checks).
+    pub fn index_led_by(&self, columns: &[usize]) -> Option<usize> {
+        self.indexes.iter().position(|i| {
+            i.columns.len() >= columns.len()
+                && i.columns
+                    .iter()
+                    .zip(columns)
+                    .all(|(k, &c)| k.column() == Some(c))
+        })
     }
 
     /// The primary key values of `row`, or `None` for a table keyed by row id.
@@ -304,6 +402,67 @@ mod tests {
         indexes: Vec<IndexDef>,
         checks: Vec<CheckConstraint>,
         foreign_keys: Vec<ForeignKey>,
+    }
+
+    /// An index definition as records written before expression indexes hold it.
+    #[derive(Serialize)]
+    struct IndexDefBeforeExpressions {
+        name: String,
+        columns: Vec<usize>,
+        unique: bool,
+        constraint: bool,
+    }
+
+    #[test]
+    fn index_definitions_from_older_records_decode_and_expressions_round_trip() {
+        let old = IndexDefBeforeExpressions {
+            name: "accounts_owner_opened".into(),
+            columns: vec![2, 0],
+            unique: true,
+            constraint: false,
+        };
+        // Both encodings records have used: compact, and with field names.
+        for bytes in [
+            rmp_serde::to_vec(&old).unwrap(),
+            rmp_serde::to_vec_named(&old).unwrap(),
+        ] {
+            let def: IndexDef = rmp_serde::from_slice(&bytes).unwrap();
+            assert_eq!(
+                def,
+                IndexDef::on_columns("accounts_owner_opened".into(), &[2, 0], true, false)
+            );
+        }
+        let def: IndexDef = rmp_serde::from_slice(&rmp_serde::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(def.plain_columns(), Some(vec![2, 0]));
+        assert!(!def.has_expressions());
+
+        let mixed = IndexDef {
+            name: "users_a_lower_idx".into(),
+            columns: vec![
+                IndexColumn::Column(3),
+                IndexColumn::Expression(IndexExpression::new("lower(b)")),
+            ],
+            unique: false,
+            constraint: false,
+        };
+        let named: IndexDef =
+            rmp_serde::from_slice(&rmp_serde::to_vec_named(&mixed).unwrap()).unwrap();
+        assert_eq!(named, mixed);
+        let bytes = rmp_serde::to_vec(&mixed).unwrap();
+        let again: IndexDef = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(again, mixed);
+        assert_eq!(again.plain_columns(), None);
+        assert!(again.has_expressions());
+        // A reader of the old shape refuses an expression instead of misreading it.
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct OldReader {
+            name: String,
+            columns: Vec<usize>,
+            unique: bool,
+            constraint: bool,
+        }
+        assert!(rmp_serde::from_slice::<OldReader>(&bytes).is_err());
     }
 
     #[test]

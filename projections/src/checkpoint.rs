@@ -24,7 +24,7 @@ use crate::catalog::{
 };
 use crate::error::{Error, Result};
 use crate::events::{EventStore, RecordedEvent, StreamState};
-use crate::state::{Key, RowEntry, SequenceState, State, TableData};
+use crate::state::{Check, Key, RowEntry, SequenceState, State, TableData, build_index};
 use crate::value::Value;
 
 const MAGIC: &[u8; 8] = b"ZQSNAP01";
@@ -399,17 +399,9 @@ fn decode_state(body: &[u8], format: u32) -> std::result::Result<State, String> 
             rows_lsn: state.lsn,
         };
         for index in &def.indexes {
-            let mut map = SharedBTree::new();
-            for (key, entry) in data.rows.iter() {
-                let entry_key: Key = index
-                    .columns
-                    .iter()
-                    .map(|&c| entry.row[c].clone())
-                    .chain(key.iter().cloned())
-                    .collect();
-                map.insert(entry_key, ());
-            }
-            data.indexes.push(map);
+            let built = build_index(&def, index, &data.rows, Check::Replay)
+                .map_err(|e| format!("index \"{}\" of table {id}: {e}", index.name))?;
+            data.indexes.push(built);
         }
         state.tables.insert(id, data);
     }

@@ -105,6 +105,15 @@ pub enum Error {
     #[error("LSN {lsn} has not been committed: the last committed LSN is {last}")]
     FutureLsn { lsn: u64, last: u64 },
 
+    /// An index expression failed to compile or evaluate: the SQL layer's error, passed on
+    /// with its SQLSTATE (see `index_expr.rs`).
+    #[error("{message}")]
+    Expression {
+        sqlstate: &'static str,
+        message: String,
+        detail: Option<String>,
+    },
+
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -143,6 +152,7 @@ impl Error {
             Error::StreamNotFound { .. } => "42704",
             Error::DuplicateEventId { .. } => "23505",
             Error::FutureLsn { .. } => "22023",
+            Error::Expression { sqlstate, .. } => sqlstate,
             Error::Internal(_) => "XX000",
         }
     }
@@ -162,6 +172,7 @@ impl Error {
                     .join("\n"),
             ),
             Error::Value(e) => e.detail().map(str::to_owned),
+            Error::Expression { detail, .. } => detail.clone(),
             _ => None,
         }
     }

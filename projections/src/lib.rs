@@ -31,6 +31,7 @@ mod checkpoint;
 mod error;
 pub mod events;
 mod history;
+pub mod index_expr;
 mod key;
 mod locks;
 mod prefetch;
@@ -42,9 +43,9 @@ mod transaction;
 pub mod value;
 
 pub use catalog::{
-    Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
-    MaterializedView, ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef, TableId,
-    ViewDef,
+    Catalog, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexColumn,
+    IndexDef, MaterializedView, ProjectionDef, ProjectionProgress, RoleDef, SequenceDef, TableDef,
+    TableId, ViewDef,
 };
 pub use change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxMeta, TxRecord};
 pub use checkpoint::{
@@ -57,6 +58,9 @@ pub use events::{
     StreamAppend, StreamState,
 };
 pub use history::{AS_OF_CACHE, AsOf, AsOfSource};
+pub use index_expr::{
+    CompiledExpression, ExpressionCompiler, IndexExpression, register_expression_compiler,
+};
 pub use replay::{Opened, newest_checkpoint, open_state, replay_all};
 pub use sequences::{Sequences, SessionSequences};
 pub use state::{Check, Key, PENDING_LSN, Row, RowEntry, SequenceState, State, TableData};

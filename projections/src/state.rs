@@ -13,7 +13,8 @@
 //! - Applying the same changes in the same order with the same LSNs gives equal states and
 //!   equal [`State::digest`]s.
 //! - Each row entry records the LSN of the change that last wrote it; secondary index entries
-//!   are the index columns followed by the row's key, so they are unique.
+//!   are the index key (column values, and values of index expressions: `index_expr.rs`)
+//!   followed by the row's key, so they are unique.
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -25,7 +26,9 @@ use crate::btree::{Descent, SharedBTree};
 use serde::{Deserialize, Serialize};
 use zqlite_log::Lsn;
 
-use crate::catalog::{Catalog, FkAction, IndexDef, ProjectionProgress, TableDef, TableId};
+use crate::catalog::{
+    Catalog, FkAction, IndexColumn, IndexDef, ProjectionProgress, TableDef, TableId,
+};
 use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::events::EventStore;
@@ -147,9 +150,7 @@ impl TableData {
                 .into_iter()
                 .collect();
         }
-        if let Some(pos) = def.indexes.iter().position(|i| {
-            i.columns.len() >= columns.len() && i.columns[..columns.len()] == *columns
-        }) {
+        if let Some(pos) = def.index_led_by(columns) {
             let key_len = def.primary_key.as_ref().map_or(1, Vec::len);
             let index_len = def.indexes[pos].columns.len();
             return self
@@ -195,13 +196,20 @@ type RowWalk<'a> = (Descent<'a, Key, RowEntry>, &'a [Value]);
 /// The most row changes [`State::prefetch_row_changes`] prefetches at once.
 pub(crate) const PREFETCH_ROWS: usize = 64;
 
-fn index_entry(index: &IndexDef, row: &[Value], key: &[Value]) -> Key {
-    index
-        .columns
-        .iter()
-        .map(|&c| row[c].clone())
-        .chain(key.iter().cloned())
-        .collect()
+/// The entry of a row in an index: its index key followed by its row key.
+fn index_entry(index_key: &[Value], key: &[Value]) -> Key {
+    index_key.iter().chain(key).cloned().collect()
+}
+
+/// The keys of `row` in each index of `def` (evaluating index expressions), in index order.
+fn index_keys(def: &TableDef, row: &[Value]) -> Result<Vec<Vec<Value>>> {
+    def.indexes.iter().map(|i| i.key_of(def, row)).collect()
+}
+
+/// `(a, lower(b))=(1, x)`: an index key as PostgreSQL's DETAIL lines show it.
+fn describe_index(index: &IndexDef, def: &TableDef, values: &[Value]) -> String {
+    let vals: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    format!("({})=({})", index.describe_columns(def), vals.join(", "))
 }
 
 fn describe(columns: &[usize], def: &TableDef, values: &[Value]) -> String {
@@ -443,13 +451,17 @@ impl State {
         Ok(())
     }
 
+    /// Checks `row`, stored under `key`, against the table's constraints. `keys` are its
+    /// index keys; for an update, `old` is the row it replaces and `old_keys` that row's
+    /// index keys (unchanged keys and references are not checked again).
     fn check_row_constraints(
         &self,
         def: &TableDef,
         data: &TableData,
         row: &[Value],
         key: &[Value],
-        old: Option<&[Value]>,
+        keys: &[Vec<Value>],
+        old: Option<(&[Value], &[Vec<Value>])>,
     ) -> Result<()> {
         for col in def.primary_key.iter().flatten() {
             if row[*col].is_null() {
@@ -471,30 +483,27 @@ impl State {
             if !index.unique {
                 continue;
             }
-            let values: Vec<Value> = index.columns.iter().map(|&c| row[c].clone()).collect();
+            let values = &keys[pos];
             if values.iter().any(Value::is_null)
-                || old.is_some_and(|o| index.columns.iter().all(|&c| o[c] == row[c]))
+                || old.is_some_and(|(_, old_keys)| old_keys[pos] == *values)
             {
                 continue;
             }
             let clash = data
-                .index_range(pos, Bound::Included(&values), Bound::Unbounded)
+                .index_range(pos, Bound::Included(values), Bound::Unbounded)
                 .take_while(|e| e[..values.len()] == *values)
                 .any(|e| e[values.len()..] != *key);
             if clash {
                 return Err(Error::UniqueViolation {
                     constraint: index.name.clone(),
-                    detail: format!(
-                        "Key {} already exists.",
-                        describe(&index.columns, def, &values)
-                    ),
+                    detail: format!("Key {} already exists.", describe_index(index, def, values)),
                 });
             }
         }
         for fk in &def.foreign_keys {
             let values: Vec<Value> = fk.columns.iter().map(|&c| row[c].clone()).collect();
             if values.iter().any(Value::is_null)
-                || old.is_some_and(|o| fk.columns.iter().all(|&c| o[c] == row[c]))
+                || old.is_some_and(|(o, _)| fk.columns.iter().all(|&c| o[c] == row[c]))
             {
                 continue;
             }
@@ -605,6 +614,7 @@ impl State {
                 )));
             }
         };
+        let keys = index_keys(&def, row)?;
         if check != Check::Replay {
             self.definition_conflict(&def, lsn, check)?;
             let data = self
@@ -614,7 +624,7 @@ impl State {
             if data.rows.contains_key(&key) {
                 return Err(primary_key_violation(&def, &key, "already exists"));
             }
-            self.check_row_constraints(&def, data, row, &key, None)?;
+            self.check_row_constraints(&def, data, row, &key, &keys, None)?;
         }
         if let Some(id) = rowid {
             self.next_rowid = self.next_rowid.max(id + 1);
@@ -622,8 +632,8 @@ impl State {
         let row = row.clone();
         let data = self.data_mut(table)?;
         data.rows_lsn = lsn;
-        for (pos, index) in def.indexes.iter().enumerate() {
-            data.indexes[pos].insert(index_entry(index, &row, &key), ());
+        for (index, index_key) in data.indexes.iter_mut().zip(&keys) {
+            index.insert(index_entry(index_key, &key), ());
         }
         data.rows.insert(key, RowEntry { row, lsn });
         Ok(())
@@ -649,19 +659,22 @@ impl State {
             Some(cols) => cols.iter().map(|&c| row[c].clone()).collect(),
             None => Key::from(key),
         };
+        let old_keys = index_keys(&def, &old.row)?;
+        let keys = index_keys(&def, row)?;
         if check != Check::Replay {
             if *new_key != *key && data.rows.contains_key(&new_key) {
                 return Err(primary_key_violation(&def, &new_key, "already exists"));
             }
-            self.check_row_constraints(&def, data, row, &new_key, Some(&old.row))?;
+            let old_entry = (&old.row[..], &old_keys[..]);
+            self.check_row_constraints(&def, data, row, &new_key, &keys, Some(old_entry))?;
             self.check_not_referenced(&def, key, &old.row, Some(row))?;
         }
         let row = row.clone();
         let data = self.data_mut(table)?;
         data.rows_lsn = lsn;
-        for (pos, index) in def.indexes.iter().enumerate() {
-            data.indexes[pos].remove(&index_entry(index, &old.row, key));
-            data.indexes[pos].insert(index_entry(index, &row, &new_key), ());
+        for ((index, old_key), index_key) in data.indexes.iter_mut().zip(&old_keys).zip(&keys) {
+            index.remove(&index_entry(old_key, key));
+            index.insert(index_entry(index_key, &new_key), ());
         }
         if *new_key != *key {
             data.rows.remove(key);
@@ -672,13 +685,16 @@ impl State {
 
     /// [`Self::update`] when replaying: nothing to check, so the row is replaced in one pass
     /// down the tree (replay is bound by the memory latency of that walk), and the row it
-    /// replaces, returned by the map, updates the indexes.
+    /// replaces, returned by the map, updates the indexes. (So an index expression failing
+    /// on the old row, which it did not when that row was written, fails the replay after
+    /// the row was replaced; a failed replay discards its state.)
     fn replay_update(&mut self, table: TableId, key: &[Value], row: &Row, lsn: Lsn) -> Result<()> {
         let def = self.def(table)?;
         let new_key: Key = match &def.primary_key {
             Some(cols) => cols.iter().map(|&c| row[c].clone()).collect(),
             None => Key::from(key),
         };
+        let keys = index_keys(&def, row)?;
         let data = self.data_mut(table)?;
         data.rows_lsn = lsn;
         let entry = RowEntry {
@@ -700,9 +716,10 @@ impl State {
                 def.name
             )));
         };
-        for (pos, index) in def.indexes.iter().enumerate() {
-            data.indexes[pos].remove(&index_entry(index, &old.row, key));
-            data.indexes[pos].insert(index_entry(index, row, &new_key), ());
+        let old_keys = index_keys(&def, &old.row)?;
+        for ((index, old_key), index_key) in data.indexes.iter_mut().zip(&old_keys).zip(&keys) {
+            index.remove(&index_entry(old_key, key));
+            index.insert(index_entry(index_key, &new_key), ());
         }
         Ok(())
     }
@@ -735,10 +752,11 @@ impl State {
         if check != Check::Replay {
             self.check_not_referenced(&def, key, &old.row, None)?;
         }
+        let old_keys = index_keys(&def, &old.row)?;
         let data = self.data_mut(table)?;
         data.rows_lsn = lsn;
-        for (pos, index) in def.indexes.iter().enumerate() {
-            data.indexes[pos].remove(&index_entry(index, &old.row, key));
+        for (index, old_key) in data.indexes.iter_mut().zip(&old_keys) {
+            index.remove(&index_entry(old_key, key));
         }
         data.rows.remove(key);
         Ok(())
@@ -926,7 +944,11 @@ impl State {
                     cols.iter_mut().for_each(shift);
                 }
                 for index in &mut def.indexes {
-                    index.columns.iter_mut().for_each(shift);
+                    for column in &mut index.columns {
+                        if let IndexColumn::Column(c) = column {
+                            shift(c);
+                        }
+                    }
                 }
                 for fk in &mut def.foreign_keys {
                     fk.columns.iter_mut().for_each(shift);
@@ -1179,7 +1201,8 @@ impl State {
             .get(&def.id)
             .expect("definition and data exist together");
         for (key, entry) in data.rows.iter() {
-            self.check_row_constraints(def, data, &entry.row, key, None)?;
+            let keys = index_keys(def, &entry.row)?;
+            self.check_row_constraints(def, data, &entry.row, key, &keys, None)?;
         }
         Ok(())
     }
@@ -1243,7 +1266,9 @@ fn primary_key_violation(def: &TableDef, key: &[Value], what: &str) -> Error {
     }
 }
 
-fn build_index(
+/// The entries of `index` (of table `def`) for `rows`; with checks, fails on duplicate keys
+/// of a unique index.
+pub(crate) fn build_index(
     def: &TableDef,
     index: &IndexDef,
     rows: &SharedBTree<Key, RowEntry>,
@@ -1252,7 +1277,7 @@ fn build_index(
     let mut map = SharedBTree::new();
     let mut prev: Option<Vec<Value>> = None;
     for (key, entry) in rows.iter() {
-        map.insert(index_entry(index, &entry.row, key), ());
+        map.insert(index_entry(&index.key_of(def, &entry.row)?, key), ());
     }
     if index.unique && check != Check::Replay {
         for entry in map.keys() {
@@ -1264,10 +1289,7 @@ fn build_index(
             if prev.as_ref() == Some(&values) {
                 return Err(Error::UniqueViolation {
                     constraint: index.name.clone(),
-                    detail: format!(
-                        "Key {} is duplicated.",
-                        describe(&index.columns, def, &values)
-                    ),
+                    detail: format!("Key {} is duplicated.", describe_index(index, def, &values)),
                 });
             }
             prev = Some(values);

@@ -91,12 +91,12 @@ fn random_workload(store: &Store, seed: u64, transactions: usize) {
         if i == transactions / 2 {
             txn.apply(Change::CreateIndex {
                 table: 1,
-                index: zqlite_projections::IndexDef {
-                    name: "accounts_owner".into(),
-                    columns: vec![1],
-                    unique: false,
-                    constraint: false,
-                },
+                index: zqlite_projections::IndexDef::on_columns(
+                    "accounts_owner".into(),
+                    &[1],
+                    false,
+                    false,
+                ),
             })
             .unwrap();
             txn.apply(Change::AddColumn {

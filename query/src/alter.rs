@@ -3,11 +3,12 @@
 //! operations in one statement see each other's effect.
 
 use sqlparser::ast;
-use zqlite_projections::{Change, TableDef, Transaction};
+use zqlite_projections::{Change, IndexColumn, IndexDef, IndexExpression, TableDef, Transaction};
 
 use crate::bind::{ident_name, object_name};
 use crate::ddl::{TableBuilder, done, validate_expr};
 use crate::error::{Error, Result};
+use crate::index_expr;
 use crate::result::QueryResult;
 
 pub(crate) fn alter_table(
@@ -140,13 +141,25 @@ fn alter_one(
                     def.primary_key = None;
                     def.primary_key_name = None;
                 }
-                for idx in def.indexes.iter().filter(|i| i.columns.contains(&pos)) {
+                // Indexes on the column go with it, expression indexes reading it too.
+                let reads = |i: &IndexDef| {
+                    i.columns
+                        .iter()
+                        .any(|c| index_expr::index_reads_column(&def, c, pos))
+                };
+                let dropped: Vec<String> = def
+                    .indexes
+                    .iter()
+                    .filter(|i| reads(i))
+                    .map(|i| i.name.clone())
+                    .collect();
+                for name in &dropped {
                     txn.apply(Change::DropIndex {
                         table: def.id,
-                        name: idx.name.clone(),
+                        name: name.clone(),
                     })?;
                 }
-                def.indexes.retain(|i| !i.columns.contains(&pos));
+                def.indexes.retain(|i| !dropped.contains(&i.name));
                 def.foreign_keys.retain(|f| !f.columns.contains(&pos));
                 def.checks
                     .retain(|ck| !ck.expr.to_lowercase().contains(&cname));
@@ -180,6 +193,15 @@ fn alter_one(
                         def.name
                     ),
                 ));
+            }
+            // Index expressions name the column: they follow the rename.
+            for index in &mut def.indexes {
+                for column in &mut index.columns {
+                    if let IndexColumn::Expression(e) = column {
+                        let sql = index_expr::rename_column(e.sql(), &old, &new)?;
+                        *e = IndexExpression::new(sql);
+                    }
+                }
             }
             def.columns[pos].name = new;
             txn.apply(Change::AlterTable(def))?;

@@ -1,4 +1,7 @@
 //! [`Database`]: the embedded entry point. Owns the [`Store`] and hands out [`Session`]s.
+//!
+//! Opening a database first registers the SQL layer's index expression compiler with the
+//! projections (`index_expr`), since replaying the log evaluates index expressions.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ pub struct Database {
 impl Database {
     /// Opens (creating if needed) the database in `dir`, recovering from its log.
     pub fn open(dir: impl AsRef<Path>) -> Result<Database> {
+        crate::index_expr::register();
         Ok(Database {
             store: Arc::new(Store::open(dir, StoreOptions::default())?),
             cache: Arc::default(),
@@ -29,6 +33,7 @@ impl Database {
     /// Opens (creating if needed) the database in `dir` with `opts` (checkpoint interval,
     /// checkpoints kept, log settings).
     pub fn open_with(dir: impl AsRef<Path>, opts: StoreOptions) -> Result<Database> {
+        crate::index_expr::register();
         Ok(Database {
             store: Arc::new(Store::open(dir, opts)?),
             cache: Arc::default(),
@@ -37,6 +42,7 @@ impl Database {
 
     /// A database that lives in memory only (tests, scratch work).
     pub fn open_in_memory() -> Result<Database> {
+        crate::index_expr::register();
         Ok(Database {
             store: Arc::new(Store::open("/zqlite-in-memory", StoreOptions::in_memory())?),
             cache: Arc::default(),

@@ -8,12 +8,13 @@
 use sqlparser::ast;
 use zqlite_projections::value::DataType;
 use zqlite_projections::{
-    Change, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexDef,
-    SequenceDef, TableDef, Transaction, ViewDef,
+    Change, CheckConstraint, ColumnDef, FkAction, ForeignKey, Identity, IdentityKind, IndexColumn,
+    IndexDef, IndexExpression, SequenceDef, TableDef, Transaction, ViewDef,
 };
 
 use crate::bind::{Binder, ScopeColumn, data_type, ident_name, object_name};
 use crate::error::{Error, Result};
+use crate::index_expr;
 use crate::result::QueryResult;
 
 pub(crate) fn done(tag: &str) -> QueryResult {
@@ -97,16 +98,13 @@ impl TableBuilder {
             .def
             .indexes
             .iter()
-            .any(|i| i.columns == cols && i.unique)
+            .any(|i| i.plain_columns().as_ref() == Some(&cols) && i.unique)
         {
             return;
         }
-        self.def.indexes.push(IndexDef {
-            name,
-            columns: cols,
-            unique: true,
-            constraint: true,
-        });
+        self.def
+            .indexes
+            .push(IndexDef::on_columns(name, &cols, true, true));
     }
 
     fn set_primary_key(&mut self, name: Option<String>, cols: Vec<usize>) -> Result<()> {
@@ -389,6 +387,9 @@ fn create_table_as(
     Ok(QueryResult::command("SELECT", Some(count)))
 }
 
+/// CREATE INDEX: key columns are columns or expressions (`ON t (a, (lower(b)))`; see
+/// `index_expr`). An unnamed index is named as PostgreSQL names it: `t_a_lower_idx`, with a
+/// number appended while that name is taken (`t_a_lower_idx1`).
 pub(crate) fn create_index(txn: &mut Transaction, ci: &ast::CreateIndex) -> Result<QueryResult> {
     let table = object_name(&ci.table_name)?;
     let def = txn
@@ -397,19 +398,50 @@ pub(crate) fn create_index(txn: &mut Transaction, ci: &ast::CreateIndex) -> Resu
         .table_by_name(&table)
         .cloned()
         .ok_or_else(|| Error::bind("42P01", format!("relation \"{table}\" does not exist")))?;
-    let names = index_columns(&ci.columns)?;
-    let columns = column_positions(&def, &names)?;
+    // Indexing every row would enforce a partial unique index on rows it excludes.
+    if ci.predicate.is_some() || !ci.include.is_empty() {
+        return Err(Error::unsupported(
+            "CREATE INDEX with WHERE (partial index) or INCLUDE",
+        ));
+    }
+    let state = txn.state().clone();
+    let mut columns = Vec::new();
+    let mut labels = Vec::new();
+    for c in &ci.columns {
+        let e = &c.column.expr;
+        labels.push(index_expr::column_label(e));
+        match index_expr::stored_text(e) {
+            None => {
+                let n = labels.last().cloned().unwrap_or_default();
+                let position = def.column_index(&n).ok_or_else(|| {
+                    Error::bind("42703", format!("column \"{n}\" does not exist"))
+                })?;
+                columns.push(IndexColumn::Column(position));
+            }
+            Some(text) => {
+                index_expr::bind_new(&state, &def, e)?;
+                columns.push(IndexColumn::Expression(IndexExpression::new(text)));
+            }
+        }
+    }
+    let taken = |name: &str| {
+        state.catalog().relation_exists(name)
+            || state.catalog().tables().any(|t| t.index(name).is_some())
+    };
     let name = match &ci.name {
         Some(n) => object_name(n)?,
-        None => format!("{table}_{}_idx", names.join("_")),
+        None => {
+            let base = format!("{table}_{}_idx", labels.join("_"));
+            let mut name = base.clone();
+            let mut pass = 0;
+            while taken(&name) {
+                pass += 1;
+                name = format!("{base}{pass}");
+            }
+            name
+        }
     };
-    let exists = txn.state().catalog().relation_exists(&name)
-        || txn
-            .state()
-            .catalog()
-            .tables()
-            .any(|t| t.index(&name).is_some());
-    if exists {
+    if taken(&name) {
         if ci.if_not_exists {
             return Ok(done("CREATE INDEX"));
         }

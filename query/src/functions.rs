@@ -188,6 +188,53 @@ impl Func {
                 | Func::LastVal
         ) || matches!(self, Func::DateTime(f) if f.is_volatile())
     }
+
+    /// Whether PostgreSQL marks the call IMMUTABLE for arguments of these types (`None`: an
+    /// unknown literal): its result depends on its arguments only, never on the time
+    /// zone, date style, clock or database. Index expressions may call only these.
+    pub fn is_immutable(&self, args: &[Option<DataType>]) -> bool {
+        use crate::array_functions::ArrayFunc as A;
+        use crate::datetime_functions::DateTimeFunc as D;
+        use crate::json_functions::JsonFunc as J;
+        use crate::text_functions::TextFunc as T;
+        let has_tz = args.contains(&Some(DataType::TimestampTz));
+        if self.is_volatile() {
+            return false;
+        }
+        match self {
+            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_) => false,
+            // Text output of any type: the date style shows through.
+            Func::Concat
+            | Func::Text(T::ConcatWs | T::Format)
+            | Func::Array(A::ToString)
+            | Func::Json(J::BuildObject | J::BuildArray | J::JsonBuildObject | J::JsonBuildArray)
+            | Func::Json(J::ToJsonb | J::ToJson) => false,
+            Func::DateTime(D::ToChar | D::ToDate | D::ToTimestamp | D::MakeTimestampTz) => false,
+            Func::DateTime(D::DateTruncZone) => false,
+            Func::DateTime(D::DateTrunc | D::Age) | Func::DatePart | Func::Extract => !has_tz,
+            _ => true,
+        }
+    }
+}
+
+/// Whether PostgreSQL's cast from `from` to `to` is IMMUTABLE: casts between text and the
+/// date and time types read or write the date style or time zone, and so do conversions
+/// between `timestamptz` and the types without a zone.
+pub fn cast_is_immutable(from: &DataType, to: &DataType) -> bool {
+    use DataType as T;
+    let zoned = |t: &DataType| matches!(t, T::TimestampTz);
+    let datetime_io =
+        |t: &DataType| matches!(t, T::Date | T::Timestamp | T::TimestampTz | T::Interval);
+    let from = from.without_modifier();
+    let to = to.without_modifier();
+    if from == to {
+        return true;
+    }
+    let text_in = is_string(&from) && (datetime_io(&to) || to == T::Time);
+    let text_out = is_string(&to) && datetime_io(&from);
+    let zone_change = (zoned(&from) && matches!(to, T::Date | T::Time | T::Timestamp))
+        || (zoned(&to) && matches!(from, T::Date | T::Timestamp));
+    !(text_in || text_out || zone_change)
 }
 
 fn is_numeric(t: &DataType) -> bool {

@@ -41,6 +41,7 @@ pub mod exec;
 pub mod expr;
 mod fold;
 pub mod functions;
+mod index_expr;
 pub mod json_functions;
 mod jsonb_ops;
 mod jsonpath;
@@ -63,6 +64,7 @@ mod window_syntax;
 
 pub use database::Database;
 pub use error::{Error, Location, Result};
+pub use index_expr::register as register_index_expressions;
 pub use prepared::Prepared;
 pub use result::{Column, QueryResult};
 pub use session::{InterruptHandle, Session};

@@ -4,7 +4,9 @@
 //!    all their columns (into scans, join inputs, through projections). Conjuncts holding a
 //!    subquery stay where they are: its outer references point at the row they were bound on.
 //! 2. [`IndexScans`]: a scan whose filter compares the leading column of the primary key or of
-//!    an index with a constant reads only that key range.
+//!    an index with a constant reads only that key range; an expression equal to an index's
+//!    leading expression (`lower(email) = $1` with an index on `(lower(email))`) counts as
+//!    that column.
 //! 3. [`IndexJoins`]: an inner or left join whose right side is a table scan and whose ON has
 //!    `left.x = right.y`, with `y` leading an index, probes the index once per left row. An
 //!    inner join whose left side is such a table (and whose right side is not) is turned
@@ -14,11 +16,12 @@
 //! the key range only narrows what is read; if the probe value's type family differs from
 //! the column's at run time, the executor falls back to reading everything.
 
-use zqlite_projections::Catalog;
 use zqlite_projections::value::BinaryOp;
+use zqlite_projections::{Catalog, IndexColumn};
 
 use crate::error::Result;
 use crate::expr::Expr;
+use crate::index_expr::bound;
 use crate::plan::{Access, FrameBound, JoinKind, KeyRange, Plan};
 
 /// One rewrite of a plan.
@@ -529,6 +532,71 @@ pub(crate) fn column_comparison(e: &Expr) -> Option<(usize, BinaryOp, Expr)> {
     }
 }
 
+/// What the non-constant side of a comparison reads: a column, or an expression over the
+/// row that an expression index may have as its leading key column.
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Column(usize),
+    Expression(Expr),
+}
+
+/// A comparison of a column or an expression of the row's columns with a constant, as
+/// (operand, operator, constant) with the operator written as if the operand were on the
+/// left.
+fn comparison(e: &Expr) -> Option<(Operand, BinaryOp, Expr)> {
+    if let Some((c, op, value)) = column_comparison(e) {
+        return Some((Operand::Column(c), op, value));
+    }
+    let Expr::Binary(op, a, b) = e else {
+        return None;
+    };
+    let flipped = match op {
+        BinaryOp::Eq => BinaryOp::Eq,
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        _ => return None,
+    };
+    let computed = |x: &Expr| !x.is_constant() && x.is_constant_or_columns();
+    match (a.as_ref(), b.as_ref()) {
+        (x, v) if computed(x) && v.is_constant() => {
+            Some((Operand::Expression(x.clone()), *op, v.clone()))
+        }
+        (v, x) if computed(x) && v.is_constant() => {
+            Some((Operand::Expression(x.clone()), flipped, v.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Access paths of a table whose leading key is `operand`, best first (primary key,
+/// unique). An expression matches an index expression bound to the same tree.
+fn accesses_for_operand(catalog: &Catalog, table: u64, operand: &Operand) -> Vec<Access> {
+    match operand {
+        Operand::Column(col) => accesses_for(catalog, table, *col),
+        Operand::Expression(x) => {
+            let Some(def) = catalog.table(table) else {
+                return vec![];
+            };
+            let mut idx: Vec<(bool, usize)> = def
+                .indexes
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| {
+                    i.columns
+                        .first()
+                        .and_then(|c| bound(def, c))
+                        .is_some_and(|b| b.expr == *x)
+                })
+                .map(|(p, i)| (!i.unique, p))
+                .collect();
+            idx.sort();
+            idx.into_iter().map(|(_, p)| Access::Index(p)).collect()
+        }
+    }
+}
+
 /// Access paths of a table whose leading column is `col`, best first (primary key, unique).
 fn accesses_for(catalog: &Catalog, table: u64, col: usize) -> Vec<Access> {
     let Some(def) = catalog.table(table) else {
@@ -542,7 +610,7 @@ fn accesses_for(catalog: &Catalog, table: u64, col: usize) -> Vec<Access> {
         .indexes
         .iter()
         .enumerate()
-        .filter(|(_, i)| i.columns.first() == Some(&col))
+        .filter(|(_, i)| i.columns.first().and_then(IndexColumn::column) == Some(col))
         .map(|(p, i)| (!i.unique, p))
         .collect();
     idx.sort();
@@ -566,15 +634,16 @@ impl Rule for IndexScans {
                 width,
                 filter: Some(filter),
             } => {
-                let comparisons: Vec<(usize, BinaryOp, Expr)> = filter
+                let comparisons: Vec<(Operand, BinaryOp, Expr)> = filter
                     .clone()
                     .conjuncts()
                     .iter()
-                    .filter_map(column_comparison)
+                    .filter_map(comparison)
                     .collect();
                 let mut best: Option<(u8, Access, KeyRange)> = None;
                 for (col, op, value) in &comparisons {
-                    let Some(access) = accesses_for(catalog, table, *col).first().copied() else {
+                    let Some(access) = accesses_for_operand(catalog, table, col).first().copied()
+                    else {
                         continue;
                     };
                     let pk = u8::from(access != Access::PrimaryKey);

@@ -137,6 +137,67 @@ fn commits_survive_reopen() {
 }
 
 #[test]
+fn expression_indexes_report_their_key_and_are_rebuilt_identically_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = "CREATE TABLE users (id int PRIMARY KEY, email text); \
+                 INSERT INTO users VALUES (1, 'Bob@x.com'), (2, 'ann@y.org'), (3, NULL); \
+                 CREATE UNIQUE INDEX users_email_lower ON users ((lower(email))); \
+                 CREATE TABLE docs (id int PRIMARY KEY, doc jsonb); \
+                 CREATE UNIQUE INDEX ON docs ((doc->>'key')); \
+                 INSERT INTO docs VALUES (1, '{\"key\": \"a\"}'), (2, '{\"key\": \"b\"}'); \
+                 UPDATE users SET email = 'Ann@Y.org' WHERE id = 2; \
+                 DELETE FROM docs WHERE id = 2";
+    let check = |s: &mut zqlite_query::Session| {
+        let err = s
+            .execute("INSERT INTO users VALUES (4, 'bob@X.COM')", &[])
+            .unwrap_err();
+        assert_eq!(err.sqlstate(), "23505");
+        assert_eq!(
+            err.to_string(),
+            "duplicate key value violates unique constraint \"users_email_lower\""
+        );
+        assert_eq!(
+            err.detail().as_deref(),
+            Some("Key (lower(email))=(bob@x.com) already exists.")
+        );
+        let err = s
+            .execute("INSERT INTO docs VALUES (3, '{\"key\": \"a\"}')", &[])
+            .unwrap_err();
+        assert_eq!(
+            err.detail().as_deref(),
+            Some("Key ((doc ->> 'key'::text))=(a) already exists.")
+        );
+        let r = s
+            .execute(
+                "SELECT id FROM users WHERE lower(email) = $1",
+                &[Value::Text("ann@y.org".into())],
+            )
+            .unwrap();
+        assert_eq!(rows(&r[0]), &vec![vec![Value::Int4(2)]]);
+    };
+    let live = {
+        let db = Database::open(dir.path()).unwrap();
+        let mut s = db.session();
+        s.execute(setup, &[]).unwrap();
+        check(&mut s);
+        let live = db.store().snapshot();
+        drop(s);
+        db.close().unwrap();
+        live
+    };
+    // Replayed from the log: the same state, index contents included.
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(*db.store().snapshot(), *live);
+    check(&mut db.session());
+    // Again from a checkpoint.
+    db.store().checkpoint().unwrap();
+    db.close().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(*db.store().snapshot(), *live);
+    check(&mut db.session());
+}
+
+#[test]
 fn statement_failure_leaves_no_trace() {
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();

@@ -90,6 +90,9 @@ enum BenchTarget {
 }
 
 fn main() -> ExitCode {
+    // Replay, rebuild and checkpoint tools open states without a `Database`; index
+    // expressions in their logs are evaluated by the SQL layer.
+    zqlite_query::register_index_expressions();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(&args),

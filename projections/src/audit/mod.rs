@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 use zqlite_log::{ChainHash, Log, Lsn, Record};
 
-use crate::catalog::{TableDef, TableId};
+use crate::catalog::{IndexColumn, TableDef, TableId};
 use crate::change::{Change, SECURITY, SecurityEvent, TRANSACTION, TxRecord};
 use crate::error::{Error, Result};
 use crate::value::{CastContext, DataType, Value, cast};
@@ -459,7 +459,10 @@ fn describe(change: &Change, shape: Option<&TableShape>) -> ChangeEntry {
             .on_table(*table, shape)
             .with_after(json!({
                 "index": index.name,
-                "columns": index.columns.iter().map(|&c| column_name(c)).collect::<Vec<_>>(),
+                "columns": index.columns.iter().map(|c| match c {
+                    IndexColumn::Column(c) => column_name(*c),
+                    IndexColumn::Expression(e) => e.sql().to_string(),
+                }).collect::<Vec<_>>(),
                 "unique": index.unique,
             })),
         Change::DropIndex { table, name } => ChangeEntry::new("drop_index")

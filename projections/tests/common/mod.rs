@@ -34,12 +34,7 @@ pub fn table(id: TableId, name: &str, extra: &[(&str, DataType)]) -> TableDef {
 }
 
 pub fn unique_index(name: &str, columns: Vec<usize>) -> IndexDef {
-    IndexDef {
-        name: name.into(),
-        columns,
-        unique: true,
-        constraint: true,
-    }
+    IndexDef::on_columns(name.into(), &columns, true, true)
 }
 
 pub fn fk(name: &str, column: usize, ref_table: TableId, on_delete: FkAction) -> ForeignKey {

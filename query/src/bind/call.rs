@@ -172,7 +172,10 @@ impl Binder<'_> {
         let Some(mut collector) = self.aggs.take() else {
             return Err(Error::bind(
                 "42803",
-                "aggregate functions are not allowed here",
+                match self.aggregates_banned_in {
+                    Some(place) => format!("aggregate functions are not allowed in {place}"),
+                    None => "aggregate functions are not allowed here".into(),
+                },
             ));
         };
         // No set-returning calls inside an aggregate's arguments.

@@ -256,6 +256,15 @@ impl Binder<'_> {
             }
         };
         let ty = binary_result_type(op, &lt, &rt)?;
+        // `anynonarray || text` casts its other operand to text (PostgreSQL inlines it), so
+        // it is as immutable as that cast.
+        if op == BinaryOp::Concat
+            && !(lt == DataType::Bytea && rt == DataType::Bytea)
+            && !(functions::cast_is_immutable(&lt, &DataType::Text)
+                && functions::cast_is_immutable(&rt, &DataType::Text))
+        {
+            self.mutable_calls = true;
+        }
         Ok((Expr::Binary(op, Box::new(le), Box::new(re)), Some(ty)))
     }
 
@@ -594,6 +603,8 @@ impl Binder<'_> {
                 format: None,
             } => {
                 if let Some(bound) = self.catalog_cast(expr, dt)? {
+                    // `regclass` and friends read the catalog.
+                    self.mutable_calls = true;
                     return Ok(bound);
                 }
                 let ty = data_type(dt)?;
@@ -616,6 +627,9 @@ impl Binder<'_> {
                                 "42846",
                                 format!("cannot cast type {} to {}", f.sql_name(), ty.sql_name()),
                             ));
+                        }
+                        if !functions::cast_is_immutable(&f, &ty) {
+                            self.mutable_calls = true;
                         }
                         Ok((Expr::Cast(Box::new(b), ty), Some(ty)))
                     }
@@ -1140,6 +1154,22 @@ impl Binder<'_> {
 
     pub(crate) fn call_scalar(&mut self, name: &str, args: Vec<Typed>) -> Result<Typed> {
         let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
+        let bound = self.resolve_call(name, args, &types)?;
+        if let (Expr::Function(f, _), _) = &bound
+            && !f.is_immutable(&types)
+        {
+            self.mutable_calls = true;
+        }
+        Ok(bound)
+    }
+
+    fn resolve_call(
+        &mut self,
+        name: &str,
+        args: Vec<Typed>,
+        types: &[Option<DataType>],
+    ) -> Result<Typed> {
+        let types = types.to_vec();
         if json_functions::is_json_function(name) {
             let resolved = json_functions::resolve_function(name, &types)?;
             return self.json_call(resolved, args);

@@ -108,6 +108,12 @@ pub struct Binder<'a> {
     /// Whether `zq_as_of(table, point)` may appear: only in a query whose point the session
     /// resolved and whose state it chose (`as_of.rs`); it then binds as `table`.
     pub(crate) as_of_allowed: bool,
+    /// Set when a function call, operator or cast bound so far is not IMMUTABLE in
+    /// PostgreSQL (index expressions refuse them: `crate::index_expr`).
+    pub(crate) mutable_calls: bool,
+    /// Where aggregates are not allowed, for the error ("aggregate functions are not allowed
+    /// in index expressions"); `None` says "here".
+    pub(crate) aggregates_banned_in: Option<&'static str>,
 }
 
 /// Normalises an identifier as PostgreSQL does: unquoted names are lower-cased.
@@ -202,6 +208,8 @@ impl<'a> Binder<'a> {
             factor_is_lateral: false,
             set_calls: None,
             as_of_allowed: false,
+            mutable_calls: false,
+            aggregates_banned_in: None,
         }
     }
 

@@ -7,11 +7,12 @@
 //! defaults, identity columns and type coercion (assignment casts, `varchar(n)` lengths,
 //! `numeric(p,s)` rounding) are handled here.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use sqlparser::ast;
 use zqlite_projections::value::{CastContext, DataType, Value, cast};
-use zqlite_projections::{IdentityKind, State, TableDef, Transaction};
+use zqlite_projections::{IdentityKind, Key, State, TableDef, Transaction};
 
 use crate::bind::expr::{Typed, coerce_to};
 use crate::bind::{Binder, Cte, OutputColumn, ScopeColumn, ident_name, object_name};
@@ -39,7 +40,7 @@ pub(super) fn table_def(state: &State, name: &str) -> Result<Arc<TableDef>> {
     Ok(def)
 }
 
-pub(super) fn table_scope(def: &TableDef, alias: &str) -> Vec<ScopeColumn> {
+pub(crate) fn table_scope(def: &TableDef, alias: &str) -> Vec<ScopeColumn> {
     def.columns
         .iter()
         .map(|c| ScopeColumn {
@@ -52,7 +53,7 @@ pub(super) fn table_scope(def: &TableDef, alias: &str) -> Vec<ScopeColumn> {
         .collect()
 }
 
-pub(super) fn parse_expr(text: &str) -> Result<ast::Expr> {
+pub(crate) fn parse_expr(text: &str) -> Result<ast::Expr> {
     let dialect = sqlparser::dialect::PostgreSqlDialect {};
     sqlparser::parser::Parser::new(&dialect)
         .try_with_sql(text)
@@ -528,11 +529,29 @@ fn insert_targets(def: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usi
 /// ON CONFLICT DO UPDATE: the SET list and the WHERE.
 type DoUpdate = (Vec<(usize, Expr)>, Option<Expr>);
 
+/// A unique key that counts as a conflict.
+#[derive(Debug)]
+enum ConflictKey {
+    /// The primary key, a UNIQUE constraint or a unique index on columns.
+    Columns(Vec<usize>),
+    /// A unique index with expressions, by position: its key is computed from the row.
+    Index(usize),
+}
+
+impl ConflictKey {
+    fn of_index(def: &TableDef, position: usize) -> ConflictKey {
+        match def.indexes[position].plain_columns() {
+            Some(cols) => ConflictKey::Columns(cols),
+            None => ConflictKey::Index(position),
+        }
+    }
+}
+
 /// A bound ON CONFLICT clause.
 #[derive(Debug)]
 struct Conflict {
-    /// Column sets of the unique keys that count as a conflict.
-    keys: Vec<Vec<usize>>,
+    /// The unique keys that count as a conflict.
+    keys: Vec<ConflictKey>,
     /// DO UPDATE: (column, value over existing row ++ excluded row), WHERE. None: DO NOTHING.
     action: Option<DoUpdate>,
 }
@@ -545,9 +564,26 @@ impl Conflict {
         row: &[Value],
     ) -> Option<(Vec<Value>, Vec<Value>)> {
         let data = state.table_data(def.id)?;
-        for cols in &self.keys {
-            let vals: Vec<Value> = cols.iter().map(|&c| row[c].clone()).collect();
-            if let Some(key) = data.find_matching(def, cols, &vals).into_iter().next() {
+        for k in &self.keys {
+            let found = match k {
+                ConflictKey::Columns(cols) => {
+                    let vals: Vec<Value> = cols.iter().map(|&c| row[c].clone()).collect();
+                    data.find_matching(def, cols, &vals).into_iter().next()
+                }
+                // A key that fails to compute finds nothing: the insert then fails with
+                // the same error.
+                ConflictKey::Index(pos) => def.indexes[*pos]
+                    .key_of(def, row)
+                    .ok()
+                    .filter(|vals| !vals.iter().any(Value::is_null))
+                    .and_then(|vals| {
+                        data.index_range(*pos, Bound::Included(&vals), Bound::Unbounded)
+                            .take_while(|e| e[..vals.len()] == *vals)
+                            .map(|e| Key::from(&e[vals.len()..]))
+                            .next()
+                    }),
+            };
+            if let Some(key) = found {
                 let existing = data.get(&key)?.row.to_vec();
                 return Some((key.to_vec(), existing));
             }
@@ -563,12 +599,16 @@ fn bind_conflict(
     oc: &ast::OnConflict,
     params: &[Value],
 ) -> Result<Conflict> {
-    let mut all: Vec<Vec<usize>> = def.primary_key.iter().cloned().collect();
+    let mut all: Vec<ConflictKey> = def
+        .primary_key
+        .iter()
+        .cloned()
+        .map(ConflictKey::Columns)
+        .collect();
     all.extend(
-        def.indexes
-            .iter()
-            .filter(|i| i.unique)
-            .map(|i| i.columns.clone()),
+        (0..def.indexes.len())
+            .filter(|&p| def.indexes[p].unique)
+            .map(|p| ConflictKey::of_index(def, p)),
     );
     let keys = match &oc.conflict_target {
         None => all,
@@ -585,12 +625,15 @@ fn bind_conflict(
             }
             let mut sorted = cols.clone();
             sorted.sort();
-            let matching: Vec<Vec<usize>> = all
+            let matching: Vec<ConflictKey> = all
                 .into_iter()
-                .filter(|k| {
-                    let mut s = k.clone();
-                    s.sort();
-                    s == sorted
+                .filter(|k| match k {
+                    ConflictKey::Columns(k) => {
+                        let mut s = k.clone();
+                        s.sort();
+                        s == sorted
+                    }
+                    ConflictKey::Index(_) => false,
                 })
                 .collect();
             if matching.is_empty() {
@@ -604,9 +647,14 @@ fn bind_conflict(
         Some(ast::ConflictTarget::OnConstraint(n)) => {
             let n = object_name(n)?;
             if def.primary_key_name.as_deref() == Some(n.as_str()) {
-                def.primary_key.iter().cloned().collect()
+                def.primary_key
+                    .iter()
+                    .cloned()
+                    .map(ConflictKey::Columns)
+                    .collect()
             } else {
-                let idx = def.index(&n).filter(|i| i.unique).ok_or_else(|| {
+                let pos = def.indexes.iter().position(|i| i.unique && i.name == n);
+                let pos = pos.ok_or_else(|| {
                     Error::bind(
                         "42704",
                         format!(
@@ -615,7 +663,7 @@ fn bind_conflict(
                         ),
                     )
                 })?;
-                vec![idx.columns.clone()]
+                vec![ConflictKey::of_index(def, pos)]
             }
         }
         Some(other) => return Err(Error::unsupported(format!("ON CONFLICT {other}"))),

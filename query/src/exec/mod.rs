@@ -22,10 +22,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use zqlite_projections::value::{DataType, Value, cmp_total};
-use zqlite_projections::{Change, RowEntry, Sequences, State, Store, TableData};
+use zqlite_projections::{Change, IndexColumn, RowEntry, Sequences, State, Store, TableData};
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
+use crate::index_expr::bound;
 use crate::optimizer::column_comparison;
 use crate::plan::{Access, JoinKind, KeyRange, Plan, SetOpKind, SortKey};
 use crate::result_cache::ResultCache;
@@ -228,12 +229,18 @@ impl<'a> Exec<'a> {
         }
     }
 
-    /// The type of the leading column of `access`.
+    /// The type of the leading column of `access` (for an index expression, its type).
     fn leading_type(&self, table: u64, access: Access) -> Option<DataType> {
         let def = self.state.catalog().table(table)?;
         let col = match access {
             Access::PrimaryKey => *def.primary_key.as_ref()?.first()?,
-            Access::Index(pos) => *def.indexes.get(pos)?.columns.first()?,
+            Access::Index(pos) => {
+                let first = def.indexes.get(pos)?.columns.first()?;
+                match first {
+                    IndexColumn::Column(c) => *c,
+                    IndexColumn::Expression(_) => return Some(bound(def, first)?.ty),
+                }
+            }
         };
         Some(def.columns[col].data_type)
     }

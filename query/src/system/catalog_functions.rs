@@ -8,7 +8,7 @@
 //! (see `pg_catalog.rs`). An OID that names nothing gives NULL, as in PostgreSQL.
 
 use zqlite_projections::State;
-use zqlite_projections::catalog::FkAction;
+use zqlite_projections::catalog::{FkAction, IndexColumn, TableDef};
 use zqlite_projections::value::{DataType, Value};
 
 use super::oids::{self, Object};
@@ -337,22 +337,37 @@ pub fn format_type(type_oid: i64, typmod: Option<i32>) -> String {
         .map_or_else(|| "???".into(), |t| t.2.to_string())
 }
 
-fn column_list(t: &zqlite_projections::catalog::TableDef, cols: &[usize]) -> String {
+fn column_list(t: &TableDef, cols: &[usize]) -> String {
     cols.iter()
         .map(|&c| quote_ident(&t.columns[c].name))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// `pg_get_indexdef(oid)`: `CREATE [UNIQUE] INDEX name ON public.table USING btree (cols)`.
-pub fn index_def(obj: &Object) -> Option<String> {
+/// An index key column as `pg_get_indexdef` prints it: a column's name, or an expression
+/// (`lower(email)`, `((a + 1))`; `(a + 1)` when `pretty`).
+pub(crate) fn key_column(t: &TableDef, c: &IndexColumn, pretty: bool) -> String {
+    match (c, crate::index_expr::bound(t, c)) {
+        (IndexColumn::Column(c), _) => quote_ident(&t.columns[*c].name),
+        (IndexColumn::Expression(_), Some(b)) if pretty => b.pretty.clone(),
+        (IndexColumn::Expression(_), Some(b)) => b.column.clone(),
+        (IndexColumn::Expression(e), None) => format!("({})", e.sql()),
+    }
+}
+
+/// `pg_get_indexdef(oid [, 0, pretty])`: `CREATE [UNIQUE] INDEX name ON public.table USING
+/// btree (keys)`; pretty printing leaves out the schema (it is on the search path) and
+/// parentheses precedence does not need.
+pub fn index_def(obj: &Object, pretty: bool) -> Option<String> {
     let (t, cols, unique, _) = index_columns(obj)?;
+    let keys: Vec<String> = cols.iter().map(|c| key_column(t, c, pretty)).collect();
     Some(format!(
-        "CREATE {}INDEX {} ON public.{} USING btree ({})",
+        "CREATE {}INDEX {} ON {}{} USING btree ({})",
         if unique { "UNIQUE " } else { "" },
         quote_ident(&oids::relation_name(obj)?),
+        if pretty { "" } else { "public." },
         quote_ident(&t.name),
-        column_list(t, &cols)
+        keys.join(", ")
     ))
 }
 
@@ -372,7 +387,10 @@ fn constraint_def(state: &State, obj: &Object) -> Option<String> {
             "PRIMARY KEY ({})",
             column_list(t, t.primary_key.as_deref().unwrap_or_default())
         ),
-        Object::Unique(t, i) => format!("UNIQUE ({})", column_list(t, &t.indexes[*i].columns)),
+        Object::Unique(t, i) => format!(
+            "UNIQUE ({})",
+            column_list(t, &t.indexes[*i].plain_columns().unwrap_or_default())
+        ),
         Object::Check(t, i) => {
             let e = &t.checks[*i].expr;
             if e.starts_with('(') && e.ends_with(')') {
@@ -438,8 +456,9 @@ pub fn eval(f: CatalogFunc, state: &State, args: &[Value]) -> Result<Value> {
                 return Ok(Value::Null);
             };
             let col = args.get(1).and_then(int_arg).unwrap_or(0);
+            let pretty = matches!(args.get(2), Some(Value::Bool(true)));
             if col == 0 {
-                index_def(&ix).map_or(Value::Null, text)
+                index_def(&ix, pretty).map_or(Value::Null, text)
             } else {
                 let Some((t, cols, _, _)) = index_columns(&ix) else {
                     return Ok(Value::Null);
@@ -447,7 +466,7 @@ pub fn eval(f: CatalogFunc, state: &State, args: &[Value]) -> Result<Value> {
                 usize::try_from(col - 1)
                     .ok()
                     .and_then(|k| cols.get(k))
-                    .map_or(text(""), |&c| text(quote_ident(&t.columns[c].name)))
+                    .map_or(text(""), |c| text(key_column(t, c, pretty)))
             }
         }
         F::GetConstraintdef => obj()

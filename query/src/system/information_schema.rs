@@ -429,7 +429,12 @@ fn key_columns(
 ) -> Vec<(usize, Option<usize>)> {
     match c {
         Object::PrimaryKey(t) => t.primary_key.iter().flatten().map(|&k| (k, None)).collect(),
-        Object::Unique(t, i) => t.indexes[*i].columns.iter().map(|&k| (k, None)).collect(),
+        Object::Unique(t, i) => t.indexes[*i]
+            .plain_columns()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| (k, None))
+            .collect(),
         Object::ForeignKey(_, i) => {
             let f = &t.foreign_keys[*i];
             let referenced = unique_key_of(ctx, f.ref_table, &f.ref_columns);
@@ -468,10 +473,10 @@ fn unique_key_of(
     {
         return Some((oids::primary_key_name(t), pk.clone()));
     }
-    t.indexes
-        .iter()
-        .find(|x| x.unique && same(&x.columns))
-        .map(|x| (x.name.clone(), x.columns.clone()))
+    t.indexes.iter().find_map(|x| {
+        let cols = x.plain_columns()?;
+        (x.unique && same(&cols)).then(|| (x.name.clone(), cols))
+    })
 }
 
 fn key_column_usage(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {

@@ -16,12 +16,13 @@
 use std::sync::Arc;
 
 use zqlite_projections::State;
-use zqlite_projections::catalog::{FkAction, TableDef, ViewDef};
+use zqlite_projections::catalog::{FkAction, IndexColumn, TableDef, ViewDef};
 use zqlite_projections::value::{Array, DataType, Value};
 
 use super::oids::{self, Object};
 use super::{Namespace, Row, SystemContext, SystemRelation};
 use crate::error::Result;
+use crate::index_expr::bound;
 
 pub(super) const OID: DataType = DataType::Int8;
 pub(super) const NAME: DataType = DataType::Text;
@@ -364,17 +365,29 @@ pub(super) fn indexes_of(t: &Arc<TableDef>) -> Vec<Object> {
     out
 }
 
-/// The key columns (0-based) and uniqueness of an index object.
-pub(super) fn index_columns(obj: &Object) -> Option<(&Arc<TableDef>, Vec<usize>, bool, bool)> {
+/// The key columns (columns 0-based, or expressions), uniqueness and primary-ness of an
+/// index object.
+pub(super) fn index_columns(
+    obj: &Object,
+) -> Option<(&Arc<TableDef>, Vec<IndexColumn>, bool, bool)> {
     match obj {
         Object::PrimaryKeyIndex(t) => {
-            Some((t, t.primary_key.clone().unwrap_or_default(), true, true))
+            let cols = t.primary_key.iter().flatten().map(|&c| c.into()).collect();
+            Some((t, cols, true, true))
         }
         Object::Index(t, i) => {
             let x = &t.indexes[*i];
             Some((t, x.columns.clone(), x.unique, false))
         }
         _ => None,
+    }
+}
+
+/// The type of an index key column (an expression's, or its column's).
+fn key_column_type(t: &TableDef, c: &IndexColumn) -> DataType {
+    match c {
+        IndexColumn::Column(c) => t.columns[*c].data_type,
+        IndexColumn::Expression(_) => bound(t, c).map_or(DataType::Text, |b| b.ty),
     }
 }
 
@@ -536,6 +549,12 @@ fn pg_index(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {
                 continue;
             };
             let n = cols.len();
+            // PostgreSQL keeps expression trees here; the printed key columns stand in.
+            let exprs: Vec<String> = cols
+                .iter()
+                .filter(|c| c.column().is_none())
+                .map(|c| super::catalog_functions::key_column(t, c, false))
+                .collect();
             rows.push(vec![
                 oid(ix.oid()),
                 oid(oids::table_oid(t)),
@@ -552,14 +571,16 @@ fn pg_index(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {
                 Value::Bool(true),
                 Value::Bool(true),
                 Value::Bool(false),
-                int2_array(cols.iter().map(|c| c + 1)),
-                int8_array(
-                    cols.iter()
-                        .map(|&c| type_storage(&t.columns[c].data_type).4),
-                ),
+                // 0 marks an expression, as in PostgreSQL.
+                int2_array(cols.iter().map(|c| c.column().map_or(0, |c| c + 1))),
+                int8_array(cols.iter().map(|c| type_storage(&key_column_type(t, c)).4)),
                 int8_array(cols.iter().map(|_| 0)),
                 int2_array(cols.iter().map(|_| 0)),
-                Value::Null,
+                if exprs.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Text(exprs.join(", "))
+                },
                 Value::Null,
             ]);
         }
@@ -614,7 +635,7 @@ fn referenced_index(state: &State, table: u64, cols: &[usize]) -> i64 {
     }
     t.indexes
         .iter()
-        .position(|x| x.unique && x.columns == cols)
+        .position(|x| x.unique && x.plain_columns().as_deref() == Some(cols))
         .map_or(0, |i| Object::Index(t.clone(), i).oid())
 }
 
@@ -632,7 +653,7 @@ fn pg_constraint(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {
                 Object::Unique(t, i) => (
                     "u",
                     Object::Index(t.clone(), *i).oid(),
-                    Some(t.indexes[*i].columns.clone()),
+                    t.indexes[*i].plain_columns(),
                     None,
                 ),
                 Object::Check(..) => ("c", 0, None, None),
@@ -766,7 +787,7 @@ fn pg_indexes(ctx: &SystemContext<'_>, _args: &[Value]) -> Result<Vec<Row>> {
                 name(&t.name),
                 name(&oids::relation_name(&ix).unwrap_or_default()),
                 Value::Null,
-                name(&super::catalog_functions::index_def(&ix).unwrap_or_default()),
+                name(&super::catalog_functions::index_def(&ix, false).unwrap_or_default()),
             ]);
         }
     }
@@ -900,8 +921,8 @@ mod tests {
         assert_eq!(
             idx,
             [
-                ["CREATE UNIQUE INDEX a_code_key ON public.a USING btree (code)"],
-                ["CREATE UNIQUE INDEX a_pkey ON public.a USING btree (id)"],
+                ["CREATE UNIQUE INDEX a_code_key ON a USING btree (code)"],
+                ["CREATE UNIQUE INDEX a_pkey ON a USING btree (id)"],
             ]
         );
         let names = query(

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json, json};
 use zqlite_log::{Record, RecordKind};
-use zqlite_projections::{Catalog, Change, SECURITY, TRANSACTION, TableDef, TableId, TxRecord};
+use zqlite_projections::{
+    Catalog, Change, IndexColumn, SECURITY, TRANSACTION, TableDef, TableId, TxRecord,
+};
 use zqlite_query::value::Value;
 
 use crate::output::json_value;
@@ -134,7 +136,10 @@ impl Tables {
                 "op": "create_index",
                 "table": table(id),
                 "index": index.name,
-                "columns": index.columns.iter().map(|&c| self.column_name(*id, c)).collect::<Vec<_>>(),
+                "columns": index.columns.iter().map(|c| match c {
+                    IndexColumn::Column(c) => self.column_name(*id, *c),
+                    IndexColumn::Expression(e) => Json::String(e.sql().to_string()),
+                }).collect::<Vec<_>>(),
                 "unique": index.unique,
             }),
             Change::DropIndex { table: id, name } => {
