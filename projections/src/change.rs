@@ -9,7 +9,11 @@
 //! with `#[serde(default)]`, fields are never reordered or removed, and variants are never
 //! renamed (`the_record_encoding_is_stable` pins the bytes).
 
-use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use zqlite_log::RecordKind;
 
 use crate::catalog::{
@@ -18,6 +22,40 @@ use crate::catalog::{
 use crate::events::{ExpectedVersion, NewEvent};
 use crate::state::Row;
 use crate::value::Value;
+
+/// Decodes a row (a plain array of values) straight into its shared slice with one
+/// allocation: serde's own `Arc<[T]>` builds a vector, then copies it into a new
+/// allocation. Replay decodes a row per record, so this is on its hot path.
+fn decode_row<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Row, D::Error> {
+    struct RowVisitor;
+
+    impl<'de> Visitor<'de> for RowVisitor {
+        type Value = Row;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a row: an array of values")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Row, A::Error> {
+            thread_local! {
+                /// Decoded values before they move into the row's allocation; kept to
+                /// reuse its capacity (taken out while in use, so nesting is harmless).
+                static VALUES: Cell<Vec<Value>> = const { Cell::new(Vec::new()) };
+            }
+            let mut values = VALUES.take();
+            values.clear();
+            while let Some(value) = seq.next_element()? {
+                values.push(value);
+            }
+            // A draining iterator knows its exact length: the row is allocated once.
+            let row: Row = values.drain(..).collect();
+            VALUES.set(values);
+            Ok(row)
+        }
+    }
+
+    deserializer.deserialize_seq(RowVisitor)
+}
 
 /// The log record kind of a committed transaction.
 pub const TRANSACTION: RecordKind = RecordKind(1);
@@ -64,12 +102,14 @@ pub enum Change {
         table: TableId,
         rowid: Option<i64>,
         /// Shared with the stored row (encoded as a plain array).
+        #[serde(deserialize_with = "decode_row")]
         row: Row,
     },
     /// Replaces the row stored under `key` (its primary key, or `[rowid]`).
     Update {
         table: TableId,
         key: Vec<Value>,
+        #[serde(deserialize_with = "decode_row")]
         row: Row,
         /// The row it replaced, as the committer found it at the head (for audit; replay
         /// ignores it). Absent in records written before zqlite kept it.

@@ -16,6 +16,7 @@
 //!   [`Error::Decode`] naming its LSN; the state is then unspecified and must be dropped.
 
 use std::path::Path;
+use std::sync::mpsc;
 
 use tracing::warn;
 use zqlite_log::{FileSystem, Log, Lsn, Record};
@@ -23,7 +24,7 @@ use zqlite_log::{FileSystem, Log, Lsn, Record};
 use crate::change::{SECURITY, SecurityEvent, TRANSACTION, TxRecord};
 use crate::checkpoint;
 use crate::error::{Error, Result};
-use crate::state::{Check, State};
+use crate::state::{RowEntry, State};
 
 /// A log record decoded for replay: what [`State::apply_decoded`] consumes.
 #[derive(Debug)]
@@ -86,12 +87,17 @@ impl State {
     pub fn replay(&mut self, record: &Record) -> Result<()> {
         // The order is checked before decoding: a record out of place is refused as such.
         expect_lsn(self.lsn + 1, record.lsn)?;
-        self.apply_decoded(DecodedRecord::decode(record)?)
+        self.apply_decoded(&DecodedRecord::decode(record)?, &mut Vec::new())
     }
 
-    /// Applies a decoded record that follows this state (checked by the caller).
-    fn apply_decoded(&mut self, record: DecodedRecord) -> Result<()> {
-        let tx = match record.body {
+    /// Applies a decoded record that follows this state (checked by the caller). The rows
+    /// its updates replace go to `replaced` rather than being freed here.
+    fn apply_decoded(
+        &mut self,
+        record: &DecodedRecord,
+        replaced: &mut Vec<RowEntry>,
+    ) -> Result<()> {
+        let tx = match &record.body {
             Body::Security => {
                 self.lsn = record.lsn;
                 return Ok(());
@@ -99,7 +105,7 @@ impl State {
             Body::Transaction(tx) => tx,
         };
         for change in &tx.changes {
-            self.apply(change, record.lsn, Check::Replay)
+            self.replay_change(change, record.lsn, replaced)
                 .map_err(|e| Error::Decode {
                     lsn: record.lsn,
                     reason: format!("replaying a change failed: {e}"),
@@ -120,14 +126,13 @@ impl State {
     /// `until`, or to their end; returns how many were applied. `after_each` sees the state
     /// after every record (for progress reports).
     ///
-    /// Records are decoded [`REPLAY_BATCH`] at a time, and what the batch's row changes will
-    /// touch is prefetched before they are applied one by one, in order
-    /// ([`State::prefetch_row_changes`]): on a state larger than the caches, replay is bound
-    /// by memory latency, and this overlaps the misses. A record that does not read or
-    /// decode is an error once the records before it are applied.
-    ///
-    /// One thread reads, decodes and applies: decoding on a second thread measured slower,
-    /// because the allocator then frees every decoded record and replaced row across threads.
+    /// Two threads share the work. A decoder thread reads and decodes the records; this
+    /// thread prefetches what each [`REPLAY_BATCH`] of them will touch ([`State::prefetch_row_changes`]: on a state larger than the caches, replay is
+    /// bound by memory latency, and this overlaps the misses), then applies its records one
+    /// by one, in order. Everything the decoder allocated goes back to it to be freed: the
+    /// consumed batches and the rows that updates replaced (glibc's allocator frees a block
+    /// allocated by another thread much more slowly). A record that does not read or decode
+    /// is an error once the records before it are applied.
     pub fn replay_from<I>(
         &mut self,
         records: I,
@@ -135,49 +140,147 @@ impl State {
         mut after_each: impl FnMut(&State),
     ) -> Result<u64>
     where
-        I: Iterator<Item = zqlite_log::Result<Record>>,
+        I: Iterator<Item = zqlite_log::Result<Record>> + Send,
     {
-        let mut records = records.fuse();
-        let mut batch = Vec::with_capacity(REPLAY_BATCH);
-        let mut applied = 0u64;
-        loop {
-            let mut failure = None;
-            let mut next_lsn = self.lsn + 1;
-            while batch.len() < REPLAY_BATCH && until.is_none_or(|lsn| next_lsn <= lsn) {
-                let Some(record) = records.next() else { break };
-                let decoded = record.map_err(Error::from).and_then(|record| {
-                    expect_lsn(next_lsn, record.lsn)?;
-                    DecodedRecord::decode(&record)
-                });
-                match decoded {
-                    Ok(record) => batch.push(record),
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
+        if until.is_some_and(|lsn| lsn <= self.lsn) {
+            return Ok(0);
+        }
+        let first_lsn = self.lsn + 1;
+        std::thread::scope(|scope| {
+            let (batches, decoded) = mpsc::sync_channel(DECODED_AHEAD);
+            let (garbage, returned) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("zqlite-replay-decode".into())
+                .spawn_scoped(scope, move || {
+                    decode_batches(records, first_lsn, until, &batches, &returned)
+                })
+                .map_err(|e| Error::Internal(format!("starting the replay decoder: {e}")))?;
+            let mut applied = 0u64;
+            for batch in decoded {
+                let Decoded { records, failure } = batch;
+                let mut replaced = Vec::with_capacity(records.len());
+                for group in records.chunks(REPLAY_BATCH) {
+                    self.prefetch_row_changes(group.iter().flat_map(DecodedRecord::changes));
+                    for record in group {
+                        self.apply_decoded(record, &mut replaced)?;
+                        applied += 1;
+                        after_each(self);
                     }
                 }
-                next_lsn += 1;
+                // The decoder is gone only once it has sent everything: then this thread
+                // frees what is left.
+                let _ = garbage.send(Garbage { records, replaced });
+                if let Some(e) = failure {
+                    return Err(e);
+                }
             }
-            let complete = batch.len() < REPLAY_BATCH;
-            self.prefetch_row_changes(batch.iter().flat_map(DecodedRecord::changes));
-            for record in batch.drain(..) {
-                self.apply_decoded(record)?;
-                applied += 1;
-                after_each(self);
+            Ok(applied)
+        })
+    }
+}
+
+/// Records the decoder sends at once: a multiple of [`REPLAY_BATCH`], large enough that
+/// waking the applying thread (which waits for the decoder) costs little per record.
+const DECODE_BATCH: usize = 4 * REPLAY_BATCH;
+
+/// Batches the decoder may be ahead of the applying thread.
+const DECODED_AHEAD: usize = 4;
+
+/// A batch of records from the decoder, and the error that ended the records if any.
+struct Decoded {
+    records: Vec<DecodedRecord>,
+    failure: Option<Error>,
+}
+
+/// What applying a batch left for the decoder to free.
+struct Garbage {
+    records: Vec<DecodedRecord>,
+    /// Rows that updates replaced.
+    replaced: Vec<RowEntry>,
+}
+
+impl Garbage {
+    /// Frees it all, prefetching the replaced rows and then their heap values first (they
+    /// are scattered over the state, and freeing a block touches it and the allocator's
+    /// header before it), and returns the emptied batch vector for reuse.
+    fn free(self) -> Vec<DecodedRecord> {
+        let Garbage {
+            mut records,
+            replaced,
+        } = self;
+        for entry in &replaced {
+            crate::prefetch::shared(&entry.row);
+        }
+        for entry in &replaced {
+            for value in entry.row.iter() {
+                if let Some(heap) = value.heap_bytes() {
+                    crate::prefetch::allocation(heap);
+                }
             }
-            if let Some(e) = failure {
-                return Err(e);
+        }
+        records.clear();
+        drop(replaced);
+        records
+    }
+}
+
+/// The decoder thread of [`State::replay_from`]: sends the records from `first_lsn` on
+/// (to `until`) in batches, and frees what comes back, until the records end, one fails
+/// (the error goes with the batch before it), or the applying thread stops listening.
+fn decode_batches<I>(
+    records: I,
+    first_lsn: Lsn,
+    until: Option<Lsn>,
+    batches: &mpsc::SyncSender<Decoded>,
+    returned: &mpsc::Receiver<Garbage>,
+) where
+    I: Iterator<Item = zqlite_log::Result<Record>>,
+{
+    let mut records = records.fuse();
+    let mut next_lsn = first_lsn;
+    let mut spare = Vec::new();
+    loop {
+        let mut batch = spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(DECODE_BATCH));
+        let mut failure = None;
+        while batch.len() < DECODE_BATCH && until.is_none_or(|lsn| next_lsn <= lsn) {
+            let Some(record) = records.next() else { break };
+            let decoded = record.map_err(Error::from).and_then(|record| {
+                expect_lsn(next_lsn, record.lsn)?;
+                DecodedRecord::decode(&record)
+            });
+            match decoded {
+                Ok(record) => batch.push(record),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
-            if complete {
-                return Ok(applied);
+            next_lsn += 1;
+        }
+        let last = batch.len() < DECODE_BATCH || failure.is_some();
+        if !batch.is_empty() || failure.is_some() {
+            let sent = batches.send(Decoded {
+                records: batch,
+                failure,
+            });
+            if sent.is_err() {
+                return;
             }
+        }
+        while let Ok(garbage) = returned.try_recv() {
+            spare.push(garbage.free());
+        }
+        if last {
+            return;
         }
     }
 }
 
-/// Records decoded and prefetched together by [`State::replay_from`]: enough to overlap
-/// many cache misses, few enough that what the first record's prefetches fetched is still
-/// cached when it is applied.
+/// Records prefetched together by [`State::replay_from`]: enough to overlap many cache
+/// misses, few enough that what the first record's prefetches fetched is still cached when
+/// it is applied.
 pub const REPLAY_BATCH: usize = 32;
 
 /// Refuses a record out of place rather than build a state no log describes.
@@ -349,6 +452,68 @@ mod tests {
         let err = state.replay(&foreign).unwrap_err();
         assert!(err.to_string().contains("unknown record kind 99"), "{err}");
         assert_eq!(state, State::default());
+    }
+
+    /// Replays `records` with [`State::replay_from`], counting the progress callbacks.
+    fn replay_records(
+        records: Vec<zqlite_log::Result<Record>>,
+        until: Option<Lsn>,
+    ) -> (State, Result<u64>, u64) {
+        let mut state = State::default();
+        let mut seen = 0;
+        let result = state.replay_from(records.into_iter(), until, |_| seen += 1);
+        (state, result, seen)
+    }
+
+    #[test]
+    fn batched_replay_stops_at_its_bound_and_applies_what_precedes_a_bad_record() {
+        let fs = SimFs::new();
+        let store = Store::open("/db", options(&fs)).unwrap();
+        // More records than one decoded batch holds.
+        let points = workload(&store, 3 * DECODE_BATCH as i64);
+        let digest_at = |lsn: Lsn| points.iter().find(|(l, _)| *l == lsn).unwrap().1;
+        let records: Vec<Record> = store.log().read_from(1).map(|r| r.unwrap()).collect();
+        let all = || records.iter().cloned().map(Ok).collect::<Vec<_>>();
+
+        let (state, result, seen) = replay_records(all(), None);
+        assert_eq!(result.unwrap(), records.len() as u64);
+        assert_eq!(seen, records.len() as u64);
+        assert_eq!(state.digest(), store.snapshot().digest());
+
+        for until in [1, REPLAY_BATCH as Lsn, DECODE_BATCH as Lsn + 7] {
+            let (state, result, _) = replay_records(all(), Some(until));
+            assert_eq!(result.unwrap(), until);
+            assert_eq!(state.lsn(), until);
+            assert_eq!(state.digest(), digest_at(until), "until {until}");
+        }
+
+        // A record that does not decode, in the middle of a batch: the ones before it are
+        // applied, and the error names it.
+        let bad = DECODE_BATCH + 5;
+        let mut damaged = all();
+        if let Ok(record) = &mut damaged[bad] {
+            record.payload = vec![0xc1];
+        }
+        let (state, result, seen) = replay_records(damaged, None);
+        let err = result.unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("LSN {}", bad + 1)),
+            "{err}"
+        );
+        assert_eq!(state.lsn(), bad as Lsn);
+        assert_eq!(seen, bad as u64);
+        assert_eq!(state.digest(), digest_at(bad as Lsn));
+
+        // A read error ends the replay the same way.
+        let mut unreadable = all();
+        unreadable[bad] = Err(zqlite_log::Error::Corruption {
+            path: "/db/log/x".into(),
+            offset: 0,
+            reason: "test".into(),
+        });
+        let (state, result, _) = replay_records(unreadable, None);
+        assert!(result.is_err());
+        assert_eq!(state.lsn(), bad as Lsn);
     }
 
     #[test]

@@ -352,10 +352,10 @@ impl State {
     }
 
     /// Asks the CPU to fetch what replaying these row changes will touch: the path down each
-    /// row's tree to its entry, then the row it replaces and that row's heap values (which
-    /// the replacement frees). Each step runs over the whole batch before the next (see
+    /// row's tree to its entry. Each step runs over the whole batch before the next (see
     /// [`crate::btree::Descent`]), so the cache misses of different rows overlap; nothing is
-    /// changed or checked here.
+    /// changed or checked here. (The rows that updates replace are freed, and prefetched,
+    /// by the replay's decoder thread.)
     ///
     /// The first [`PREFETCH_ROWS`] row changes are prefetched; the work lists live on the
     /// stack, because a heap allocation of their size per batch makes glibc's allocator
@@ -395,19 +395,8 @@ impl State {
                 moving |= walk.step(*key);
             }
         }
-        let mut entries: [Option<&RowEntry>; PREFETCH_ROWS] = [None; PREFETCH_ROWS];
-        for (slot, (walk, key)) in entries.iter_mut().zip(walks.iter().flatten()) {
-            *slot = walk.candidate(*key);
-        }
-        for entry in entries.iter().flatten() {
-            crate::prefetch::shared(&entry.row);
-        }
-        for entry in entries.iter().flatten() {
-            for value in entry.row.iter() {
-                if let Some(heap) = value.heap_bytes() {
-                    crate::prefetch::allocation(heap);
-                }
-            }
+        for (walk, key) in walks.iter().flatten() {
+            walk.candidate(*key);
         }
     }
 
@@ -648,7 +637,7 @@ impl State {
         check: Check,
     ) -> Result<()> {
         if check == Check::Replay {
-            return self.replay_update(table, key, row, lsn);
+            return self.replay_update(table, key, row, lsn).map(drop);
         }
         let (def, old) = self.existing_row(table, key, lsn, check, "update")?;
         let data = self
@@ -688,7 +677,13 @@ impl State {
     /// replaces, returned by the map, updates the indexes. (So an index expression failing
     /// on the old row, which it did not when that row was written, fails the replay after
     /// the row was replaced; a failed replay discards its state.)
-    fn replay_update(&mut self, table: TableId, key: &[Value], row: &Row, lsn: Lsn) -> Result<()> {
+    fn replay_update(
+        &mut self,
+        table: TableId,
+        key: &[Value],
+        row: &Row,
+        lsn: Lsn,
+    ) -> Result<RowEntry> {
         let def = self.def(table)?;
         let new_key: Key = match &def.primary_key {
             Some(cols) => cols.iter().map(|&c| row[c].clone()).collect(),
@@ -721,7 +716,26 @@ impl State {
             index.remove(&index_entry(old_key, key));
             index.insert(index_entry(index_key, &new_key), ());
         }
-        Ok(())
+        Ok(old)
+    }
+
+    /// Applies a change while replaying the log ([`Check::Replay`]); the row an update
+    /// replaces goes to `replaced` (for the caller to free where it wants).
+    pub(crate) fn replay_change(
+        &mut self,
+        change: &Change,
+        lsn: Lsn,
+        replaced: &mut Vec<RowEntry>,
+    ) -> Result<()> {
+        match change {
+            Change::Update {
+                table, key, row, ..
+            } => {
+                replaced.push(self.replay_update(*table, key, row, lsn)?);
+                Ok(())
+            }
+            _ => self.apply(change, lsn, Check::Replay),
+        }
     }
 
     /// The definition and current entry of the row an update or delete targets, after the
