@@ -150,7 +150,6 @@ mod tests {
     use std::path::Path;
     use std::sync::Mutex;
 
-    use zqlite_log::LogOptions;
     use zqlite_log::sim::SimFs;
 
     use super::*;
@@ -290,18 +289,6 @@ mod tests {
         );
     }
 
-    fn options(fs: &SimFs) -> StoreOptions {
-        StoreOptions {
-            log: LogOptions {
-                fs: Arc::new(fs.clone()),
-                ..LogOptions::default()
-            },
-            checkpoint_bytes: 0,
-            checkpoints_kept: 10,
-            history_checkpoints: 0,
-        }
-    }
-
     fn text(s: &str) -> Value {
         Value::Text(s.into())
     }
@@ -318,7 +305,7 @@ mod tests {
     fn a_unique_expression_index_is_enforced_and_replay_rebuilds_it_identically() {
         lower();
         let fs = SimFs::new();
-        let store = Store::open("/db", options(&fs)).unwrap();
+        let store = Store::open("/db", StoreOptions::simulated(&fs)).unwrap();
         let commit = |txn| {
             store
                 .wait(store.commit(txn, TxMeta::default()).unwrap())

@@ -346,28 +346,14 @@ pub fn newest_checkpoint(fs: &dyn FileSystem, dir: &Path, max_lsn: Lsn) -> Optio
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
+    use zqlite_log::RecordKind;
     use zqlite_log::sim::SimFs;
-    use zqlite_log::{LogOptions, RecordKind};
 
     use super::*;
     use crate::catalog::{ColumnDef, TableDef};
     use crate::change::TxMeta;
     use crate::store::{Store, StoreOptions};
     use crate::value::{DataType, Value};
-
-    fn options(fs: &SimFs) -> StoreOptions {
-        StoreOptions {
-            log: LogOptions {
-                fs: Arc::new(fs.clone()),
-                ..LogOptions::default()
-            },
-            checkpoint_bytes: 0,
-            checkpoints_kept: 10,
-            history_checkpoints: 0,
-        }
-    }
 
     fn column(name: &str, data_type: DataType) -> ColumnDef {
         ColumnDef {
@@ -425,7 +411,7 @@ mod tests {
     #[test]
     fn replay_to_every_lsn_gives_the_state_published_there() {
         let fs = SimFs::new();
-        let store = Store::open("/db", options(&fs)).unwrap();
+        let store = Store::open("/db", StoreOptions::simulated(&fs)).unwrap();
         let points = workload(&store, 12);
         let mut state = State::default();
         for (record, (lsn, digest)) in store.log().read_from(1).zip(&points) {
@@ -441,7 +427,7 @@ mod tests {
     #[test]
     fn replay_refuses_a_gap_or_an_unknown_kind() {
         let fs = SimFs::new();
-        let store = Store::open("/db", options(&fs)).unwrap();
+        let store = Store::open("/db", StoreOptions::simulated(&fs)).unwrap();
         workload(&store, 3);
         let records: Vec<Record> = store.log().read_from(1).map(|r| r.unwrap()).collect();
         let mut state = State::default();
@@ -468,7 +454,7 @@ mod tests {
     #[test]
     fn batched_replay_stops_at_its_bound_and_applies_what_precedes_a_bad_record() {
         let fs = SimFs::new();
-        let store = Store::open("/db", options(&fs)).unwrap();
+        let store = Store::open("/db", StoreOptions::simulated(&fs)).unwrap();
         // More records than one decoded batch holds.
         let points = workload(&store, 3 * DECODE_BATCH as i64);
         let digest_at = |lsn: Lsn| points.iter().find(|(l, _)| *l == lsn).unwrap().1;
@@ -519,7 +505,7 @@ mod tests {
     #[test]
     fn open_state_starts_at_the_newest_checkpoint_and_newest_checkpoint_respects_the_bound() {
         let fs = SimFs::new();
-        let store = Store::open("/db", options(&fs)).unwrap();
+        let store = Store::open("/db", StoreOptions::simulated(&fs)).unwrap();
         let first = workload(&store, 4);
         store.checkpoint().unwrap();
         let mid = first.last().unwrap().0;

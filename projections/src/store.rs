@@ -57,6 +57,23 @@ pub struct StoreOptions {
 /// The largest transaction record (the log's own limit).
 pub const MAX_TRANSACTION_RECORD: usize = 1 << 30;
 
+impl StoreOptions {
+    /// Options for tests on a simulated file system: every commit is kept in the log (no
+    /// automatic checkpoints), and explicit checkpoints are all kept.
+    #[cfg(test)]
+    pub(crate) fn simulated(fs: &zqlite_log::sim::SimFs) -> StoreOptions {
+        StoreOptions {
+            log: LogOptions {
+                fs: Arc::new(fs.clone()),
+                ..LogOptions::default()
+            },
+            checkpoint_bytes: 0,
+            checkpoints_kept: 10,
+            history_checkpoints: 0,
+        }
+    }
+}
+
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {

@@ -511,20 +511,26 @@ impl Expr {
     }
 }
 
-/// A comparison of column `col` with a constant, as (column, operator, constant) with the
-/// operator written as if the column were on the left.
-pub(crate) fn column_comparison(e: &Expr) -> Option<(usize, BinaryOp, Expr)> {
-    let Expr::Binary(op, a, b) = e else {
-        return None;
-    };
-    let flipped = match op {
+/// The comparison operator that means the same with its operands swapped (`a < b` is
+/// `b > a`); `None` for operators an index range cannot serve.
+fn mirrored(op: &BinaryOp) -> Option<BinaryOp> {
+    Some(match op {
         BinaryOp::Eq => BinaryOp::Eq,
         BinaryOp::Lt => BinaryOp::Gt,
         BinaryOp::LtEq => BinaryOp::GtEq,
         BinaryOp::Gt => BinaryOp::Lt,
         BinaryOp::GtEq => BinaryOp::LtEq,
         _ => return None,
+    })
+}
+
+/// A comparison of column `col` with a constant, as (column, operator, constant) with the
+/// operator written as if the column were on the left.
+pub(crate) fn column_comparison(e: &Expr) -> Option<(usize, BinaryOp, Expr)> {
+    let Expr::Binary(op, a, b) = e else {
+        return None;
     };
+    let flipped = mirrored(op)?;
     match (a.as_ref(), b.as_ref()) {
         (Expr::Column(c), other) if other.is_constant() => Some((*c, *op, other.clone())),
         (other, Expr::Column(c)) if other.is_constant() => Some((*c, flipped, other.clone())),
@@ -550,14 +556,7 @@ fn comparison(e: &Expr) -> Option<(Operand, BinaryOp, Expr)> {
     let Expr::Binary(op, a, b) = e else {
         return None;
     };
-    let flipped = match op {
-        BinaryOp::Eq => BinaryOp::Eq,
-        BinaryOp::Lt => BinaryOp::Gt,
-        BinaryOp::LtEq => BinaryOp::GtEq,
-        BinaryOp::Gt => BinaryOp::Lt,
-        BinaryOp::GtEq => BinaryOp::LtEq,
-        _ => return None,
-    };
+    let flipped = mirrored(op)?;
     let computed = |x: &Expr| !x.is_constant() && x.is_constant_or_columns();
     match (a.as_ref(), b.as_ref()) {
         (x, v) if computed(x) && v.is_constant() => {
