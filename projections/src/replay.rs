@@ -127,12 +127,13 @@ impl State {
     /// after every record (for progress reports).
     ///
     /// Two threads share the work. A decoder thread reads and decodes the records; this
-    /// thread prefetches what each [`REPLAY_BATCH`] of them will touch ([`State::prefetch_row_changes`]: on a state larger than the caches, replay is
-    /// bound by memory latency, and this overlaps the misses), then applies its records one
-    /// by one, in order. Everything the decoder allocated goes back to it to be freed: the
-    /// consumed batches and the rows that updates replaced (glibc's allocator frees a block
-    /// allocated by another thread much more slowly). A record that does not read or decode
-    /// is an error once the records before it are applied.
+    /// thread prefetches what each [`REPLAY_BATCH`] of them will touch
+    /// ([`State::prefetch_row_changes`]: on a state larger than the caches, replay is bound
+    /// by memory latency, and this overlaps the misses), then applies them one by one, in
+    /// order. Everything the decoder allocated goes back to it to be freed: the consumed
+    /// batches and the rows that updates replaced (glibc's allocator frees a block allocated
+    /// by another thread much more slowly). A record that does not read or decode is an
+    /// error once the records before it are applied.
     pub fn replay_from<I>(
         &mut self,
         records: I,
