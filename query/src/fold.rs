@@ -34,7 +34,13 @@ fn strict_null(e: &Expr) -> bool {
         Expr::Like { expr, pattern, .. } => is_null_lit(expr) || is_null_lit(pattern),
         Expr::Function(f, args) => {
             let lenient = match f {
-                Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
+                Func::Concat
+                | Func::Coalesce
+                | Func::NullIf
+                | Func::Greatest
+                | Func::Least
+                | Func::TypeOf(_)
+                | Func::NumNulls { .. } => true,
                 Func::Array(a) => !a.is_strict(),
                 Func::Text(t) => !t.is_strict(),
                 Func::Json(j) => !j.is_strict(),

@@ -70,6 +70,13 @@ pub enum Func {
     CurrentLsn,
     Random,
     GenRandomUuid,
+    /// `pg_typeof(x)` of an argument of this type (`None`: an unknown literal); the argument
+    /// is still evaluated, for its errors and set-returning calls.
+    TypeOf(Option<DataType>),
+    /// `num_nulls(...)`, or `num_nonnulls(...)` when `nonnulls`.
+    NumNulls {
+        nonnulls: bool,
+    },
     /// `nextval`, `currval`, `setval`, `lastval`: the executor runs them with the session's
     /// sequences (`crate::sequences`).
     NextVal,
@@ -147,6 +154,9 @@ impl Func {
             Func::CurrentDate => "current_date",
             Func::Random => "random",
             Func::GenRandomUuid => "gen_random_uuid",
+            Func::TypeOf(_) => "pg_typeof",
+            Func::NumNulls { nonnulls: false } => "num_nulls",
+            Func::NumNulls { nonnulls: true } => "num_nonnulls",
             Func::NextVal => "nextval",
             Func::CurrVal => "currval",
             Func::SetVal => "setval",
@@ -399,6 +409,13 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         ("zq_current_lsn", 0) => (Func::CurrentLsn, DataType::Int8),
         ("random", 0) => (Func::Random, DataType::Float8),
         ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
+        ("pg_typeof", 1) => (Func::TypeOf(args[0]), DataType::Regtype),
+        ("num_nulls" | "num_nonnulls", 1..) => (
+            Func::NumNulls {
+                nonnulls: name == "num_nonnulls",
+            },
+            DataType::Int4,
+        ),
         ("nextval", 1) if all_text => (Func::NextVal, DataType::Int8),
         ("currval", 1) if all_text => (Func::CurrVal, DataType::Int8),
         ("lastval", 0) => (Func::LastVal, DataType::Int8),
@@ -627,12 +644,23 @@ impl Func {
         }
         let strict = !matches!(
             self,
-            Func::Concat | Func::NullIf | Func::Greatest | Func::Least
+            Func::Concat
+                | Func::NullIf
+                | Func::Greatest
+                | Func::Least
+                | Func::TypeOf(_)
+                | Func::NumNulls { .. }
         );
         if strict && args.iter().any(Value::is_null) {
             return Ok(V::Null);
         }
         Ok(match self {
+            Func::TypeOf(t) => V::Text(t.map_or("unknown", |t| t.sql_name()).to_owned()),
+            Func::NumNulls { nonnulls } => {
+                let nulls = args.iter().filter(|v| v.is_null()).count();
+                let n = if *nonnulls { args.len() - nulls } else { nulls };
+                V::Int4(i32::try_from(n).unwrap_or(i32::MAX))
+            }
             Func::Grouping if args.len() != 2 => {
                 return Err(crate::exec::internal("GROUPING outside a grouped query"));
             }
