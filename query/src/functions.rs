@@ -381,6 +381,9 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
             };
             return Ok((Func::Sign, Some(ty)));
         }
+        ("length", 1) if t0 == Some(DataType::Bytea) => {
+            (Func::Text(TextFunc::OctetLength), DataType::Int4)
+        }
         ("length" | "char_length" | "character_length", 1) if all_text => {
             (Func::Length, DataType::Int4)
         }
