@@ -134,7 +134,11 @@ fn fold_with(e: Expr, ex: &mut Exec<'_>) -> Result<Expr> {
                     !f.is_volatile()
                         && !matches!(
                             f,
-                            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_)
+                            Func::Now
+                                | Func::CurrentDate
+                                | Func::LocalTimestamp
+                                | Func::CurrentLsn
+                                | Func::Catalog(_)
                         )
                         && args.iter().all(is_lit)
                 }

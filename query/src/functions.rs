@@ -65,6 +65,8 @@ pub enum Func {
     /// `clock_timestamp()`, `statement_timestamp()`: the wall clock when evaluated.
     ClockTimestamp,
     CurrentDate,
+    /// `localtimestamp`: `now()` in the session time zone (UTC), without the zone.
+    LocalTimestamp,
     /// `zq_current_lsn()`: the LSN of the state the statement reads (the executor
     /// evaluates it, from its state).
     CurrentLsn,
@@ -152,6 +154,7 @@ impl Func {
             Func::ClockTimestamp => "clock_timestamp",
             Func::CurrentLsn => "zq_current_lsn",
             Func::CurrentDate => "current_date",
+            Func::LocalTimestamp => "localtimestamp",
             Func::Random => "random",
             Func::GenRandomUuid => "gen_random_uuid",
             Func::TypeOf(_) => "pg_typeof",
@@ -212,7 +215,11 @@ impl Func {
             return false;
         }
         match self {
-            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_) => false,
+            Func::Now
+            | Func::CurrentDate
+            | Func::LocalTimestamp
+            | Func::CurrentLsn
+            | Func::Catalog(_) => false,
             // Text output of any type: the date style shows through.
             Func::Concat
             | Func::Text(T::ConcatWs | T::Format)
@@ -409,6 +416,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
             (Func::Now, DataType::TimestampTz)
         }
         ("current_date", 0) => (Func::CurrentDate, DataType::Date),
+        ("localtimestamp", 0) => (Func::LocalTimestamp, DataType::Timestamp),
         ("zq_current_lsn", 0) => (Func::CurrentLsn, DataType::Int8),
         ("random", 0) => (Func::Random, DataType::Float8),
         ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
@@ -926,6 +934,10 @@ impl Func {
             Func::Reverse => V::Text(text_arg(&args[0]).chars().rev().collect()),
             Func::Now => now(),
             Func::ClockTimestamp => clock_now(),
+            Func::LocalTimestamp => match now() {
+                V::TimestampTz(ts) => V::Timestamp(zqlite_projections::value::Timestamp(ts.0)),
+                _ => V::Null,
+            },
             Func::CurrentDate => match now() {
                 V::TimestampTz(ts) => V::Date(ts.to_date()),
                 _ => V::Date(Date(0)),
