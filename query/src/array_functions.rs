@@ -1,6 +1,7 @@
 //! Array expressions and functions: `ARRAY[...]`, subscripts, `x op ANY|ALL (array)` and the
 //! array functions (`array_length`, `cardinality`, `array_to_string`, `array_append`,
-//! `array_prepend`, `array_cat`, `array_position`, `array_remove`, `string_to_array`).
+//! `array_prepend`, `array_cat`, `array_position(s)`, `array_remove`, `array_replace`,
+//! `array_fill`, `trim_array`, `string_to_array`).
 //!
 //! The binder resolves a call with [`resolve`], which also says which type each argument is
 //! coerced to (so `array_position(ints, '3')` compares integers); [`eval`] computes it.
@@ -12,7 +13,7 @@ use std::sync::Arc;
 
 use zqlite_projections::value::{Array, BinaryOp, DataType, Value, binary_op, cmp_total};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::functions::no_function;
 
 /// An array operation; the element types it works on are fixed at bind time.
@@ -22,10 +23,21 @@ pub enum ArrayFunc {
     Make(DataType),
     /// `a[i]`.
     Subscript,
+    /// `a[l:u]`, `a[:u]`, `a[l:]`, `a[:]`: the arguments are the array and the bounds
+    /// written.
+    Slice {
+        lower: bool,
+        upper: bool,
+    },
     /// `x op ANY (a)`, or `ALL` when `all`.
     Quantified {
         op: BinaryOp,
         all: bool,
+    },
+    /// `x [NOT] LIKE|ILIKE ANY (a)`.
+    LikeAny {
+        negated: bool,
+        case_insensitive: bool,
     },
     Length,
     Cardinality,
@@ -33,8 +45,20 @@ pub enum ArrayFunc {
     Append,
     Prepend,
     Cat,
+    /// `array_position(a, x [, start])`.
     Position,
+    /// `array_positions(a, x)`: every 1-based index of `x`.
+    Positions,
     Remove,
+    /// `array_replace(a, from, to)`.
+    Replace,
+    /// `array_fill(value, dims)` (one dimension) of elements of this type.
+    Fill(DataType),
+    /// `trim_array(a, n)`: without its last `n` elements.
+    Trim,
+    /// `a[i] = x` as an assignment target (see `update_syntax.rs`): `a` with element `i`
+    /// set, extended with NULLs when `i` is past its end; elements of this type.
+    Set(DataType),
     /// `string_to_array(text, delimiter [, null_string])`.
     FromString,
     /// `a @> b`: every element of `b` is in `a`.
@@ -50,8 +74,10 @@ impl ArrayFunc {
         match self {
             ArrayFunc::Make(_) => "array",
             ArrayFunc::Subscript => "array_subscript",
+            ArrayFunc::Slice { .. } => "array_slice",
             ArrayFunc::Quantified { all: false, .. } => "any",
             ArrayFunc::Quantified { all: true, .. } => "all",
+            ArrayFunc::LikeAny { .. } => "like any",
             ArrayFunc::Length => "array_length",
             ArrayFunc::Cardinality => "cardinality",
             ArrayFunc::ToString => "array_to_string",
@@ -59,7 +85,12 @@ impl ArrayFunc {
             ArrayFunc::Prepend => "array_prepend",
             ArrayFunc::Cat => "array_cat",
             ArrayFunc::Position => "array_position",
+            ArrayFunc::Positions => "array_positions",
             ArrayFunc::Remove => "array_remove",
+            ArrayFunc::Replace => "array_replace",
+            ArrayFunc::Fill(_) => "array_fill",
+            ArrayFunc::Trim => "trim_array",
+            ArrayFunc::Set(_) => "array subscript assignment",
             ArrayFunc::FromString => "string_to_array",
             ArrayFunc::Contains => "@>",
             ArrayFunc::ContainedBy => "<@",
@@ -72,11 +103,13 @@ impl ArrayFunc {
         matches!(
             self,
             ArrayFunc::Subscript
+                | ArrayFunc::Slice { .. }
                 | ArrayFunc::Length
                 | ArrayFunc::Cardinality
                 | ArrayFunc::Contains
                 | ArrayFunc::ContainedBy
                 | ArrayFunc::Overlap
+                | ArrayFunc::Trim
         )
     }
 }
@@ -166,8 +199,13 @@ pub fn is_array_function(name: &str) -> bool {
             | "array_prepend"
             | "array_cat"
             | "array_position"
+            | "array_positions"
             | "array_remove"
+            | "array_replace"
+            | "array_fill"
+            | "trim_array"
             | "string_to_array"
+            | crate::update_syntax::ARRAY_SET
     )
 }
 
@@ -196,14 +234,64 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             }
             (F::ToString, types, T::Text)
         }
-        ("array_append" | "array_position" | "array_remove", [a, _]) => {
+        ("array_append" | "array_position" | "array_positions" | "array_remove", [a, _]) => {
             let elem = elem_of(*a).ok_or_else(fail)?;
             let (func, result) = match name {
                 "array_append" => (F::Append, a.expect("an array")),
                 "array_position" => (F::Position, T::Int4),
+                "array_positions" => (F::Positions, T::Int4.array_type()?),
                 _ => (F::Remove, a.expect("an array")),
             };
             (func, vec![None, Some(elem)], result)
+        }
+        ("array_position", [a, _, _]) => {
+            let elem = elem_of(*a).ok_or_else(fail)?;
+            (F::Position, vec![None, Some(elem), int], T::Int4)
+        }
+        ("array_replace", [a, _, _]) => {
+            let elem = elem_of(*a).ok_or_else(fail)?;
+            (
+                F::Replace,
+                vec![None, Some(elem), Some(elem)],
+                a.expect("an array"),
+            )
+        }
+        ("array_fill", [v, d]) => {
+            if d.is_some_and(|d| elem_of(Some(d)).is_none()) {
+                return Err(fail());
+            }
+            let Some(elem) = v else {
+                return Err(Error::bind(
+                    "42804",
+                    "could not determine polymorphic type because input has type unknown",
+                ));
+            };
+            let dims = T::Int4.array_type()?;
+            (
+                F::Fill(elem.without_modifier()),
+                vec![None, Some(dims)],
+                elem.array_type()?,
+            )
+        }
+        (crate::update_syntax::ARRAY_SET, [a, _, _]) => {
+            let elem = elem_of(*a).ok_or_else(|| {
+                Error::bind(
+                    "42804",
+                    format!(
+                        "cannot subscript type {} because it does not support subscripting",
+                        a.map_or("unknown", |t| t.sql_name())
+                    ),
+                )
+            })?;
+            (
+                F::Set(elem),
+                vec![None, int, Some(elem)],
+                a.expect("an array"),
+            )
+        }
+        ("trim_array", [a, _]) => {
+            elem_of(*a).ok_or_else(fail)?;
+            (F::Trim, vec![None, int], a.expect("an array"))
         }
         ("array_prepend", [_, a]) => {
             let elem = elem_of(*a).ok_or_else(fail)?;
@@ -253,6 +341,16 @@ fn text_arg(v: &Value) -> Option<String> {
     }
 }
 
+/// PostgreSQL's `MaxArraySize`: the most elements an array may have.
+const MAX_ARRAY_ITEMS: i64 = 134_217_727;
+
+fn null_error(message: &str) -> Error {
+    Error::Runtime {
+        sqlstate: "22004",
+        message: message.to_owned(),
+    }
+}
+
 fn with_items(like: &Array, items: Vec<Value>) -> Value {
     Value::Array(Arc::new(Array::new(like.elem(), items)))
 }
@@ -274,6 +372,25 @@ pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
                 _ => V::Null,
             }
         }
+        ArrayFunc::Slice { lower, upper } => {
+            // Bounds are clamped to the array's; a slice outside it is empty.
+            let a = array_arg(&args[0]);
+            let len = a.items().len() as i64;
+            let mut bounds = args[1..].iter().map(|v| int_arg(v).unwrap_or(0));
+            let from = if lower { bounds.next().unwrap_or(1) } else { 1 }.max(1);
+            let to = if upper {
+                bounds.next().unwrap_or(len)
+            } else {
+                len
+            }
+            .min(len);
+            let items = if from > to {
+                Vec::new()
+            } else {
+                a.items()[from as usize - 1..to as usize].to_vec()
+            };
+            with_items(a, items)
+        }
         ArrayFunc::Quantified { op, all } => {
             // Three-valued: ANY is true on a match, else NULL if any comparison was NULL.
             // Over no elements ANY is false and ALL true, even for a NULL operand.
@@ -292,6 +409,39 @@ pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
                 }
             }
             if saw_null { V::Null } else { V::Bool(all) }
+        }
+        ArrayFunc::LikeAny {
+            negated,
+            case_insensitive,
+        } => {
+            // Three-valued like `=` ANY: true on a match, else NULL if a pattern or the
+            // operand was NULL; false over no patterns.
+            let V::Array(patterns) = &args[1] else {
+                return Ok(V::Null);
+            };
+            if patterns.items().is_empty() {
+                return Ok(V::Bool(false));
+            }
+            let Some(mut x) = text_arg(&args[0]) else {
+                return Ok(V::Null);
+            };
+            if case_insensitive {
+                x = x.to_lowercase();
+            }
+            let mut saw_null = false;
+            for p in patterns.items() {
+                let Some(mut p) = text_arg(p) else {
+                    saw_null = true;
+                    continue;
+                };
+                if case_insensitive {
+                    p = p.to_lowercase();
+                }
+                if crate::exec::like(&x, &p) != negated {
+                    return Ok(V::Bool(true));
+                }
+            }
+            if saw_null { V::Null } else { V::Bool(false) }
         }
         ArrayFunc::Length => {
             let a = array_arg(&args[0]);
@@ -354,11 +504,119 @@ pub fn eval(func: ArrayFunc, args: &[Value]) -> Result<Value> {
             let V::Array(a) = &args[0] else {
                 return Ok(V::Null);
             };
+            // A start before the first element searches from the first.
+            let start = match args.get(2) {
+                None => 1,
+                Some(V::Null) => return Err(null_error("initial position must not be null")),
+                Some(v) => int_arg(v).unwrap_or(1).max(1),
+            };
+            let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
             let found = a
                 .items()
                 .iter()
-                .position(|v| cmp_total(v, &args[1]).is_eq());
-            found.map_or(V::Null, |i| V::Int4(i as i32 + 1))
+                .enumerate()
+                .skip(skip)
+                .find(|(_, v)| cmp_total(v, &args[1]).is_eq());
+            found.map_or(V::Null, |(i, _)| V::Int4(i as i32 + 1))
+        }
+        ArrayFunc::Positions => {
+            let V::Array(a) = &args[0] else {
+                return Ok(V::Null);
+            };
+            let found = a
+                .items()
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| cmp_total(v, &args[1]).is_eq())
+                .map(|(i, _)| V::Int4(i as i32 + 1))
+                .collect();
+            V::Array(Arc::new(Array::new(DataType::Int4, found)))
+        }
+        ArrayFunc::Replace => {
+            let V::Array(a) = &args[0] else {
+                return Ok(V::Null);
+            };
+            let items = a
+                .items()
+                .iter()
+                .map(|v| {
+                    if cmp_total(v, &args[1]).is_eq() {
+                        args[2].clone()
+                    } else {
+                        v.clone()
+                    }
+                })
+                .collect();
+            with_items(a, items)
+        }
+        ArrayFunc::Fill(elem) => {
+            let V::Array(dims) = &args[1] else {
+                return Err(null_error(
+                    "dimension array or low bound array cannot be null",
+                ));
+            };
+            let n = match dims.items() {
+                [] => 0,
+                [V::Null] => return Err(null_error("dimension values cannot be null")),
+                [d] => int_arg(d).unwrap_or(0),
+                _ => return Err(Error::unsupported("multidimensional arrays")),
+            };
+            if !(0..=MAX_ARRAY_ITEMS).contains(&n) {
+                return Err(Error::Runtime {
+                    sqlstate: "54000",
+                    message: format!("array size exceeds the maximum allowed ({MAX_ARRAY_ITEMS})"),
+                });
+            }
+            V::Array(Arc::new(Array::new(
+                elem,
+                vec![args[0].clone(); n as usize],
+            )))
+        }
+        ArrayFunc::Set(elem) => {
+            let i = match &args[1] {
+                V::Null => {
+                    return Err(null_error("array subscript in assignment must not be null"));
+                }
+                v => int_arg(v).unwrap_or(0),
+            };
+            let mut items = match &args[0] {
+                V::Array(a) => a.items().to_vec(),
+                _ => Vec::new(),
+            };
+            // An element before the first, or past the end of an empty array, would
+            // change the array's lower bound.
+            if i < 1 || (items.is_empty() && i > 1) {
+                return Err(Error::unsupported(
+                    "array bounds other than the default lower bound 1",
+                ));
+            }
+            if i > MAX_ARRAY_ITEMS {
+                return Err(Error::Runtime {
+                    sqlstate: "54000",
+                    message: format!("array size exceeds the maximum allowed ({MAX_ARRAY_ITEMS})"),
+                });
+            }
+            let i = i as usize;
+            if items.len() < i {
+                items.resize(i, V::Null);
+            }
+            items[i - 1] = args[2].clone();
+            V::Array(Arc::new(Array::new(elem, items)))
+        }
+        ArrayFunc::Trim => {
+            let a = array_arg(&args[0]);
+            let len = a.items().len();
+            match int_arg(&args[1]) {
+                Some(n) if n >= 0 && (n as u64) <= len as u64 => {
+                    with_items(a, a.items()[..len - n as usize].to_vec())
+                }
+                _ => {
+                    return Err(Error::Runtime {
+                        sqlstate: "2202E",
+                        message: format!("number of elements to trim must be between 0 and {len}"),
+                    });
+                }
+            }
         }
         ArrayFunc::Remove => {
             let V::Array(a) = &args[0] else {

@@ -34,7 +34,13 @@ fn strict_null(e: &Expr) -> bool {
         Expr::Like { expr, pattern, .. } => is_null_lit(expr) || is_null_lit(pattern),
         Expr::Function(f, args) => {
             let lenient = match f {
-                Func::Concat | Func::Coalesce | Func::NullIf | Func::Greatest | Func::Least => true,
+                Func::Concat
+                | Func::Coalesce
+                | Func::NullIf
+                | Func::Greatest
+                | Func::Least
+                | Func::TypeOf(_)
+                | Func::NumNulls { .. } => true,
                 Func::Array(a) => !a.is_strict(),
                 Func::Text(t) => !t.is_strict(),
                 Func::Json(j) => !j.is_strict(),
@@ -128,7 +134,11 @@ fn fold_with(e: Expr, ex: &mut Exec<'_>) -> Result<Expr> {
                     !f.is_volatile()
                         && !matches!(
                             f,
-                            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_)
+                            Func::Now
+                                | Func::CurrentDate
+                                | Func::LocalTimestamp
+                                | Func::CurrentLsn
+                                | Func::Catalog(_)
                         )
                         && args.iter().all(is_lit)
                 }

@@ -65,11 +65,20 @@ pub enum Func {
     /// `clock_timestamp()`, `statement_timestamp()`: the wall clock when evaluated.
     ClockTimestamp,
     CurrentDate,
+    /// `localtimestamp`: `now()` in the session time zone (UTC), without the zone.
+    LocalTimestamp,
     /// `zq_current_lsn()`: the LSN of the state the statement reads (the executor
     /// evaluates it, from its state).
     CurrentLsn,
     Random,
     GenRandomUuid,
+    /// `pg_typeof(x)` of an argument of this type (`None`: an unknown literal); the argument
+    /// is still evaluated, for its errors and set-returning calls.
+    TypeOf(Option<DataType>),
+    /// `num_nulls(...)`, or `num_nonnulls(...)` when `nonnulls`.
+    NumNulls {
+        nonnulls: bool,
+    },
     /// `nextval`, `currval`, `setval`, `lastval`: the executor runs them with the session's
     /// sequences (`crate::sequences`).
     NextVal,
@@ -145,8 +154,12 @@ impl Func {
             Func::ClockTimestamp => "clock_timestamp",
             Func::CurrentLsn => "zq_current_lsn",
             Func::CurrentDate => "current_date",
+            Func::LocalTimestamp => "localtimestamp",
             Func::Random => "random",
             Func::GenRandomUuid => "gen_random_uuid",
+            Func::TypeOf(_) => "pg_typeof",
+            Func::NumNulls { nonnulls: false } => "num_nulls",
+            Func::NumNulls { nonnulls: true } => "num_nonnulls",
             Func::NextVal => "nextval",
             Func::CurrVal => "currval",
             Func::SetVal => "setval",
@@ -202,7 +215,11 @@ impl Func {
             return false;
         }
         match self {
-            Func::Now | Func::CurrentDate | Func::CurrentLsn | Func::Catalog(_) => false,
+            Func::Now
+            | Func::CurrentDate
+            | Func::LocalTimestamp
+            | Func::CurrentLsn
+            | Func::Catalog(_) => false,
             // Text output of any type: the date style shows through.
             Func::Concat
             | Func::Text(T::ConcatWs | T::Format)
@@ -371,6 +388,9 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
             };
             return Ok((Func::Sign, Some(ty)));
         }
+        ("length", 1) if t0 == Some(DataType::Bytea) => {
+            (Func::Text(TextFunc::OctetLength), DataType::Int4)
+        }
         ("length" | "char_length" | "character_length", 1) if all_text => {
             (Func::Length, DataType::Int4)
         }
@@ -396,9 +416,17 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
             (Func::Now, DataType::TimestampTz)
         }
         ("current_date", 0) => (Func::CurrentDate, DataType::Date),
+        ("localtimestamp", 0) => (Func::LocalTimestamp, DataType::Timestamp),
         ("zq_current_lsn", 0) => (Func::CurrentLsn, DataType::Int8),
         ("random", 0) => (Func::Random, DataType::Float8),
         ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
+        ("pg_typeof", 1) => (Func::TypeOf(args[0]), DataType::Regtype),
+        ("num_nulls" | "num_nonnulls", 1..) => (
+            Func::NumNulls {
+                nonnulls: name == "num_nonnulls",
+            },
+            DataType::Int4,
+        ),
         ("nextval", 1) if all_text => (Func::NextVal, DataType::Int8),
         ("currval", 1) if all_text => (Func::CurrVal, DataType::Int8),
         ("lastval", 0) => (Func::LastVal, DataType::Int8),
@@ -627,12 +655,23 @@ impl Func {
         }
         let strict = !matches!(
             self,
-            Func::Concat | Func::NullIf | Func::Greatest | Func::Least
+            Func::Concat
+                | Func::NullIf
+                | Func::Greatest
+                | Func::Least
+                | Func::TypeOf(_)
+                | Func::NumNulls { .. }
         );
         if strict && args.iter().any(Value::is_null) {
             return Ok(V::Null);
         }
         Ok(match self {
+            Func::TypeOf(t) => V::Text(t.map_or("unknown", |t| t.sql_name()).to_owned()),
+            Func::NumNulls { nonnulls } => {
+                let nulls = args.iter().filter(|v| v.is_null()).count();
+                let n = if *nonnulls { args.len() - nulls } else { nulls };
+                V::Int4(i32::try_from(n).unwrap_or(i32::MAX))
+            }
             Func::Grouping if args.len() != 2 => {
                 return Err(crate::exec::internal("GROUPING outside a grouped query"));
             }
@@ -895,6 +934,10 @@ impl Func {
             Func::Reverse => V::Text(text_arg(&args[0]).chars().rev().collect()),
             Func::Now => now(),
             Func::ClockTimestamp => clock_now(),
+            Func::LocalTimestamp => match now() {
+                V::TimestampTz(ts) => V::Timestamp(zqlite_projections::value::Timestamp(ts.0)),
+                _ => V::Null,
+            },
             Func::CurrentDate => match now() {
                 V::TimestampTz(ts) => V::Date(ts.to_date()),
                 _ => V::Date(Date(0)),

@@ -60,6 +60,7 @@ pub mod session;
 pub mod set_functions;
 pub mod system;
 pub mod text_functions;
+mod update_syntax;
 mod window_syntax;
 
 pub use database::Database;

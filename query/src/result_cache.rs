@@ -264,6 +264,7 @@ fn deterministic(f: &Func) -> bool {
             Func::Now
                 | Func::ClockTimestamp
                 | Func::CurrentDate
+                | Func::LocalTimestamp
                 | Func::CurrentLsn
                 | Func::Catalog(_)
         )

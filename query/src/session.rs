@@ -108,9 +108,11 @@ const TEXT_CACHE_SIZE: usize = 256;
 /// Parses SQL text into statements (syntax errors carry line and column).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     // The tokens come from `window_syntax`, which takes out the frame exclusion clauses
-    // sqlparser does not parse.
+    // sqlparser does not parse, and `update_syntax`, which rewrites subscripted assignment
+    // targets.
     let tokens = crate::window_syntax::tokens(sql)
         .map_err(|e| Error::from_parser(sqlparser::parser::ParserError::from(e)))?;
+    let tokens = crate::update_syntax::rewrite(tokens);
     Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)

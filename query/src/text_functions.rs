@@ -1,5 +1,6 @@
 //! Text functions beyond the basics in `functions.rs`, with PostgreSQL's results and errors:
-//! hashing and binary encodings (`md5`, `encode`, `decode`), the regular-expression
+//! hashing and binary encodings (`md5`, `sha256`, `encode`, `decode`), bytes (`octet_length`,
+//! `get_byte`, `set_byte`, `convert_to` and `convert_from` for UTF8), the regular-expression
 //! functions (`regexp_replace`, `regexp_match`, `regexp_split_to_array`, on `pattern.rs`),
 //! padding and splitting (`lpad`, `rpad`, `split_part`, `translate`, `initcap`,
 //! `concat_ws`, `starts_with`, `chr`, `ascii`, `to_hex`), and SQL quoting (`format`,
@@ -21,6 +22,13 @@ use crate::system::catalog_functions::quote_ident;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextFunc {
     Md5,
+    Sha256,
+    /// `octet_length(text | bytea)`, and `length(bytea)`.
+    OctetLength,
+    GetByte,
+    SetByte,
+    ConvertTo,
+    ConvertFrom,
     Encode,
     Decode,
     RegexpReplace,
@@ -44,6 +52,12 @@ pub enum TextFunc {
 
 const NAMES: &[(&str, TextFunc)] = &[
     ("md5", TextFunc::Md5),
+    ("sha256", TextFunc::Sha256),
+    ("octet_length", TextFunc::OctetLength),
+    ("get_byte", TextFunc::GetByte),
+    ("set_byte", TextFunc::SetByte),
+    ("convert_to", TextFunc::ConvertTo),
+    ("convert_from", TextFunc::ConvertFrom),
     ("encode", TextFunc::Encode),
     ("decode", TextFunc::Decode),
     ("regexp_replace", TextFunc::RegexpReplace),
@@ -100,6 +114,38 @@ fn is_string(t: &Option<DataType>) -> bool {
     t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
 }
 
+fn is_bytea(t: &Option<DataType>) -> bool {
+    t.is_none_or(|t| t == DataType::Bytea)
+}
+
+/// Checks an encoding name of `convert_to`/`convert_from`: zqlite's text is UTF8, the only
+/// encoding it converts to and from.
+fn check_utf8(name: &str, direction: &str) -> Result<()> {
+    let normal: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match normal.as_str() {
+        "utf8" | "unicode" => Ok(()),
+        "sqlascii" | "latin1" | "latin2" | "latin9" | "win1252" | "win1251" | "eucjp" | "sjis"
+        | "gbk" | "big5" | "koi8r" | "iso88591" => Err(Error::unsupported(format!(
+            "conversion with encoding \"{name}\""
+        ))),
+        _ => Err(runtime(
+            "22023",
+            format!("invalid {direction} encoding name \"{name}\""),
+        )),
+    }
+}
+
+fn bytes_arg(v: &Value) -> &[u8] {
+    match v {
+        Value::Bytea(b) => b,
+        _ => &[],
+    }
+}
+
 fn is_integer(t: &Option<DataType>) -> bool {
     t.is_none_or(|t| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8))
 }
@@ -114,6 +160,26 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
     let (func, arg_types, result) = match name {
         "md5" if args.len() == 1 && args[0] == Some(T::Bytea) => (F::Md5, vec![None], T::Text),
         "md5" if strings(1) => (F::Md5, vec![text], T::Text),
+        "sha256" if args == [None] || args == [Some(T::Bytea)] => {
+            (F::Sha256, vec![Some(T::Bytea)], T::Bytea)
+        }
+        "octet_length" if args == [Some(T::Bytea)] => (F::OctetLength, vec![None], T::Int4),
+        "octet_length" if strings(1) => (F::OctetLength, vec![text], T::Int4),
+        "get_byte" if args.len() == 2 && is_bytea(&args[0]) && is_integer(&args[1]) => {
+            (F::GetByte, vec![Some(T::Bytea), int], T::Int4)
+        }
+        "set_byte"
+            if args.len() == 3
+                && is_bytea(&args[0])
+                && is_integer(&args[1])
+                && is_integer(&args[2]) =>
+        {
+            (F::SetByte, vec![Some(T::Bytea), int, int], T::Bytea)
+        }
+        "convert_to" if strings(2) => (F::ConvertTo, vec![text, text], T::Bytea),
+        "convert_from" if args.len() == 2 && is_bytea(&args[0]) && is_string(&args[1]) => {
+            (F::ConvertFrom, vec![Some(T::Bytea), text], T::Text)
+        }
         "encode" if args.len() == 2 && args[0] == Some(T::Bytea) && is_string(&args[1]) => {
             (F::Encode, vec![None, text], T::Text)
         }
@@ -224,6 +290,66 @@ pub fn eval(func: TextFunc, args: &[Value]) -> Result<Value> {
                 v => text(v).into_bytes(),
             };
             Value::Text(hex(&Md5::digest(&bytes)))
+        }
+        F::Sha256 => {
+            use sha2::Digest as _;
+            Value::Bytea(sha2::Sha256::digest(bytes_arg(&args[0])).to_vec())
+        }
+        F::OctetLength => {
+            let n = match &args[0] {
+                Value::Bytea(b) => b.len(),
+                v => text(v).len(),
+            };
+            Value::Int4(i32::try_from(n).unwrap_or(i32::MAX))
+        }
+        F::GetByte | F::SetByte => {
+            let mut bytes = bytes_arg(&args[0]).to_vec();
+            let n = int(&args[1]).unwrap_or(-1);
+            let Some(at) = usize::try_from(n).ok().filter(|&i| i < bytes.len()) else {
+                return Err(runtime(
+                    "2202E",
+                    format!(
+                        "index {n} out of valid range, 0..{}",
+                        bytes.len() as i64 - 1
+                    ),
+                ));
+            };
+            if func == F::GetByte {
+                return Ok(Value::Int4(i32::from(bytes[at])));
+            }
+            // Only the low 8 bits of the new value are kept, as in PostgreSQL.
+            bytes[at] = int(&args[2]).unwrap_or(0) as u8;
+            Value::Bytea(bytes)
+        }
+        F::ConvertTo => {
+            check_utf8(&text(&args[1]), "destination")?;
+            Value::Bytea(text(&args[0]).into_bytes())
+        }
+        F::ConvertFrom => {
+            check_utf8(&text(&args[1]), "source")?;
+            let bytes = bytes_arg(&args[0]);
+            match std::str::from_utf8(bytes) {
+                Ok(s) if !s.contains('\0') => Value::Text(s.to_owned()),
+                Ok(s) => {
+                    let at = s.find('\0').unwrap_or(0);
+                    return Err(runtime(
+                        "22021",
+                        format!(
+                            "invalid byte sequence for encoding \"UTF8\": 0x{:02x}",
+                            bytes[at]
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(runtime(
+                        "22021",
+                        format!(
+                            "invalid byte sequence for encoding \"UTF8\": 0x{:02x}",
+                            bytes[e.valid_up_to()]
+                        ),
+                    ));
+                }
+            }
         }
         F::Encode => {
             let Value::Bytea(bytes) = &args[0] else {

@@ -599,6 +599,11 @@ fn errors_match_postgresql() {
             "RANGE with offset PRECEDING/FOLLOWING is not supported for column type text",
         ),
         (
+            "SELECT sum(id) OVER (ORDER BY hired RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM emp",
+            "0A000",
+            "not supported for column type date and offset type integer",
+        ),
+        (
             "SELECT lag(id, 1, 'x') OVER (ORDER BY id) FROM emp",
             "22P02",
             "invalid input syntax for type integer: \"x\"",

@@ -59,6 +59,7 @@ pub fn parse_value(input: &str, ty: &DataType) -> Result<Value> {
         }
         DataType::Jsonb => Value::Jsonb(Jsonb::parse(input)?),
         DataType::Array(t) => Value::Array(Arc::new(Array::parse(input, &t.elem)?)),
+        DataType::Regtype => Value::Text(DataType::from_name(input, &[])?.sql_name().to_owned()),
     };
     apply_typmod(base, ty, CastContext::Explicit)
 }

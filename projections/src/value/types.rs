@@ -52,6 +52,9 @@ pub enum DataType {
     /// A one-dimensional array of the element type (see [`ArrayType`]).
     #[serde(with = "array_type_serde")]
     Array(&'static ArrayType),
+    /// `regtype`: a type, held as its name (`integer`, `text[]`); what `pg_typeof` returns.
+    /// Only expressions have it: no column can be declared with it.
+    Regtype,
 }
 
 /// An array type: its element type (without modifier) and `pg_type` entry.
@@ -150,7 +153,8 @@ pub enum TypeCategory {
     String,
     DateTime,
     Timespan,
-    /// `bytea`, `uuid`, `json`, `jsonb` (PostgreSQL's "user-defined" category `U`).
+    /// `bytea`, `uuid`, `json`, `jsonb` (PostgreSQL's "user-defined" category `U`), and
+    /// `regtype` (PostgreSQL's `N`, but zqlite does no arithmetic on it).
     UserDefined,
     Array,
 }
@@ -186,6 +190,7 @@ impl DataType {
             DataType::Uuid => 2950,
             DataType::Jsonb => 3802,
             DataType::Array(t) => t.oid,
+            DataType::Regtype => 2206,
         }
     }
 
@@ -212,6 +217,7 @@ impl DataType {
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
             DataType::Array(t) => t.typname,
+            DataType::Regtype => "regtype",
         }
     }
 
@@ -238,6 +244,7 @@ impl DataType {
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
             DataType::Array(t) => t.sql_name,
+            DataType::Regtype => "regtype",
         }
     }
 
@@ -310,9 +317,11 @@ impl DataType {
                 TypeCategory::DateTime
             }
             DataType::Interval => TypeCategory::Timespan,
-            DataType::Bytea | DataType::Uuid | DataType::Json | DataType::Jsonb => {
-                TypeCategory::UserDefined
-            }
+            DataType::Bytea
+            | DataType::Uuid
+            | DataType::Json
+            | DataType::Jsonb
+            | DataType::Regtype => TypeCategory::UserDefined,
             DataType::Array(_) => TypeCategory::Array,
         }
     }

@@ -100,11 +100,21 @@ impl Binder<'_> {
                 other => return Err(Error::unsupported(format!("function argument {other}"))),
             }
         }
+        if matches!(
+            name.as_str(),
+            "rank" | "dense_rank" | "percent_rank" | "cume_dist"
+        ) && !exprs.is_empty()
+        {
+            // With arguments these name the hypothetical-set aggregates.
+            return Err(Error::bind(
+                "42809",
+                format!("WITHIN GROUP is required for ordered-set aggregate {name}"),
+            ));
+        }
         if let Some(over) = &f.over {
             if f.null_treatment.is_some() {
-                return Err(Error::unsupported(format!(
-                    "IGNORE/RESPECT NULLS for {name}"
-                )));
+                // PostgreSQL 15's grammar has no null treatment clause.
+                return Err(Error::bind("42601", "syntax error at or near \"NULLS\""));
             }
             let saved_set_calls = self.set_calls.take();
             let result = self.window_call(&super::window::WindowSyntax {
@@ -436,7 +446,12 @@ impl Binder<'_> {
                 None,
             ),
             AggFunc::Min | AggFunc::Max => {
-                if !at.is_comparable() {
+                // PostgreSQL 15 has no min/max for these types, though they compare.
+                let no_extreme = matches!(
+                    at,
+                    DataType::Bool | DataType::Bytea | DataType::Uuid | DataType::Jsonb
+                );
+                if !at.is_comparable() || no_extreme {
                     return Err(no_fn());
                 }
                 (at.without_modifier(), None)

@@ -521,13 +521,25 @@ impl Binder<'_> {
             } => self.quantified(left, compare_op, right, true),
             E::Array(ast::Array { elem, .. }) => self.array_constructor(e, elem),
             E::CompoundFieldAccess { root, access_chain } => {
+                // PostgreSQL's grammar subscripts only a column, a parameter or a
+                // parenthesized expression: `ARRAY[1, 2][1]` is a syntax error there.
+                if matches!(root.as_ref(), E::Array(_)) {
+                    return Err(
+                        Error::bind("42601", "syntax error at or near \"[\"").at(expr_loc(e))
+                    );
+                }
                 let mut bound = self.expr(root)?;
+                let slices = access_chain
+                    .iter()
+                    .any(|a| matches!(a, ast::AccessExpr::Subscript(ast::Subscript::Slice { .. })));
+                if slices && access_chain.len() > 1 {
+                    return Err(Error::unsupported("multidimensional arrays").at(expr_loc(e)));
+                }
                 for access in access_chain {
-                    let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = access else {
-                        return Err(Error::unsupported(format!(
-                            "{access} (array slices and field access)"
-                        ))
-                        .at(expr_loc(e)));
+                    let ast::AccessExpr::Subscript(subscript) = access else {
+                        return Err(
+                            Error::unsupported(format!("{access} (field access)")).at(expr_loc(e))
+                        );
                     };
                     let Some(elem) = bound.1.and_then(|t| t.element_type()) else {
                         return Err(Error::bind(
@@ -538,25 +550,37 @@ impl Binder<'_> {
                             ),
                         ));
                     };
-                    let (i, it) = self.expr(index)?;
-                    let i = match it {
-                        None => coerce_unknown(i, DataType::Int4)?,
-                        Some(DataType::Int2 | DataType::Int4) => i,
-                        Some(DataType::Int8) => Expr::Cast(Box::new(i), DataType::Int4),
-                        Some(t) => {
-                            return Err(Error::bind(
-                                "42804",
-                                format!(
-                                    "array subscript must have type integer, not {}",
-                                    t.sql_name()
-                                ),
-                            ));
+                    bound = match subscript {
+                        ast::Subscript::Index { index } => {
+                            let i = self.array_subscript(index)?;
+                            (
+                                Expr::Function(Func::Array(ArrayFunc::Subscript), vec![bound.0, i]),
+                                Some(elem),
+                            )
+                        }
+                        ast::Subscript::Slice {
+                            stride: Some(_), ..
+                        } => {
+                            return Err(Error::bind("42601", "syntax error at or near \":\"")
+                                .at(expr_loc(e)));
+                        }
+                        ast::Subscript::Slice {
+                            lower_bound,
+                            upper_bound,
+                            stride: None,
+                        } => {
+                            let ty = bound.1;
+                            let mut args = vec![bound.0];
+                            for b in [lower_bound, upper_bound].into_iter().flatten() {
+                                args.push(self.array_subscript(b)?);
+                            }
+                            let func = ArrayFunc::Slice {
+                                lower: lower_bound.is_some(),
+                                upper: upper_bound.is_some(),
+                            };
+                            (Expr::Function(Func::Array(func), args), ty)
                         }
                     };
-                    bound = (
-                        Expr::Function(Func::Array(ArrayFunc::Subscript), vec![bound.0, i]),
-                        Some(elem),
-                    );
                 }
                 Ok(bound)
             }
@@ -593,6 +617,61 @@ impl Binder<'_> {
                         negated: *negated,
                         case_insensitive: matches!(e, E::ILike { .. }),
                     },
+                    Some(DataType::Bool),
+                ))
+            }
+            E::Like {
+                negated,
+                any: true,
+                expr,
+                pattern,
+                escape_char: None,
+            }
+            | E::ILike {
+                negated,
+                any: true,
+                expr,
+                pattern,
+                escape_char: None,
+            } => {
+                let (x, xt) = self.expr(expr)?;
+                let (p, pt) = match pattern.as_ref() {
+                    E::Subquery(q) => self.array_subquery(q)?,
+                    _ => self.expr(pattern)?,
+                };
+                let x = coerce_to(x, xt, Some(xt.unwrap_or(DataType::Text)))?;
+                let p = match pt {
+                    None => coerce_unknown(p, DataType::TEXT_ARRAY)?,
+                    Some(_) => p,
+                };
+                let elem = match pt {
+                    None => Some(DataType::Text),
+                    Some(t) => t.element_type(),
+                };
+                let Some(elem) = elem else {
+                    return Err(Error::bind(
+                        "42809",
+                        "op ANY/ALL (array) requires array on right side",
+                    ));
+                };
+                for t in [xt, Some(elem)].into_iter().flatten() {
+                    if t.category() != zqlite_projections::value::TypeCategory::String {
+                        return Err(Error::bind(
+                            "42883",
+                            format!(
+                                "operator does not exist: {} ~~ {}",
+                                xt.unwrap_or(DataType::Text).sql_name(),
+                                elem.sql_name()
+                            ),
+                        ));
+                    }
+                }
+                let func = ArrayFunc::LikeAny {
+                    negated: *negated,
+                    case_insensitive: matches!(e, E::ILike { .. }),
+                };
+                Ok((
+                    Expr::Function(Func::Array(func), vec![x, p]),
                     Some(DataType::Bool),
                 ))
             }
@@ -904,6 +983,24 @@ impl Binder<'_> {
             },
             _ => return Ok(None),
         }))
+    }
+
+    /// An array subscript, coerced to `integer` as on assignment (`[1.7]` is `[2]`).
+    fn array_subscript(&mut self, index: &ast::Expr) -> Result<Expr> {
+        let (i, it) = self.expr(index)?;
+        match it {
+            None => coerce_unknown(i, DataType::Int4),
+            Some(DataType::Int2 | DataType::Int4) => Ok(i),
+            Some(t)
+                if cast_context(&t, &DataType::Int4)
+                    .is_some_and(|c| c <= zqlite_projections::value::CastContext::Assignment) =>
+            {
+                Ok(Expr::Cast(Box::new(i), DataType::Int4))
+            }
+            Some(_) => Err(
+                Error::bind("42804", "array subscript must have type integer").at(expr_loc(index)),
+            ),
+        }
     }
 
     /// `ARRAY(subquery)`: one column, collected into an array in the subquery's order.

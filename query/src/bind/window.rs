@@ -557,7 +557,7 @@ impl Binder<'_> {
             };
             if target == DataType::Text {
                 return Err(Error::bind(
-                    "42883",
+                    "0A000",
                     format!(
                         "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
                         column.sql_name(),

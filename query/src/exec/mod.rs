@@ -14,6 +14,8 @@ mod aggregate;
 mod eval;
 mod window;
 
+pub(crate) use eval::like;
+
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
