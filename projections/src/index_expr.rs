@@ -153,7 +153,7 @@ mod tests {
     use zqlite_log::sim::SimFs;
 
     use super::*;
-    use crate::catalog::{ColumnDef, IndexColumn, IndexDef};
+    use crate::catalog::{IndexColumn, IndexDef};
     use crate::change::{Change, TxMeta};
     use crate::replay::{open_state, replay_all};
     use crate::state::State;
@@ -225,15 +225,7 @@ mod tests {
         lower
     }
 
-    fn column(name: &str, data_type: DataType) -> ColumnDef {
-        ColumnDef {
-            name: name.into(),
-            data_type,
-            nullable: true,
-            default: None,
-            identity: None,
-        }
-    }
+    use crate::catalog::test_column as column;
 
     fn users(indexes: Vec<IndexDef>) -> TableDef {
         TableDef {

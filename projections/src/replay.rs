@@ -351,20 +351,12 @@ mod tests {
     use zqlite_log::sim::SimFs;
 
     use super::*;
-    use crate::catalog::{ColumnDef, TableDef};
+    use crate::catalog::TableDef;
     use crate::change::TxMeta;
     use crate::store::{Store, StoreOptions};
     use crate::value::{DataType, Value};
 
-    fn column(name: &str, data_type: DataType) -> ColumnDef {
-        ColumnDef {
-            name: name.into(),
-            data_type,
-            nullable: true,
-            default: None,
-            identity: None,
-        }
-    }
+    use crate::catalog::test_column as column;
 
     /// Commits a table and then `n` transactions (inserts, an update, a delete); returns the
     /// published digest after each commit, indexed by LSN.

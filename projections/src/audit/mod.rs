@@ -826,19 +826,10 @@ impl AuditIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::ColumnDef;
     use crate::change::TxMeta;
     use crate::store::{Store, StoreOptions};
 
-    pub(super) fn column(name: &str, data_type: DataType) -> ColumnDef {
-        ColumnDef {
-            name: name.into(),
-            data_type,
-            nullable: true,
-            default: None,
-            identity: None,
-        }
-    }
+    pub(super) use crate::catalog::test_column as column;
 
     pub(super) fn table(name: &str) -> TableDef {
         TableDef {
