@@ -84,9 +84,10 @@ pub enum SubqueryKind {
     Exists {
         negated: bool,
     },
-    /// `expr [NOT] IN (subquery)`.
+    /// `expr [NOT] IN (subquery)`, or `(a, b) [NOT] IN (subquery)` with one expression per
+    /// column of the subquery.
     In {
-        expr: Box<Expr>,
+        exprs: Vec<Expr>,
         negated: bool,
     },
     /// `ARRAY(subquery)`: the subquery's one column as an array of this element type.
@@ -148,8 +149,8 @@ impl Expr {
             }
             Expr::Function(_, args) => args.iter().for_each(|e| e.walk(f)),
             Expr::Subquery(s) => {
-                if let SubqueryKind::In { expr, .. } = &s.kind {
-                    expr.walk(f);
+                if let SubqueryKind::In { exprs, .. } = &s.kind {
+                    exprs.iter().for_each(|e| e.walk(f));
                 }
             }
         }
@@ -206,9 +207,9 @@ impl Expr {
                 Expr::Function(func, args.into_iter().map(&mut *f).collect::<Result<_>>()?)
             }
             Expr::Subquery(mut s) => {
-                if let SubqueryKind::In { expr, negated } = s.kind {
+                if let SubqueryKind::In { exprs, negated } = s.kind {
                     s.kind = SubqueryKind::In {
-                        expr: bx(expr, f)?,
+                        exprs: exprs.into_iter().map(&mut *f).collect::<Result<_>>()?,
                         negated,
                     };
                 }
@@ -358,9 +359,13 @@ impl fmt::Display for Expr {
                     let not = if *negated { "NOT " } else { "" };
                     write!(f, "{not}EXISTS(subquery {})", s.id)
                 }
-                SubqueryKind::In { expr, negated } => {
+                SubqueryKind::In { exprs, negated } => {
                     let not = if *negated { "NOT " } else { "" };
-                    write!(f, "({expr} {not}IN (subquery {}))", s.id)
+                    let items: Vec<String> = exprs.iter().map(ToString::to_string).collect();
+                    match items.as_slice() {
+                        [one] => write!(f, "({one} {not}IN (subquery {}))", s.id),
+                        _ => write!(f, "(({}) {not}IN (subquery {}))", items.join(", "), s.id),
+                    }
                 }
                 SubqueryKind::Array { .. } => write!(f, "ARRAY(subquery {})", s.id),
             },

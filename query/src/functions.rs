@@ -17,6 +17,7 @@ use crate::array_functions::{self, ArrayFunc};
 use crate::datetime_functions::{self, DateTimeFunc};
 use crate::error::{Error, Result};
 use crate::json_functions::{self, JsonFunc};
+use crate::math_functions::{self, MathFunc};
 use crate::system::catalog_functions::CatalogFunc;
 use crate::text_functions::{self, TextFunc};
 
@@ -101,6 +102,8 @@ pub enum Func {
     Text(TextFunc),
     /// Date and time functions (`datetime_functions.rs`).
     DateTime(DateTimeFunc),
+    /// Bitwise operators and numeric functions (`math_functions.rs`).
+    Math(MathFunc),
     /// `GROUPING(keys)`; after binding, `(set index, int4[] of each set's value)` (see
     /// `bind/query.rs`).
     Grouping,
@@ -174,6 +177,7 @@ impl Func {
             Func::Json(f) => f.name(),
             Func::Text(f) => f.name(),
             Func::DateTime(f) => f.name(),
+            Func::Math(f) => f.name(),
             Func::Grouping => "grouping",
             Func::Regex {
                 case_insensitive,
@@ -542,7 +546,7 @@ fn lcm(a: i64, b: i64) -> Option<i64> {
     (a / g).checked_mul(b).map(i64::abs)
 }
 
-fn float_arg(v: &Value) -> Result<f64> {
+pub(crate) fn float_arg(v: &Value) -> Result<f64> {
     Ok(match v {
         Value::Int2(i) => f64::from(*i),
         Value::Int4(i) => f64::from(*i),
@@ -559,7 +563,7 @@ fn float_arg(v: &Value) -> Result<f64> {
     })
 }
 
-fn numeric_arg(v: &Value) -> Result<Numeric> {
+pub(crate) fn numeric_arg(v: &Value) -> Result<Numeric> {
     Ok(match v {
         Value::Int2(i) => Numeric::from(*i),
         Value::Int4(i) => Numeric::from(*i),
@@ -653,6 +657,9 @@ impl Func {
         if let Func::DateTime(f) = self {
             return datetime_functions::eval(*f, args);
         }
+        if let Func::Math(f) = self {
+            return math_functions::eval(*f, args);
+        }
         let strict = !matches!(
             self,
             Func::Concat
@@ -687,8 +694,8 @@ impl Func {
                     ));
                 }
             },
-            Func::Array(_) | Func::Text(_) | Func::DateTime(_) => {
-                unreachable!("array, text and date/time functions are evaluated above")
+            Func::Array(_) | Func::Text(_) | Func::DateTime(_) | Func::Math(_) => {
+                unreachable!("array, text, date/time and math functions are evaluated above")
             }
             Func::Json(_) => unreachable!("JSON functions are evaluated above"),
             Func::Regex {

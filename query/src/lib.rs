@@ -47,6 +47,7 @@ mod jsonb_ops;
 mod jsonpath;
 mod maintenance;
 mod materialized;
+mod math_functions;
 pub mod optimizer;
 pub mod pattern;
 pub mod plan;

@@ -16,6 +16,7 @@ use crate::error::{Error, Location, Result};
 use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
 use crate::json_functions;
+use crate::math_functions;
 use crate::system::catalog_functions::{self, CatalogFunc};
 use crate::text_functions;
 
@@ -66,6 +67,42 @@ fn binary_op_of(op: &B) -> Option<BinaryOp> {
         B::GtEq => BinaryOp::GtEq,
         B::StringConcat => BinaryOp::Concat,
         _ => return None,
+    })
+}
+
+/// The symbol of an operator of `math_functions.rs`.
+fn math_operator(op: &B) -> Option<&'static str> {
+    Some(match op {
+        B::PGExp => "^",
+        B::BitwiseAnd => "&",
+        B::BitwiseOr => "|",
+        B::PGBitwiseXor => "#",
+        B::PGBitwiseShiftLeft => "<<",
+        B::PGBitwiseShiftRight => ">>",
+        _ => return None,
+    })
+}
+
+/// `-(a ^ b)` as sqlparser parses `-a ^ b`, rewritten to PostgreSQL's `(-a) ^ b` (the
+/// minus moves down the left operands of a `^` chain); `None` when `e` is not a `^`.
+fn minus_under_power(e: &ast::Expr) -> Option<ast::Expr> {
+    let ast::Expr::BinaryOp {
+        left,
+        op: B::PGExp,
+        right,
+    } = e
+    else {
+        return None;
+    };
+    let negated = ast::Expr::UnaryOp {
+        op: U::Minus,
+        expr: left.clone(),
+    };
+    let left = minus_under_power(left).unwrap_or(negated);
+    Some(ast::Expr::BinaryOp {
+        left: Box::new(left),
+        op: B::PGExp,
+        right: right.clone(),
     })
 }
 
@@ -353,6 +390,14 @@ impl Binder<'_> {
                     if let Some((case_insensitive, negated)) = regex_op(op) {
                         return self.regex(left, right, op, case_insensitive, negated);
                     }
+                    if let Some(bound) = self.row_comparison(left, op, right) {
+                        return bound;
+                    }
+                    if let Some(symbol) = math_operator(op) {
+                        let l = self.expr(left)?;
+                        let r = self.expr(right)?;
+                        return self.math_operator(symbol, vec![l, r]);
+                    }
                     let Some(bop) = binary_op_of(op) else {
                         return Err(Error::unsupported(format!("operator {op}")));
                     };
@@ -369,8 +414,24 @@ impl Binder<'_> {
                         let b = self.bool_operand(expr, "NOT")?;
                         return Ok((Expr::Unary(UnaryOp::Not, Box::new(b)), Some(DataType::Bool)));
                     }
+                    U::PGSquareRoot | U::PGCubeRoot | U::PGAbs | U::BitwiseNot => {
+                        let symbol = match op {
+                            U::PGSquareRoot => "|/",
+                            U::PGCubeRoot => "||/",
+                            U::PGAbs => "@",
+                            _ => "~",
+                        };
+                        let arg = self.expr(expr)?;
+                        return self.math_operator(symbol, vec![arg]);
+                    }
                     other => return Err(Error::unsupported(format!("operator {other}"))),
                 };
+                // Unary minus binds tighter than `^` in PostgreSQL: `-2 ^ 2` is `(-2) ^ 2`.
+                if uop == UnaryOp::Neg
+                    && let Some(rotated) = minus_under_power(expr)
+                {
+                    return self.expr_inner(&rotated);
+                }
                 // A negative number literal is one constant, like PostgreSQL's parser makes it.
                 if uop == UnaryOp::Neg
                     && let E::Value(v) = expr.as_ref()
@@ -464,6 +525,9 @@ impl Binder<'_> {
                         message: "syntax error at or near \")\"".into(),
                         location: expr_loc(e).unwrap_or(Location { line: 1, column: 1 }),
                     });
+                }
+                if let Some(row) = super::row::row_items(expr) {
+                    return self.row_in_list(&row, list, *negated);
                 }
                 let x = self.expr(expr)?;
                 let mut items = Vec::new();
@@ -1017,7 +1081,7 @@ impl Binder<'_> {
         ))
     }
 
-    fn make_subquery(
+    pub(crate) fn make_subquery(
         &mut self,
         bound: super::BoundQuery,
         correlated: bool,
@@ -1115,6 +1179,9 @@ impl Binder<'_> {
     }
 
     fn in_subquery(&mut self, expr: &ast::Expr, q: &ast::Query, negated: bool) -> Result<Typed> {
+        if let Some(row) = super::row::row_items(expr) {
+            return self.row_in_subquery(&row, q, negated);
+        }
         let (x, xt) = self.expr(expr)?;
         let (bound, correlated) = self.subquery(q)?;
         if bound.columns.len() != 1 {
@@ -1130,7 +1197,7 @@ impl Binder<'_> {
             _ => x,
         };
         let kind = SubqueryKind::In {
-            expr: Box::new(x),
+            exprs: vec![x],
             negated,
         };
         Ok((
@@ -1249,6 +1316,15 @@ impl Binder<'_> {
         ))
     }
 
+    /// An operator of `math_functions.rs` (`^`, `|/`, `@`, the bitwise operators).
+    fn math_operator(&mut self, symbol: &str, args: Vec<Typed>) -> Result<Typed> {
+        let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
+        let resolved = math_functions::resolve_operator(symbol, &types)
+            .unwrap_or_else(|| Err(Error::unsupported(format!("operator {symbol}"))))?;
+        let out = coerce_args(args, &resolved.arg_types)?;
+        Ok((Expr::Function(resolved.func, out), Some(resolved.result)))
+    }
+
     pub(crate) fn call_scalar(&mut self, name: &str, args: Vec<Typed>) -> Result<Typed> {
         let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
         let bound = self.resolve_call(name, args, &types)?;
@@ -1294,6 +1370,11 @@ impl Binder<'_> {
                 Expr::Function(Func::Array(resolved.func), out),
                 Some(resolved.result),
             ));
+        }
+        if math_functions::is_math_function(name) {
+            let resolved = math_functions::resolve(name, &types)?;
+            let out = coerce_args(args, &resolved.arg_types)?;
+            return Ok((Expr::Function(resolved.func, out), Some(resolved.result)));
         }
         if let Some((f, arg_types, result)) = catalog_functions::resolve(name, &types) {
             let out = coerce_args(args, &arg_types)?;

@@ -7,6 +7,7 @@
 //! - `call.rs`: function calls and aggregates;
 //! - `query.rs`: queries (SELECT, grouping, ORDER BY, LIMIT, VALUES, set operations);
 //! - `from.rs`: FROM clauses (tables, views, derived tables, joins);
+//! - `row.rs`: row constructors in comparisons and IN;
 //! - `cte.rs`: WITH queries, recursive ones included;
 //! - `window.rs`: window function calls and the WINDOW clause.
 //!
@@ -22,6 +23,7 @@ pub(crate) mod expr;
 pub(crate) mod from;
 mod query;
 pub(crate) use query::derived_name;
+mod row;
 pub(crate) mod window;
 
 use sqlparser::ast;

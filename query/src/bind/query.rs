@@ -156,8 +156,8 @@ impl Binder<'_> {
     }
 
     fn query_body(&mut self, q: &ast::Query) -> Result<BoundQuery> {
-        if q.fetch.is_some() || !q.locks.is_empty() {
-            return Err(Error::unsupported("FETCH / FOR UPDATE"));
+        if !q.locks.is_empty() {
+            return Err(Error::unsupported("FOR UPDATE"));
         }
         let order_by: &[ast::OrderByExpr] = match &q.order_by {
             None => &[],
@@ -166,8 +166,21 @@ impl Binder<'_> {
                 ast::OrderByKind::All(_) => return Err(Error::unsupported("ORDER BY ALL")),
             },
         };
+        let one = ast::Expr::value(ast::Value::Number("1".into(), false));
+        let fetch_count = match &q.fetch {
+            None => None,
+            Some(f) if f.percent => {
+                return Err(Error::Syntax {
+                    message: "syntax error at or near \"PERCENT\"".into(),
+                    location: Location { line: 1, column: 1 },
+                });
+            }
+            Some(f) if f.with_ties => return Err(Error::unsupported("FETCH ... WITH TIES")),
+            // `FETCH FIRST ROW ONLY` fetches one row.
+            Some(f) => Some(f.quantity.as_ref().unwrap_or(&one)),
+        };
         let (limit, offset) = match &q.limit_clause {
-            None => (None, None),
+            None => (fetch_count, None),
             Some(ast::LimitClause::LimitOffset {
                 limit,
                 offset,
@@ -176,7 +189,16 @@ impl Binder<'_> {
                 if !limit_by.is_empty() {
                     return Err(Error::unsupported("LIMIT BY"));
                 }
-                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+                if limit.is_some() && fetch_count.is_some() {
+                    return Err(Error::Syntax {
+                        message: "multiple LIMIT clauses not allowed".into(),
+                        location: Location { line: 1, column: 1 },
+                    });
+                }
+                (
+                    limit.as_ref().or(fetch_count),
+                    offset.as_ref().map(|o| &o.value),
+                )
             }
             Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
                 return Err(Error::Syntax {

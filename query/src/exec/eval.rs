@@ -267,9 +267,16 @@ impl Exec<'_> {
                     *elem, items,
                 )))
             }
-            SubqueryKind::In { expr, negated } => {
-                let x = self.eval(expr, row)?;
+            SubqueryKind::In { exprs, negated } if exprs.len() == 1 => {
+                let x = self.eval(&exprs[0], row)?;
                 in_values(&x, rows.iter().map(|r| &r[0]), *negated)?
+            }
+            SubqueryKind::In { exprs, negated } => {
+                let xs = exprs
+                    .iter()
+                    .map(|e| self.eval(e, row))
+                    .collect::<Result<Vec<_>>>()?;
+                in_rows(&xs, rows.iter(), *negated)?
             }
         })
     }
@@ -298,6 +305,39 @@ fn in_values<'v>(
         return Ok(Value::Null);
     }
     Ok(Value::Bool(negated))
+}
+
+/// `(x1, x2, ...) [NOT] IN (subquery)`: a row matches when every column is equal; a row
+/// with no unequal column but a NULL comparison makes a non-match NULL.
+fn in_rows<'v>(
+    xs: &[Value],
+    rows: impl Iterator<Item = &'v Vec<Value>>,
+    negated: bool,
+) -> Result<Value> {
+    let mut saw_null = false;
+    for r in rows {
+        let mut row_eq = Some(true);
+        for (x, v) in xs.iter().zip(r) {
+            match sql_eq(x, v)? {
+                Some(true) => {}
+                Some(false) => {
+                    row_eq = Some(false);
+                    break;
+                }
+                None => row_eq = None,
+            }
+        }
+        match row_eq {
+            Some(true) => return Ok(Value::Bool(!negated)),
+            Some(false) => {}
+            None => saw_null = true,
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(negated)
+    })
 }
 
 pub(crate) fn internal(msg: &str) -> Error {
