@@ -18,6 +18,7 @@ use crate::datetime_functions::{self, DateTimeFunc};
 use crate::error::{Error, Result};
 use crate::json_functions::{self, JsonFunc};
 use crate::math_functions::{self, MathFunc};
+use crate::regexp_functions::{self, RegexpFunc};
 use crate::system::catalog_functions::CatalogFunc;
 use crate::text_functions::{self, TextFunc};
 
@@ -104,6 +105,9 @@ pub enum Func {
     DateTime(DateTimeFunc),
     /// Bitwise operators and numeric functions (`math_functions.rs`).
     Math(MathFunc),
+    /// `regexp_count` and its kin, `substring` with a pattern, `SIMILAR TO`
+    /// (`regexp_functions.rs`).
+    Regexp(RegexpFunc),
     /// `GROUPING(keys)`; after binding, `(set index, int4[] of each set's value)` (see
     /// `bind/query.rs`).
     Grouping,
@@ -178,6 +182,7 @@ impl Func {
             Func::Text(f) => f.name(),
             Func::DateTime(f) => f.name(),
             Func::Math(f) => f.name(),
+            Func::Regexp(f) => f.name(),
             Func::Grouping => "grouping",
             Func::Regex {
                 case_insensitive,
@@ -400,6 +405,17 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         }
         ("lower", 1) if all_text => (Func::Lower, DataType::Text),
         ("upper", 1) if all_text => (Func::Upper, DataType::Text),
+        ("substr" | "substring", 2 | 3)
+            if t0 == Some(DataType::Bytea) && args[1..].iter().all(|t| num(*t)) =>
+        {
+            (Func::Substr, DataType::Bytea)
+        }
+        ("strpos" | "position", 2)
+            if args.contains(&Some(DataType::Bytea))
+                && args.iter().all(|t| t.is_none_or(|t| t == DataType::Bytea)) =>
+        {
+            (Func::Strpos, DataType::Int4)
+        }
         ("substr" | "substring", 2 | 3) if text_ok(&t0) && args[1..].iter().all(|t| num(*t)) => {
             (Func::Substr, DataType::Text)
         }
@@ -660,6 +676,9 @@ impl Func {
         if let Func::Math(f) = self {
             return math_functions::eval(*f, args);
         }
+        if let Func::Regexp(f) = self {
+            return regexp_functions::eval(*f, args);
+        }
         let strict = !matches!(
             self,
             Func::Concat
@@ -694,7 +713,11 @@ impl Func {
                     ));
                 }
             },
-            Func::Array(_) | Func::Text(_) | Func::DateTime(_) | Func::Math(_) => {
+            Func::Array(_)
+            | Func::Text(_)
+            | Func::DateTime(_)
+            | Func::Math(_)
+            | Func::Regexp(_) => {
                 unreachable!("array, text, date/time and math functions are evaluated above")
             }
             Func::Json(_) => unreachable!("JSON functions are evaluated above"),
@@ -868,7 +891,6 @@ impl Func {
                     .collect(),
             ),
             Func::Substr => {
-                let s: Vec<char> = text_arg(&args[0]).chars().collect();
                 let start = int_arg(&args[1])?;
                 let end = match args.get(2) {
                     Some(len) => {
@@ -883,13 +905,19 @@ impl Func {
                     }
                     None => i64::MAX,
                 };
-                let from = (start.max(1) - 1) as usize;
-                let to = (end.max(1) - 1).min(s.len() as i64) as usize;
-                V::Text(if from < to {
-                    s[from..to].iter().collect()
-                } else {
-                    String::new()
-                })
+                // Characters of text, bytes of bytea.
+                let range = |len: usize| {
+                    let from = (start.max(1) - 1) as usize;
+                    let to = (end.max(1) - 1).min(len as i64) as usize;
+                    from..to.max(from)
+                };
+                match &args[0] {
+                    V::Bytea(b) => V::Bytea(b[range(b.len())].to_vec()),
+                    other => {
+                        let s: Vec<char> = text_arg(other).chars().collect();
+                        V::Text(s[range(s.len())].iter().collect())
+                    }
+                }
             }
             Func::Trim | Func::Ltrim | Func::Rtrim => {
                 let chars = args.get(1).map_or(" ".to_string(), text_arg);
@@ -915,6 +943,17 @@ impl Func {
                     .map(text_arg)
                     .collect::<String>(),
             ),
+            Func::Strpos if matches!(args[0], V::Bytea(_)) => {
+                let (V::Bytea(s), V::Bytea(needle)) = (&args[0], &args[1]) else {
+                    return Err(crate::exec::internal("position of bytea in another type"));
+                };
+                let at = if needle.is_empty() {
+                    Some(0)
+                } else {
+                    s.windows(needle.len()).position(|w| w == needle.as_slice())
+                };
+                V::Int4(at.map_or(0, |i| i as i32 + 1))
+            }
             Func::Strpos => {
                 let s = text_arg(&args[0]);
                 let needle = text_arg(&args[1]);

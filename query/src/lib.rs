@@ -52,6 +52,7 @@ pub mod optimizer;
 pub mod pattern;
 pub mod plan;
 mod prepared;
+mod regexp_functions;
 mod result;
 pub mod result_cache;
 mod roles;

@@ -490,9 +490,9 @@ fn decode(s: &str, format: &str) -> Result<Vec<u8>> {
 
 /// The flags argument of the regular-expression functions.
 #[derive(Debug, Clone, Default)]
-struct Flags {
-    global: bool,
-    case_insensitive: bool,
+pub(crate) struct Flags {
+    pub(crate) global: bool,
+    pub(crate) case_insensitive: bool,
     /// `q`: the pattern is a literal string.
     literal: bool,
     /// Inline flags of the `regex` crate for `n`, `p`, `w` and `x`.
@@ -500,7 +500,7 @@ struct Flags {
 }
 
 impl Flags {
-    fn parse(flags: Option<&str>) -> Result<Flags> {
+    pub(crate) fn parse(flags: Option<&str>) -> Result<Flags> {
         let mut out = Flags::default();
         for c in flags.unwrap_or("").chars() {
             match c {
@@ -535,7 +535,7 @@ impl Flags {
     }
 
     /// The pattern as the `regex` crate is given it.
-    fn pattern(&self, pattern: &str) -> String {
+    pub(crate) fn pattern(&self, pattern: &str) -> String {
         let body = if self.literal {
             regex::escape(pattern)
         } else {

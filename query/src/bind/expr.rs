@@ -17,6 +17,7 @@ use crate::expr::{Expr, Subquery, SubqueryKind};
 use crate::functions::{self, Func, common_type};
 use crate::json_functions;
 use crate::math_functions;
+use crate::regexp_functions::{self, RegexpFunc};
 use crate::system::catalog_functions::{self, CatalogFunc};
 use crate::text_functions;
 
@@ -269,7 +270,7 @@ impl Binder<'_> {
         let (lt, rt) = match (lt, rt) {
             (Some(a), Some(b)) => (a, b),
             (None, Some(b)) => {
-                let a = if op == BinaryOp::Concat {
+                let a = if op == BinaryOp::Concat && b != DataType::Bytea {
                     DataType::Text
                 } else {
                     b
@@ -278,7 +279,7 @@ impl Binder<'_> {
                 (a, b)
             }
             (Some(a), None) => {
-                let b = if op == BinaryOp::Concat {
+                let b = if op == BinaryOp::Concat && a != DataType::Bytea {
                     DataType::Text
                 } else {
                     a
@@ -648,6 +649,57 @@ impl Binder<'_> {
                 }
                 Ok(bound)
             }
+            E::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                // PostgreSQL defines it so: substr(s, 1, from - 1) || what || substr(s, from + for),
+                // `for` defaulting to the length of `what`.
+                let s = self.expr(expr)?;
+                let what = self.expr(overlay_what)?;
+                let from = self.expr(overlay_from)?;
+                let len = match overlay_for {
+                    Some(f) => self.expr(f)?,
+                    None => {
+                        let name = if what.1 == Some(DataType::Bytea) {
+                            "octet_length"
+                        } else {
+                            "length"
+                        };
+                        self.call_scalar(name, vec![what.clone()])?
+                    }
+                };
+                let one = (Expr::Literal(Value::Int4(1)), Some(DataType::Int4));
+                let before_len = self.binary(BinaryOp::Sub, from.clone(), one.clone())?;
+                let head = self.call_scalar("substr", vec![s.clone(), one, before_len])?;
+                let after = self.binary(BinaryOp::Add, from, len)?;
+                let tail = self.call_scalar("substr", vec![s, after])?;
+                let joined = self.binary(BinaryOp::Concat, head, what)?;
+                self.binary(BinaryOp::Concat, joined, tail)
+            }
+            E::SimilarTo {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                let mut args = vec![self.expr(expr)?, self.expr(pattern)?];
+                if let Some(e) = escape_char {
+                    args.push(self.expr(e)?);
+                }
+                for t in args.iter().filter_map(|a| a.1) {
+                    if t.category() != zqlite_projections::value::TypeCategory::String {
+                        return Err(Error::bind(
+                            "42883",
+                            format!("operator does not exist: {} ~ text", t.sql_name()),
+                        ));
+                    }
+                }
+                let func = RegexpFunc::SimilarTo { negated: *negated };
+                self.regexp_call(func, args, DataType::Bool)
+            }
             E::Like {
                 negated,
                 any: false,
@@ -833,6 +885,24 @@ impl Binder<'_> {
                 });
                 if let Some(f) = substring_for {
                     args.push(self.expr(f)?);
+                }
+                // A text FROM (an unknown literal too) is a pattern: POSIX, or SQL with an
+                // escape given by FOR.
+                let is_text = |t: Option<DataType>| {
+                    t.is_none_or(|t| {
+                        t.category() == zqlite_projections::value::TypeCategory::String
+                    })
+                };
+                if is_text(args[0].1)
+                    && is_text(args[1].1)
+                    && args.get(2).is_none_or(|a| is_text(a.1))
+                {
+                    let func = if args.len() == 3 {
+                        RegexpFunc::SimilarSubstring
+                    } else {
+                        RegexpFunc::Substring
+                    };
+                    return self.regexp_call(func, args, DataType::Text);
                 }
                 self.call_scalar("substr", args)
             }
@@ -1316,6 +1386,18 @@ impl Binder<'_> {
         ))
     }
 
+    /// A function of `regexp_functions.rs` with all arguments text.
+    fn regexp_call(
+        &mut self,
+        func: RegexpFunc,
+        args: Vec<Typed>,
+        result: DataType,
+    ) -> Result<Typed> {
+        let targets = vec![Some(DataType::Text); args.len()];
+        let out = coerce_args(args, &targets)?;
+        Ok((Expr::Function(Func::Regexp(func), out), Some(result)))
+    }
+
     /// An operator of `math_functions.rs` (`^`, `|/`, `@`, the bitwise operators).
     fn math_operator(&mut self, symbol: &str, args: Vec<Typed>) -> Result<Typed> {
         let types: Vec<Option<DataType>> = args.iter().map(|a| a.1).collect();
@@ -1368,6 +1450,14 @@ impl Binder<'_> {
             let out = coerce_args(args, &resolved.arg_types)?;
             return Ok((
                 Expr::Function(Func::Array(resolved.func), out),
+                Some(resolved.result),
+            ));
+        }
+        if regexp_functions::is_regexp_function(name) {
+            let resolved = regexp_functions::resolve(name, &types)?;
+            let out = coerce_args(args, &resolved.arg_types)?;
+            return Ok((
+                Expr::Function(Func::Regexp(resolved.func), out),
                 Some(resolved.result),
             ));
         }

@@ -599,6 +599,12 @@ impl Binder<'_> {
                 for g in exprs {
                     let lists = match g {
                         ast::Expr::Rollup(l) | ast::Expr::Cube(l) | ast::Expr::GroupingSets(l) => l,
+                        // `GROUP BY ()`: the empty grouping set, one group of all rows.
+                        ast::Expr::Tuple(items) if items.is_empty() => {
+                            has_sets = true;
+                            item_sets.push(vec![Vec::new()]);
+                            continue;
+                        }
                         _ => {
                             item_sets.push(vec![vec![bind_group(self, g)?]]);
                             continue;
