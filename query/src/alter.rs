@@ -6,7 +6,7 @@ use sqlparser::ast;
 use zqlite_projections::{Change, IndexColumn, IndexDef, IndexExpression, TableDef, Transaction};
 
 use crate::bind::{ident_name, object_name};
-use crate::ddl::{TableBuilder, done, validate_expr};
+use crate::ddl::{TableBuilder, done};
 use crate::error::{Error, Result};
 use crate::index_expr;
 use crate::result::QueryResult;
@@ -137,6 +137,17 @@ fn alter_one(
                         ),
                     ));
                 };
+                let dependents = views_reading_column(txn, &def.name, &cname);
+                if !dependents.is_empty() {
+                    return Err(Error::Runtime {
+                        sqlstate: "2BP01",
+                        message: format!(
+                            "cannot drop column {cname} of table {} because other objects depend on it ({} depends on it)",
+                            def.name,
+                            dependents.join(", ")
+                        ),
+                    });
+                }
                 if def.primary_key.as_ref().is_some_and(|pk| pk.contains(&pos)) {
                     def.primary_key = None;
                     def.primary_key_name = None;
@@ -298,10 +309,35 @@ fn alter_one(
                 ast::AlterColumnOperation::SetNotNull => def.columns[pos].nullable = false,
                 ast::AlterColumnOperation::DropNotNull => def.columns[pos].nullable = true,
                 ast::AlterColumnOperation::SetDefault { value } => {
-                    validate_expr(txn, &def, value, false)?;
+                    crate::ddl::validate_default(txn, value, def.columns[pos].data_type)?;
                     def.columns[pos].default = Some(value.to_string());
                 }
                 ast::AlterColumnOperation::DropDefault => def.columns[pos].default = None,
+                ast::AlterColumnOperation::SetDataType {
+                    data_type: to,
+                    using: None,
+                    ..
+                } => {
+                    // Without USING, PostgreSQL converts the values with an assignment cast.
+                    let (from, to) = (def.columns[pos].data_type, crate::bind::data_type(to)?);
+                    let assignable = matches!(
+                        zqlite_projections::value::cast_context(&from, &to),
+                        Some(
+                            zqlite_projections::value::CastContext::Implicit
+                                | zqlite_projections::value::CastContext::Assignment
+                        )
+                    );
+                    if !assignable {
+                        return Err(Error::bind(
+                            "42804",
+                            format!(
+                                "column \"{cname}\" cannot be cast automatically to type {}",
+                                to.sql_name()
+                            ),
+                        ));
+                    }
+                    return Err(Error::unsupported("ALTER COLUMN ... TYPE"));
+                }
                 other => return Err(Error::unsupported(format!("ALTER COLUMN {other}"))),
             }
             txn.apply(Change::AlterTable(def))?;
@@ -309,4 +345,39 @@ fn alter_one(
         other => return Err(Error::unsupported(format!("ALTER TABLE {other}"))),
     }
     Ok(())
+}
+
+/// The views (and materialized views) reading `table` whose query names `column`, or that
+/// output a column of that name (`SELECT *` was expanded when the view was made).
+fn views_reading_column(txn: &Transaction, table: &str, column: &str) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let catalog = txn.state().catalog().clone();
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let names_column = |sql: &str| {
+        Tokenizer::new(&dialect, sql)
+            .tokenize()
+            .map(|tokens| {
+                tokens.iter().any(|t| match t {
+                    Token::Word(w) if w.quote_style.is_some() => w.value == column,
+                    Token::Word(w) => w.value.to_lowercase() == column,
+                    _ => false,
+                })
+            })
+            .unwrap_or(true)
+    };
+    catalog
+        .dependent_views(table)
+        .into_iter()
+        .filter(|name| {
+            if let Some(view) = catalog.view(name) {
+                return view.columns.iter().any(|c| c == column) || names_column(&view.query);
+            }
+            catalog.table_by_name(name).is_none_or(|t| {
+                t.columns.iter().any(|c| c.name == column)
+                    || t.materialized
+                        .as_ref()
+                        .is_none_or(|m| names_column(&m.query))
+            })
+        })
+        .collect()
 }

@@ -82,6 +82,19 @@ pub(crate) fn validate_expr(
     Ok(())
 }
 
+/// Binds a column default as `validate_expr` does, and converts an unknown literal to the
+/// column's type now, as PostgreSQL does (`DEFAULT 'x'` on an integer column is 22P02).
+pub(crate) fn validate_default(txn: &Transaction, expr: &ast::Expr, ty: DataType) -> Result<()> {
+    let state = txn.state().clone();
+    let mut b = Binder::new(&state, &[]);
+    b.scope();
+    let (e, t) = b.expr(expr)?;
+    if t.is_none() {
+        crate::bind::expr::coerce_unknown(e, ty)?;
+    }
+    Ok(())
+}
+
 pub(crate) struct TableBuilder {
     pub(crate) def: TableDef,
     pub(crate) sequences: Vec<SequenceDef>,
@@ -169,6 +182,54 @@ impl TableBuilder {
             .as_ref()
             .map(ident_name)
             .unwrap_or_else(|| format!("{}_{}_fkey", self.def.name, col_names.join("_")));
+        // The referenced columns must be a primary key or unique constraint's (in any
+        // order); a table's own keys may still be declared further on in its CREATE TABLE.
+        let mut wanted = ref_cols.clone();
+        wanted.sort_unstable();
+        let same_set = |c: &[usize]| {
+            let mut c = c.to_vec();
+            c.sort_unstable();
+            c == wanted
+        };
+        let unique = referenced.primary_key.as_deref().is_some_and(same_set)
+            || referenced
+                .indexes
+                .iter()
+                .any(|i| i.unique && i.plain_columns().is_some_and(|c| same_set(&c)));
+        if !unique && ref_name != self.def.name {
+            return Err(Error::bind(
+                "42830",
+                format!(
+                    "there is no unique constraint matching given keys for referenced table \"{ref_name}\""
+                ),
+            ));
+        }
+        // Each pair needs an equality operator: the same type, integers of any width, or
+        // a referencing type implicitly converted to the referenced one.
+        for (&c, &r) in cols.iter().zip(&ref_cols) {
+            let (from, to) = (
+                self.def.columns[c].data_type,
+                referenced.columns[r].data_type,
+            );
+            let integer =
+                |t: DataType| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8);
+            let comparable = from.without_modifier() == to.without_modifier()
+                || (integer(from) && integer(to))
+                || zqlite_projections::value::cast_context(&from, &to)
+                    == Some(zqlite_projections::value::CastContext::Implicit);
+            if !comparable {
+                return Err(Error::bind(
+                    "42804",
+                    format!(
+                        "foreign key constraint \"{name}\" cannot be implemented: key columns \"{}\" and \"{}\" are of incompatible types: {} and {}",
+                        self.def.columns[c].name,
+                        referenced.columns[r].name,
+                        from.sql_name(),
+                        to.sql_name()
+                    ),
+                ));
+            }
+        }
         self.def.foreign_keys.push(ForeignKey {
             name,
             columns: cols,
@@ -271,7 +332,8 @@ impl TableBuilder {
                 ast::ColumnOption::Null => self.def.columns[position].nullable = true,
                 ast::ColumnOption::NotNull => self.def.columns[position].nullable = false,
                 ast::ColumnOption::Default(e) => {
-                    validate_expr(txn, &self.def, e, false)?;
+                    let ty = self.def.columns[position].data_type;
+                    validate_default(txn, e, ty)?;
                     self.def.columns[position].default = Some(e.to_string());
                 }
                 ast::ColumnOption::PrimaryKey(_) => self.set_primary_key(cname, vec![position])?,

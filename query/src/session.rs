@@ -749,6 +749,17 @@ impl Session {
                 }
                 Ok(QueryResult::command("SET", None))
             }
+            S::Set(ast::Set::SingleAssignment { variable, .. })
+                if !crate::system::settings_names::is_known(&object_name_text(variable)) =>
+            {
+                Err(Error::Runtime {
+                    sqlstate: "42704",
+                    message: format!(
+                        "unrecognized configuration parameter \"{}\"",
+                        object_name_text(variable)
+                    ),
+                })
+            }
             S::Set(_) => Ok(QueryResult::command("SET", None)),
             s if is_write(s) => match &self.as_of {
                 Some(at) => {
@@ -938,6 +949,15 @@ impl Session {
 
 /// The isolation level a `BEGIN` or `SET TRANSACTION` asks for, if any. READ UNCOMMITTED
 /// is READ COMMITTED, and SERIALIZABLE is snapshot isolation (REPEATABLE READ).
+/// A parameter name as `SET` spells it (`a.b` for a custom one).
+fn object_name_text(name: &ast::ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|p| p.as_ident().map_or_else(|| p.to_string(), ident_name))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 fn isolation(modes: &[ast::TransactionMode]) -> Option<Isolation> {
     use ast::TransactionIsolationLevel as L;
     modes.iter().rev().find_map(|m| match m {

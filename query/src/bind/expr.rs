@@ -287,6 +287,18 @@ impl Binder<'_> {
                 re = coerce_unknown(re, b)?;
                 (a, b)
             }
+            (None, None)
+                if matches!(
+                    op,
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod
+                ) =>
+            {
+                // Many types have these operators and nothing prefers one.
+                return Err(Error::bind(
+                    "42725",
+                    format!("operator is not unique: unknown {} unknown", op.symbol()),
+                ));
+            }
             (None, None) => {
                 le = coerce_unknown(le, DataType::Text)?;
                 re = coerce_unknown(re, DataType::Text)?;

@@ -12,7 +12,7 @@
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
-use zqlite_projections::value::{DataType, Value};
+use zqlite_projections::value::{BinaryOp, DataType, Value};
 
 use super::expr::coerce_to;
 use super::{Binder, ScopeColumn, ident_loc, ident_name, object_name};
@@ -269,8 +269,17 @@ impl Binder<'_> {
                 name,
                 alias,
                 args: None,
+                sample,
                 ..
             } => {
+                if let Some(sample) = sample {
+                    let mut unsampled = tf.clone();
+                    if let ast::TableFactor::Table { sample, .. } = &mut unsampled {
+                        *sample = None;
+                    }
+                    let plan = self.table_factor(&unsampled)?;
+                    return self.table_sample(plan, sample);
+                }
                 let table = object_name(name)?;
                 let loc = match name.0.last() {
                     Some(ast::ObjectNamePart::Identifier(i)) => ident_loc(i),
@@ -686,5 +695,59 @@ impl Binder<'_> {
             filter: None,
             ordinality,
         }
+    }
+}
+
+impl Binder<'_> {
+    /// `TABLESAMPLE BERNOULLI (p)` / `SYSTEM (p)`: each row is kept with probability p%.
+    /// SYSTEM samples pages in PostgreSQL; zqlite has no pages and samples rows for both.
+    fn table_sample(&mut self, plan: Plan, sample: &ast::TableSampleKind) -> Result<Plan> {
+        let (ast::TableSampleKind::BeforeTableAlias(s) | ast::TableSampleKind::AfterTableAlias(s)) =
+            sample;
+        match s.name {
+            Some(ast::TableSampleMethod::Bernoulli | ast::TableSampleMethod::System) => {}
+            _ => {
+                return Err(Error::unsupported(format!("{s}")));
+            }
+        }
+        let Some(quantity) = &s.quantity else {
+            return Err(Error::bind("42601", "syntax error at or near \")\""));
+        };
+        if quantity.unit.is_some() || s.seed.is_some() || s.bucket.is_some() || s.offset.is_some() {
+            return Err(Error::unsupported(format!("{s}")));
+        }
+        let (e, t) = self.expr(&quantity.value)?;
+        let e = crate::fold::fold(super::expr::coerce_to(e, t, Some(DataType::Float4))?)?;
+        let percent = match &e {
+            Expr::Literal(Value::Float4(p)) => f64::from(*p),
+            Expr::Literal(Value::Null) => {
+                return Err(Error::bind("22023", "TABLESAMPLE parameter cannot be null"));
+            }
+            _ => {
+                return Err(Error::unsupported(
+                    "a TABLESAMPLE percentage that is not a constant",
+                ));
+            }
+        };
+        if !(0.0..=100.0).contains(&percent) {
+            return Err(Error::bind(
+                "2202H",
+                "sample percentage must be between 0 and 100",
+            ));
+        }
+        let keep = Expr::Binary(
+            BinaryOp::Lt,
+            Box::new(Expr::Binary(
+                BinaryOp::Mul,
+                Box::new(Expr::Function(crate::functions::Func::Random, Vec::new())),
+                Box::new(Expr::Literal(Value::Float8(100.0))),
+            )),
+            Box::new(Expr::Literal(Value::Float8(percent))),
+        );
+        self.mutable_calls = true;
+        Ok(Plan::Filter {
+            input: Box::new(plan),
+            predicate: keep,
+        })
     }
 }

@@ -376,17 +376,28 @@ impl InsertPlan {
         let mut count = 0u64;
         let mut returned = Vec::new();
         let mut inserts = Vec::with_capacity(provided.len());
+        // Rows this statement inserted or updated: DO UPDATE may not touch one again.
+        let mut touched: std::collections::HashSet<Vec<Value>> = std::collections::HashSet::new();
         for vals in provided {
             let full = self.complete_row(txn, &mut ex, vals)?;
             if let Some(c) = &self.conflict {
                 // Conflicts are found among rows this statement inserted too: apply as we go.
                 let now = txn.state().clone();
                 if let Some((key, existing)) = c.find(&now, &self.def, &full) {
+                    if c.action.is_some() && touched.contains(&key) {
+                        return Err(Error::Runtime {
+                            sqlstate: "21000",
+                            message:
+                                "ON CONFLICT DO UPDATE command cannot affect row a second time"
+                                    .into(),
+                        });
+                    }
                     if let Some(new) = self.conflict_update(c, &mut ex, existing, &full)? {
                         if let Some((exprs, _)) = &self.returning {
                             returned.push(eval_all(&mut ex, exprs, &new)?);
                         }
                         txn.update(self.def.id, &key, new)?;
+                        touched.insert(key);
                         count += 1;
                     }
                     continue;
@@ -394,7 +405,8 @@ impl InsertPlan {
                 if let Some((exprs, _)) = &self.returning {
                     returned.push(eval_all(&mut ex, exprs, &full)?);
                 }
-                txn.insert(self.def.id, full)?;
+                let key = txn.insert(self.def.id, full)?;
+                touched.insert(key.to_vec());
                 count += 1;
                 continue;
             }

@@ -24,6 +24,7 @@ pub(crate) mod pg_catalog;
 mod pg_misc;
 mod projections;
 mod query_cache;
+pub(crate) mod settings_names;
 
 use std::fmt;
 
