@@ -42,6 +42,8 @@ pub enum DateTimeFunc {
     ToDate,
     /// `timezone(zone, value)`, which `value AT TIME ZONE zone` becomes.
     Timezone,
+    /// `date_bin(stride, source, origin)`.
+    DateBin,
     JustifyDays,
     JustifyHours,
     JustifyInterval,
@@ -60,6 +62,7 @@ const NAMES: &[(&str, DateTimeFunc)] = &[
     ("to_timestamp", DateTimeFunc::ToTimestamp),
     ("to_date", DateTimeFunc::ToDate),
     ("timezone", DateTimeFunc::Timezone),
+    ("date_bin", DateTimeFunc::DateBin),
     ("justify_days", DateTimeFunc::JustifyDays),
     ("justify_hours", DateTimeFunc::JustifyHours),
     ("justify_interval", DateTimeFunc::JustifyInterval),
@@ -237,6 +240,16 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
                 _ => return Err(fail()),
             }
         }
+        ("date_bin", [stride, v, origin]) if stride.is_none_or(|t| t == T::Interval) => {
+            let ty = match (moment(v), moment(origin)) {
+                (Some(T::Timestamp), Some(T::Timestamp)) if v.is_some() || origin.is_some() => {
+                    T::Timestamp
+                }
+                (Some(_), Some(_)) => T::TimestampTz,
+                _ => return Err(fail()),
+            };
+            (F::DateBin, vec![Some(T::Interval), Some(ty), Some(ty)], ty)
+        }
         ("justify_days" | "justify_hours" | "justify_interval", [v])
             if v.is_none_or(|t| t == T::Interval) =>
         {
@@ -350,12 +363,78 @@ pub fn eval(func: DateTimeFunc, args: &[Value]) -> Result<Value> {
         F::MakeTimestampTz => {
             let local = make_timestamp(args)?;
             let offset = match args.get(6) {
-                Some(z) => Zone::parse(&text_arg(z))?.offset_of_local(local),
+                Some(z) => {
+                    // Here a numeric zone has the ISO sign (`+05` is east of Greenwich),
+                    // unlike in AT TIME ZONE.
+                    let name = text_arg(z);
+                    let trimmed = name.trim_start();
+                    if trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+                        return Err(Error::Runtime {
+                            sqlstate: "22023",
+                            message: format!(
+                                "invalid input syntax for numeric time zone: \"{name}\""
+                            ),
+                        });
+                    }
+                    let offset = Zone::parse(&name)?.offset_of_local(local);
+                    if trimmed.starts_with(['+', '-']) {
+                        -offset
+                    } else {
+                        offset
+                    }
+                }
                 None => 0,
             };
             V::TimestampTz(TimestampTz(local - offset * USECS_PER_SEC))
         }
         F::MakeInterval => V::Interval(make_interval(args)?),
+        F::DateBin => {
+            let V::Interval(stride) = &args[0] else {
+                return Err(crate::exec::internal("date_bin of an unexpected value"));
+            };
+            if stride.months != 0 {
+                return Err(Error::Runtime {
+                    sqlstate: "0A000",
+                    message:
+                        "timestamps cannot be binned into intervals containing months or years"
+                            .into(),
+                });
+            }
+            let stride = i64::from(stride.days)
+                .checked_mul(USECS_PER_DAY)
+                .and_then(|d| d.checked_add(stride.micros))
+                .filter(|s| *s > 0)
+                .ok_or_else(|| Error::Runtime {
+                    sqlstate: "22023",
+                    message: "stride must be greater than zero".into(),
+                })?;
+            let micros = |v: &Value| match v {
+                V::Timestamp(t) => Some(t.0),
+                V::TimestampTz(t) => Some(t.0),
+                _ => None,
+            };
+            let (Some(source), Some(origin)) = (micros(&args[1]), micros(&args[2])) else {
+                return Err(crate::exec::internal("date_bin of an unexpected value"));
+            };
+            if !finite(source) || !finite(origin) {
+                return Err(Error::Runtime {
+                    sqlstate: "22008",
+                    message: "timestamp out of range".into(),
+                });
+            }
+            let binned = source
+                .checked_sub(origin)
+                .map(|d| d.div_euclid(stride) * stride)
+                .and_then(|d| origin.checked_add(d))
+                .ok_or_else(|| Error::Runtime {
+                    sqlstate: "22008",
+                    message: "timestamp out of range".into(),
+                })?;
+            match &args[1] {
+                V::Timestamp(_) => V::Timestamp(Timestamp(binned)),
+                _ => V::TimestampTz(TimestampTz(binned)),
+            }
+        }
         // An empty format gives NULL, as in PostgreSQL.
         F::ToChar if text(1).is_empty() => V::Null,
         F::ToChar => V::Text(match &args[0] {

@@ -907,7 +907,7 @@ impl Func {
                 };
                 // Characters of text, bytes of bytea.
                 let range = |len: usize| {
-                    let from = (start.max(1) - 1) as usize;
+                    let from = (start.max(1) - 1).min(len as i64) as usize;
                     let to = (end.max(1) - 1).min(len as i64) as usize;
                     from..to.max(from)
                 };
@@ -1213,4 +1213,27 @@ fn random_u64() -> u64 {
     let b = uuid::Uuid::new_v4();
     let bytes = b.as_bytes();
     u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substr_counts_characters_of_text_and_bytes_of_bytea() {
+        let t = |s: &str| Value::Text(s.into());
+        let i = Value::Int4;
+        let substr = |args: &[Value]| Func::Substr.eval(args).unwrap();
+        assert_eq!(substr(&[t("abc"), i(0), i(2)]), t("a"));
+        assert_eq!(substr(&[t("abc"), i(-1), i(3)]), t("a"));
+        assert_eq!(substr(&[t("a"), i(3)]), t(""));
+        assert_eq!(substr(&[t("日本語"), i(2), i(1)]), t("本"));
+        let b = |v: &[u8]| Value::Bytea(v.to_vec());
+        assert_eq!(substr(&[b(&[1, 2, 3, 4]), i(2), i(2)]), b(&[2, 3]));
+        assert_eq!(substr(&[b(&[1]), i(5)]), b(&[]));
+        assert_eq!(
+            Func::Strpos.eval(&[b(&[1, 2, 3]), b(&[3])]).unwrap(),
+            Value::Int4(3)
+        );
+    }
 }

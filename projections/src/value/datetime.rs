@@ -245,6 +245,114 @@ fn parse_zone(zone: &str, type_name: &'static str, input: &str) -> Result<i64> {
     Ok(sign * secs)
 }
 
+/// The time zone abbreviations of PostgreSQL's default `timezone_abbreviations` set that
+/// are in common use, with their offsets in seconds east of UTC.
+const ZONE_ABBREVIATIONS: &[(&str, i64)] = &[
+    ("acst", 34200),
+    ("aedt", 39600),
+    ("aest", 36000),
+    ("akdt", -28800),
+    ("akst", -32400),
+    ("awst", 28800),
+    ("bst", 3600),
+    ("cdt", -18000),
+    ("cest", 7200),
+    ("cet", 3600),
+    ("cst", -21600),
+    ("edt", -14400),
+    ("eest", 10800),
+    ("eet", 7200),
+    ("est", -18000),
+    ("hst", -36000),
+    ("ist", 7200),
+    ("jst", 32400),
+    ("kst", 32400),
+    ("mdt", -21600),
+    ("msk", 10800),
+    ("mst", -25200),
+    ("nzdt", 46800),
+    ("nzst", 43200),
+    ("pdt", -25200),
+    ("pst", -28800),
+    ("west", 3600),
+    ("wet", 0),
+];
+
+/// The zone written in a date/time literal, in seconds east of UTC at the local time
+/// `local_micros`: an ISO offset (`+05:45` is east), an abbreviation (`PST`) or a tz
+/// database name (`Europe/Paris`, whose offset depends on the date).
+fn zone_of_literal(
+    zone: &str,
+    local_micros: i64,
+    type_name: &'static str,
+    input: &str,
+) -> Result<i64> {
+    if !zone.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return parse_zone(zone, type_name, input);
+    }
+    let lower = zone.to_ascii_lowercase();
+    if let Some((_, east)) = ZONE_ABBREVIATIONS.iter().find(|(a, _)| *a == lower) {
+        return Ok(*east);
+    }
+    if matches!(lower.as_str(), "z" | "utc" | "gmt" | "zulu") {
+        return Ok(0);
+    }
+    match super::zone::Zone::parse(zone) {
+        Ok(z @ super::zone::Zone::Named(_)) => Ok(z.offset_of_local(local_micros)),
+        _ => Err(ValueError::InvalidParameterValue {
+            message: format!("time zone \"{lower}\" not recognized"),
+        }),
+    }
+}
+
+/// The month numbered by an English month name or its three-letter abbreviation.
+fn month_number(word: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    let w = word.trim_end_matches(['.', ',']).to_ascii_lowercase();
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| {
+            *m == w || (w.len() == 3 && m.starts_with(&w)) || (w == "sept" && *m == "september")
+        })
+        .map(|i| i as u32 + 1)
+}
+
+/// A date spelled with a month name in its first three words (`June 1, 2023`,
+/// `1 June 2023`): the ISO date and the number of words it took.
+fn spelled_date(words: &[&str]) -> Option<(String, usize)> {
+    let [a, b, c, ..] = words else { return None };
+    let digits = |w: &str| {
+        let w = w.trim_end_matches(',');
+        (!w.is_empty() && w.len() <= 4 && w.bytes().all(|c| c.is_ascii_digit()))
+            .then_some(w.to_string())
+    };
+    let (month, day, year) = match (month_number(a), month_number(b)) {
+        (Some(m), None) => (m, digits(b)?, digits(c)?),
+        (None, Some(m)) => (m, digits(a)?, digits(c)?),
+        _ => return None,
+    };
+    if year.len() < 3 {
+        return None;
+    }
+    Some((format!("{year}-{month:02}-{day:0>2}"), 3))
+}
+
 /// The pieces of a date/time literal.
 enum Parsed {
     Infinity(bool),
@@ -279,8 +387,17 @@ fn parse_datetime(input: &str, type_name: &'static str, allow_time: bool) -> Res
             words.pop();
         }
     }
+    // `June 1, 2023` and `1 June 2023`: a month name makes the date three words.
+    let spelled = spelled_date(&words);
+    if let Some((_, used)) = &spelled {
+        words.drain(..used - 1);
+    }
     let Some((first, rest)) = words.split_first() else {
         return Err(syntax(type_name, input));
+    };
+    let first: &str = match &spelled {
+        Some((iso, _)) => iso.as_str(),
+        None => first,
     };
     let (date_part, mut time_words): (&str, Vec<&str>) = match first.find(['T', 't']) {
         Some(i) => (
@@ -310,7 +427,10 @@ fn parse_datetime(input: &str, type_name: &'static str, allow_time: bool) -> Res
         let zone: Vec<&str> = glued.into_iter().chain(time_words).collect();
         match zone[..] {
             [] => {}
-            [z] => zone_secs = Some(parse_zone(z, type_name, input)?),
+            [z] => {
+                let local = days.saturating_mul(USECS_PER_DAY).saturating_add(micros);
+                zone_secs = Some(zone_of_literal(z, local, type_name, input)?);
+            }
             _ => return Err(syntax(type_name, input)),
         }
     }

@@ -29,6 +29,7 @@ use super::compare::{operator_signature, sql_cmp_op, to_f64};
 use super::datetime::Timestamp;
 use super::error::{Result, ValueError};
 use super::float::{FloatOp, checked_f32, checked_f64};
+use super::interval::Interval;
 use super::json::Jsonb;
 use super::numeric::Numeric;
 use super::scalar::Value;
@@ -196,6 +197,10 @@ pub fn binary_result_type(op: BinaryOp, a: &DataType, b: &DataType) -> Result<Da
         (Add | Sub, T::Date, T::Interval) | (Add, T::Interval, T::Date) => T::Timestamp,
         (Add, T::Date, T::Time) | (Add, T::Time, T::Date) => T::Timestamp,
         (Add | Sub, x, T::Interval) if ts(x) => *x,
+        // `time` converts implicitly to `interval`: `timestamp + time` adds it so.
+        (Add | Sub, x, T::Time) if ts(x) => *x,
+        (Add, T::Time, x) if ts(x) => *x,
+        (Sub, T::Date, T::Time) => T::Timestamp,
         (Add, T::Interval, x) if ts(x) => *x,
         (Sub, x, y) if (ts(x) || *x == T::Date) && (ts(y) || *y == T::Date) => T::Interval,
         (Add | Sub, T::Time, T::Interval) | (Add, T::Interval, T::Time) => T::Time,
@@ -394,6 +399,16 @@ fn temporal_or_text_op(op: BinaryOp, a: &Value, b: &Value) -> Result<Value> {
                 ))
             }
         }
+        (Add | Sub, V::Timestamp(_) | V::TimestampTz(_), V::Time(t)) => {
+            binary_op(op, a, &V::Interval(Interval::from_micros(t.0)))?
+        }
+        (Add, V::Time(t), V::Timestamp(_) | V::TimestampTz(_)) => {
+            binary_op(op, &V::Interval(Interval::from_micros(t.0)), b)?
+        }
+        (Sub, V::Date(d), V::Time(t)) => V::Timestamp(
+            d.to_timestamp()?
+                .sub_interval(&Interval::from_micros(t.0))?,
+        ),
         (Add, V::Timestamp(t), V::Interval(iv)) | (Add, V::Interval(iv), V::Timestamp(t)) => {
             V::Timestamp(t.add_interval(iv)?)
         }
