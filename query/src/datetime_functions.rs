@@ -44,6 +44,8 @@ pub enum DateTimeFunc {
     Timezone,
     /// `date_bin(stride, source, origin)`.
     DateBin,
+    /// `(start1, end1) OVERLAPS (start2, end2)`, on four values of one moment type.
+    Overlaps,
     JustifyDays,
     JustifyHours,
     JustifyInterval,
@@ -79,6 +81,7 @@ impl DateTimeFunc {
             DateTimeFunc::DateTruncZone => "date_trunc",
             DateTimeFunc::AgeFromToday => "age",
             DateTimeFunc::ToTimestampEpoch => "to_timestamp",
+            DateTimeFunc::Overlaps => "overlaps",
             other => NAMES
                 .iter()
                 .find(|(_, f)| f == other)
@@ -388,6 +391,10 @@ pub fn eval(func: DateTimeFunc, args: &[Value]) -> Result<Value> {
             V::TimestampTz(TimestampTz(local - offset * USECS_PER_SEC))
         }
         F::MakeInterval => V::Interval(make_interval(args)?),
+        F::Overlaps => match overlaps(args) {
+            Some(b) => V::Bool(b),
+            None => V::Null,
+        },
         F::DateBin => {
             let V::Interval(stride) = &args[0] else {
                 return Err(crate::exec::internal("date_bin of an unexpected value"));
@@ -890,5 +897,45 @@ fn justify_days(iv: &Interval) -> Interval {
         months,
         days,
         micros: iv.micros,
+    }
+}
+
+/// `(s1, e1) OVERLAPS (s2, e2)` as PostgreSQL decides it: each period is put in order, a
+/// NULL end is a period of one instant, and NULLs make the answer unknown only when they
+/// could change it.
+fn overlaps(args: &[Value]) -> Option<bool> {
+    let micros = |v: &Value| match v {
+        Value::Timestamp(t) => Some(t.0),
+        Value::TimestampTz(t) => Some(t.0),
+        Value::Time(t) => Some(t.0),
+        _ => None,
+    };
+    let period = |s: &Value, e: &Value| -> Option<(i64, Option<i64>)> {
+        match (micros(s), micros(e)) {
+            (None, None) => None,
+            (None, Some(e)) => Some((e, None)),
+            (Some(s), None) => Some((s, None)),
+            (Some(s), Some(e)) => Some((s.min(e), Some(s.max(e)))),
+        }
+    };
+    let (s1, e1) = period(&args[0], &args[1])?;
+    let (s2, e2) = period(&args[2], &args[3])?;
+    use std::cmp::Ordering;
+    match s1.cmp(&s2) {
+        Ordering::Greater => {
+            let e2 = e2?;
+            if s1 < e2 {
+                return Some(true);
+            }
+            e1.map(|_| false)
+        }
+        Ordering::Less => {
+            let e1 = e1?;
+            if s2 < e1 {
+                return Some(true);
+            }
+            e2.map(|_| false)
+        }
+        Ordering::Equal => (e1.is_some() && e2.is_some()).then_some(true),
     }
 }

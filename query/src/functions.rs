@@ -74,6 +74,10 @@ pub enum Func {
     CurrentLsn,
     Random,
     GenRandomUuid,
+    /// `pg_column_size(x)`: the bytes of the value as PostgreSQL holds it in memory.
+    ColumnSize,
+    /// `bit_length(text | bytea)`: eight times the bytes.
+    BitLength,
     /// `pg_typeof(x)` of an argument of this type (`None`: an unknown literal); the argument
     /// is still evaluated, for its errors and set-returning calls.
     TypeOf(Option<DataType>),
@@ -165,6 +169,8 @@ impl Func {
             Func::Random => "random",
             Func::GenRandomUuid => "gen_random_uuid",
             Func::TypeOf(_) => "pg_typeof",
+            Func::ColumnSize => "pg_column_size",
+            Func::BitLength => "bit_length",
             Func::NumNulls { nonnulls: false } => "num_nulls",
             Func::NumNulls { nonnulls: true } => "num_nonnulls",
             Func::NextVal => "nextval",
@@ -272,7 +278,7 @@ fn is_string(t: &DataType) -> bool {
 }
 
 /// The common type of a list of types (CASE, COALESCE, UNION, VALUES), PostgreSQL-style:
-/// unknowns take the others' type; numbers promote; strings become text.
+/// unknowns take the others' type; numbers promote; strings take the first string type.
 pub fn common_type(types: &[Option<DataType>], what: &str) -> Result<Option<DataType>> {
     let known: Vec<DataType> = types.iter().flatten().copied().collect();
     let Some(first) = known.first().copied() else {
@@ -293,8 +299,10 @@ pub fn common_type(types: &[Option<DataType>], what: &str) -> Result<Option<Data
         let best = known.iter().max_by_key(|t| rank(t)).copied();
         return Ok(best.map(|t| t.without_modifier()));
     }
+    // Every string type converts implicitly to every other, so the first one stays:
+    // `varchar UNION text` is varchar.
     if known.iter().all(is_string) {
-        return Ok(Some(DataType::Text));
+        return Ok(Some(first.without_modifier()));
     }
     if known
         .iter()
@@ -441,6 +449,10 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<(Func, Option<Da
         ("random", 0) => (Func::Random, DataType::Float8),
         ("gen_random_uuid", 0) => (Func::GenRandomUuid, DataType::Uuid),
         ("pg_typeof", 1) => (Func::TypeOf(args[0]), DataType::Regtype),
+        ("pg_column_size", 1) => (Func::ColumnSize, DataType::Int4),
+        ("bit_length", 1) if text_ok(&t0) || t0 == Some(DataType::Bytea) => {
+            (Func::BitLength, DataType::Int4)
+        }
         ("num_nulls" | "num_nonnulls", 1..) => (
             Func::NumNulls {
                 nonnulls: name == "num_nonnulls",
@@ -693,6 +705,14 @@ impl Func {
         }
         Ok(match self {
             Func::TypeOf(t) => V::Text(t.map_or("unknown", |t| t.sql_name()).to_owned()),
+            Func::ColumnSize => V::Int4(column_size(&args[0])?),
+            Func::BitLength => {
+                let bytes = match &args[0] {
+                    V::Bytea(b) => b.len(),
+                    other => text_arg(other).len(),
+                };
+                V::Int4(i32::try_from(bytes * 8).unwrap_or(i32::MAX))
+            }
             Func::NumNulls { nonnulls } => {
                 let nulls = args.iter().filter(|v| v.is_null()).count();
                 let n = if *nonnulls { args.len() - nulls } else { nulls };
@@ -1215,9 +1235,81 @@ fn random_u64() -> u64 {
     u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]))
 }
 
+/// The size PostgreSQL's `pg_column_size` reports for a value computed in a query (a
+/// varlena value then has a 4-byte header; stored values may have a 1-byte one).
+fn column_size(v: &Value) -> Result<i32> {
+    use Value as V;
+    let varlena = |n: usize| i32::try_from(n + 4).unwrap_or(i32::MAX);
+    Ok(match v {
+        V::Bool(_) => 1,
+        V::Int2(_) => 2,
+        V::Int4(_) | V::Float4(_) | V::Date(_) => 4,
+        V::Int8(_) | V::Float8(_) | V::Time(_) | V::Timestamp(_) | V::TimestampTz(_) => 8,
+        V::Interval(_) | V::Uuid(_) => 16,
+        V::Text(s) => varlena(s.len()),
+        V::Bytea(b) => varlena(b.len()),
+        // Header, sign/weight/scale word and one 2-byte word per base-10000 digit.
+        V::Numeric(n) => 6 + 2 * numeric_base10000_digits(&n.to_string()),
+        other => {
+            return Err(Error::unsupported(format!(
+                "pg_column_size of a {} value",
+                other.data_type().map_or("unknown", |t| t.sql_name())
+            )));
+        }
+    })
+}
+
+/// The base-10000 digits PostgreSQL stores for a numeric's decimal text, leading and
+/// trailing zero digits stripped.
+fn numeric_base10000_digits(text: &str) -> i32 {
+    let body = text.trim_start_matches('-');
+    if !body.starts_with(|c: char| c.is_ascii_digit()) {
+        return 0;
+    }
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let mut groups: Vec<u32> = Vec::new();
+    let pad = (4 - int.len() % 4) % 4;
+    let int: String = "0".repeat(pad) + int;
+    for chunk in int.as_bytes().chunks(4) {
+        groups.push(
+            std::str::from_utf8(chunk)
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0),
+        );
+    }
+    let frac = format!("{frac:0<width$}", width = frac.len().div_ceil(4) * 4);
+    for chunk in frac.as_bytes().chunks(4) {
+        groups.push(
+            std::str::from_utf8(chunk)
+                .unwrap_or("0")
+                .parse()
+                .unwrap_or(0),
+        );
+    }
+    let first = groups.iter().position(|g| *g != 0);
+    let last = groups.iter().rposition(|g| *g != 0);
+    match (first, last) {
+        (Some(f), Some(l)) => (l - f + 1) as i32,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_sizes_as_postgresql_reports_them() {
+        let num = |s: &str| Value::Numeric(Numeric::parse(s).unwrap());
+        assert_eq!(column_size(&num("1.5")).unwrap(), 10);
+        assert_eq!(column_size(&num("12345.678")).unwrap(), 12);
+        assert_eq!(column_size(&num("0")).unwrap(), 6);
+        assert_eq!(column_size(&num("100000000")).unwrap(), 8);
+        assert_eq!(column_size(&Value::Text("abc".into())).unwrap(), 7);
+        assert_eq!(column_size(&Value::Bool(true)).unwrap(), 1);
+        assert_eq!(column_size(&Value::Int4(1)).unwrap(), 4);
+    }
 
     #[test]
     fn substr_counts_characters_of_text_and_bytes_of_bytea() {

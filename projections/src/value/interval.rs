@@ -251,17 +251,23 @@ fn parse_postgres_style(lower: &str) -> Result<Fields, FieldError> {
             i += 1;
             continue;
         }
-        let start = i;
+        // A sign may stand apart from its number: `1 month - 1 day`.
+        let negative = bytes[i] == b'-';
         if matches!(bytes[i], b'+' | b'-') {
             i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
         }
+        let start = i;
         while i < bytes.len() && (bytes[i].is_ascii_digit() || matches!(bytes[i], b'.' | b':')) {
             i += 1;
         }
-        let number = &s[start..i];
-        if number.is_empty() || number == "+" || number == "-" {
+        if start == i {
             return Err(FieldError::Syntax);
         }
+        let signed = format!("{}{}", if negative { "-" } else { "" }, &s[start..i]);
+        let number = signed.as_str();
         while i < bytes.len() && bytes[i].is_ascii_whitespace() {
             i += 1;
         }
@@ -561,6 +567,8 @@ mod tests {
             ("-1:30", "-01:30:00"),
             ("2 weeks", "14 days"),
             ("1 day -1 hour", "1 day -01:00:00"),
+            ("1 month - 1 day", "1 mon -1 days"),
+            ("- 2 hours", "-02:00:00"),
             ("36 hours", "36:00:00"),
             ("0", "00:00:00"),
             (

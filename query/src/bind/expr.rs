@@ -403,6 +403,9 @@ impl Binder<'_> {
                     if let Some((case_insensitive, negated)) = regex_op(op) {
                         return self.regex(left, right, op, case_insensitive, negated);
                     }
+                    if *op == B::Overlaps {
+                        return self.overlaps(left, right);
+                    }
                     if let Some(bound) = self.row_comparison(left, op, right) {
                         return bound;
                     }

@@ -88,6 +88,10 @@ fn derived_name_of(e: &ast::Expr) -> String {
         } => "substr".to_string(),
         ast::Expr::Substring { .. } => "substring".to_string(),
         ast::Expr::Overlay { .. } => "overlay".to_string(),
+        ast::Expr::BinaryOp {
+            op: ast::BinaryOperator::Overlaps,
+            ..
+        } => "overlaps".to_string(),
         ast::Expr::Trim { trim_where, .. } => match trim_where {
             Some(ast::TrimWhereField::Leading) => "ltrim",
             Some(ast::TrimWhereField::Trailing) => "rtrim",

@@ -1,5 +1,6 @@
 //! Row constructors in comparisons: `(a, b) = (1, 2)`, `ROW(a, b) < ROW(1, 2)`,
-//! `(a, b) IN ((1, 2), (3, 4))` and `(a, b) IN (SELECT x, y ...)`.
+//! `(a, b) IN ((1, 2), (3, 4))`, `(a, b) IN (SELECT x, y ...)`, and the periods of
+//! `(s1, e1) OVERLAPS (s2, e2)`.
 //!
 //! zqlite has no row (record) values: a comparison of two row constructors binds to the
 //! column-wise comparisons PostgreSQL defines it by.
@@ -14,9 +15,11 @@ use sqlparser::ast::{self, BinaryOperator as B};
 use zqlite_projections::value::{BinaryOp, DataType};
 
 use super::Binder;
-use super::expr::{Typed, coerce_unknown};
+use super::expr::{Typed, coerce_to, coerce_unknown};
+use crate::datetime_functions::DateTimeFunc;
 use crate::error::{Error, Result};
 use crate::expr::{Expr, SubqueryKind};
+use crate::functions::{Func, common_type};
 
 /// The entries of a row constructor: `(a, b)` or `ROW(...)`; `None` for other expressions.
 pub(crate) fn row_items(e: &ast::Expr) -> Option<Vec<&ast::Expr>> {
@@ -155,6 +158,63 @@ impl Binder<'_> {
                 Ok(acc.expect("rows are not empty"))
             }
         }
+    }
+
+    /// `(s1, e1) OVERLAPS (s2, e2)`: each end may be an interval, added to its start.
+    pub(crate) fn overlaps(&mut self, left: &ast::Expr, right: &ast::Expr) -> Result<Typed> {
+        let (Some(l), Some(r)) = (row_items(left), row_items(right)) else {
+            return Err(Error::bind("42601", "syntax error at or near \"OVERLAPS\""));
+        };
+        if l.len() != 2 {
+            return Err(Error::bind(
+                "42601",
+                "wrong number of parameters on left side of OVERLAPS expression",
+            ));
+        }
+        if r.len() != 2 {
+            return Err(Error::bind(
+                "42601",
+                "wrong number of parameters on right side of OVERLAPS expression",
+            ));
+        }
+        let mut values = Vec::new();
+        for pair in [l, r] {
+            let start = self.expr(pair[0])?;
+            let end = self.expr(pair[1])?;
+            let end = if end.1 == Some(DataType::Interval) {
+                self.binary(BinaryOp::Add, start.clone(), end)?
+            } else {
+                end
+            };
+            values.push(start);
+            values.push(end);
+        }
+        // A date is a timestamp at midnight here.
+        let types: Vec<Option<DataType>> = values
+            .iter()
+            .map(|v| match v.1 {
+                Some(DataType::Date) => Some(DataType::Timestamp),
+                t => t,
+            })
+            .collect();
+        let moment = match common_type(&types, "OVERLAPS")? {
+            Some(DataType::Date) | None => DataType::Timestamp,
+            Some(t @ (DataType::Timestamp | DataType::TimestampTz | DataType::Time)) => t,
+            Some(_) => {
+                return Err(Error::bind(
+                    "42883",
+                    "function overlaps does not exist for these argument types",
+                ));
+            }
+        };
+        let args = values
+            .into_iter()
+            .map(|(e, t)| coerce_to(e, t, Some(moment)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((
+            Expr::Function(Func::DateTime(DateTimeFunc::Overlaps), args),
+            Some(DataType::Bool),
+        ))
     }
 
     /// `(a, b) [NOT] IN ((1, 2), (3, 4))`: an OR of row equalities (AND of inequalities).
