@@ -1,7 +1,7 @@
 //! Numeric operators and functions beyond the arithmetic of the value layer, with
 //! PostgreSQL's types and errors: the operators `^`, `|/`, `||/`, `@` and the bitwise
 //! integer operators `& | # ~ << >>`, and the functions `div`, `width_bucket`, `scale`,
-//! `min_scale` and `trim_scale`.
+//! `min_scale`, `trim_scale` and `to_number`.
 //!
 //! [`resolve_operator`] and [`resolve`] pick the implementation, the type each argument is
 //! coerced to and the result type; [`eval`] computes a [`MathFunc`]. Operators that are
@@ -36,6 +36,8 @@ pub enum MathFunc {
     Scale,
     MinScale,
     TrimScale,
+    /// `to_number(text, format)`.
+    ToNumber,
 }
 
 impl MathFunc {
@@ -52,6 +54,7 @@ impl MathFunc {
             MathFunc::Scale => "scale",
             MathFunc::MinScale => "min_scale",
             MathFunc::TrimScale => "trim_scale",
+            MathFunc::ToNumber => "to_number",
         }
     }
 }
@@ -68,7 +71,7 @@ pub struct Resolved {
 pub fn is_math_function(name: &str) -> bool {
     matches!(
         name,
-        "div" | "width_bucket" | "scale" | "min_scale" | "trim_scale"
+        "div" | "width_bucket" | "scale" | "min_scale" | "trim_scale" | "to_number"
     )
 }
 
@@ -216,6 +219,11 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             vec![numeric],
             DataType::Numeric(None),
         ),
+        ("to_number", [a, b]) if [a, b].iter().all(|t| is_string(t)) => (
+            func(MathFunc::ToNumber),
+            vec![Some(DataType::Text), Some(DataType::Text)],
+            DataType::Numeric(None),
+        ),
         _ => return Err(no_function(name, args)),
     };
     Ok(Resolved {
@@ -223,6 +231,107 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         arg_types,
         result,
     })
+}
+
+fn is_string(t: &Option<DataType>) -> bool {
+    t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
+}
+
+/// `to_number`: reads `input` position by position as `format` describes it. `9` and `0`
+/// take a digit, `.` and `D` the decimal point, `,` and `G` a group separator, `S`, `MI`,
+/// `PL` and `SG` a sign, `PR` angle brackets around a negative number; a sign is also
+/// accepted before the first digit. Other format characters skip one input character.
+fn to_number(input: &str, format: &str) -> Result<Numeric> {
+    let bad = || {
+        runtime(
+            "22P02",
+            format!("invalid input syntax for type numeric: \"{input}\""),
+        )
+    };
+    let chars: Vec<char> = input.chars().collect();
+    let fmt = format.to_ascii_uppercase();
+    let fmt: Vec<char> = fmt.chars().collect();
+    let mut at = 0;
+    let (mut int, mut frac) = (String::new(), String::new());
+    let (mut negative, mut in_fraction, mut seen_digit) = (false, false, false);
+    let mut i = 0;
+    let take_sign = |at: &mut usize, negative: &mut bool| {
+        while chars.get(*at) == Some(&' ') {
+            *at += 1;
+        }
+        match chars.get(*at) {
+            Some('-') => {
+                *negative = true;
+                *at += 1;
+            }
+            Some('+') => *at += 1,
+            Some('<') => {
+                *negative = true;
+                *at += 1;
+            }
+            _ => {}
+        }
+    };
+    while i < fmt.len() {
+        let rest: String = fmt[i..].iter().collect();
+        let (token, width) = ["FM", "MI", "PL", "SG", "PR", "TH"]
+            .iter()
+            .find(|t| rest.starts_with(**t))
+            .map_or((fmt[i].to_string(), 1), |t| ((*t).to_string(), 2));
+        i += width;
+        match token.as_str() {
+            "9" | "0" => {
+                if !seen_digit {
+                    take_sign(&mut at, &mut negative);
+                    seen_digit = true;
+                }
+                if let Some(c) = chars.get(at).filter(|c| c.is_ascii_digit()) {
+                    if in_fraction {
+                        frac.push(*c);
+                    } else {
+                        int.push(*c);
+                    }
+                    at += 1;
+                } else if chars.get(at) == Some(&' ') && !in_fraction {
+                    at += 1;
+                }
+            }
+            "." | "D" => {
+                if chars.get(at) == Some(&'.') {
+                    at += 1;
+                }
+                in_fraction = true;
+            }
+            "," | "G" => {
+                if chars.get(at) == Some(&',') {
+                    at += 1;
+                }
+            }
+            "S" | "MI" | "PL" | "SG" => take_sign(&mut at, &mut negative),
+            "PR" => {
+                if chars.get(at) == Some(&'>') {
+                    at += 1;
+                }
+            }
+            "FM" | "TH" => {}
+            _ => {
+                if at < chars.len() {
+                    at += 1;
+                }
+            }
+        }
+    }
+    if int.is_empty() && frac.is_empty() {
+        return Err(bad());
+    }
+    let text = format!(
+        "{}{}{}{}",
+        if negative { "-" } else { "" },
+        if int.is_empty() { "0" } else { &int },
+        if frac.is_empty() { "" } else { "." },
+        frac
+    );
+    Numeric::parse(&text).map_err(|_| bad())
 }
 
 fn runtime(sqlstate: &'static str, message: impl Into<String>) -> Error {
@@ -349,6 +458,10 @@ pub fn eval(func: MathFunc, args: &[Value]) -> Result<Value> {
             int_arg(&args[1])?,
             func == M::ShiftLeft,
         ),
+        M::ToNumber => Value::Numeric(to_number(
+            &crate::functions::text_arg(&args[0]),
+            &crate::functions::text_arg(&args[1]),
+        )?),
         M::Div => Value::Numeric(numeric_arg(&args[0])?.div_trunc(&numeric_arg(&args[1])?)?),
         M::WidthBucket => {
             let count = int_arg(&args[3])?;
@@ -474,6 +587,17 @@ mod tests {
                 .to_string(),
             "-3"
         );
+    }
+
+    #[test]
+    fn to_number_reads_by_the_format() {
+        let n = |s: &str, f: &str| to_number(s, f).unwrap().to_string();
+        assert_eq!(n("12,345.67", "99,999.99"), "12345.67");
+        assert_eq!(n("-42", "999"), "-42");
+        assert_eq!(n("<42>", "999PR"), "-42");
+        assert_eq!(n("  7", "999"), "7");
+        assert_eq!(n("1.5-", "9.9S"), "-1.5");
+        assert!(to_number("abc", "999").is_err());
     }
 
     #[test]

@@ -111,6 +111,48 @@ fn derived_name_of(e: &ast::Expr) -> String {
     }
 }
 
+/// 42P01 when `FOR UPDATE OF t` names a relation that is not in the query's FROM clause.
+fn check_locked_relations(q: &ast::Query) -> Result<()> {
+    let ast::SetExpr::Select(select) = q.body.as_ref() else {
+        return Ok(());
+    };
+    let mut names = Vec::new();
+    let mut add = |tf: &ast::TableFactor| match tf {
+        ast::TableFactor::Table { name, alias, .. } => names.push(match alias {
+            Some(a) => ident_name(&a.name),
+            None => name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(ident_name)
+                .unwrap_or_default(),
+        }),
+        ast::TableFactor::Derived { alias: Some(a), .. }
+        | ast::TableFactor::TableFunction { alias: Some(a), .. }
+        | ast::TableFactor::Function { alias: Some(a), .. }
+        | ast::TableFactor::UNNEST { alias: Some(a), .. } => names.push(ident_name(&a.name)),
+        _ => {}
+    };
+    for twj in &select.from {
+        add(&twj.relation);
+        for j in &twj.joins {
+            add(&j.relation);
+        }
+    }
+    for lock in &q.locks {
+        if let Some(of) = &lock.of {
+            let name = super::object_name(of)?;
+            if !names.contains(&name) {
+                return Err(Error::bind(
+                    "42P01",
+                    format!("relation \"{name}\" in FOR UPDATE clause not found in FROM clause"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The name of a column that is a cast to (or literal of) `ty`: its `pg_type` name, the
 /// element type's for arrays.
 fn type_column_name(ty: &ast::DataType) -> String {
@@ -161,6 +203,7 @@ impl Binder<'_> {
 
     fn query_body(&mut self, q: &ast::Query) -> Result<BoundQuery> {
         if !q.locks.is_empty() {
+            check_locked_relations(q)?;
             return Err(Error::unsupported("FOR UPDATE"));
         }
         let order_by: &[ast::OrderByExpr] = match &q.order_by {
