@@ -572,6 +572,10 @@ struct Parsed {
     tz_hours: i64,
     tz_minutes: i64,
     tz_negative: bool,
+    /// The ISO week date (`IYYY`, `IW`, `ID`): used when no month and day are given.
+    iso_year: Option<i64>,
+    iso_week: Option<i64>,
+    iso_day: Option<i64>,
 }
 
 fn field_width(field: Field) -> usize {
@@ -779,9 +783,12 @@ fn apply_number(p: &mut Parsed, field: Field, n: i64, digits: usize, name: &str)
             p.month = Some(i64::from(m));
             p.day = Some(i64::from(d));
         }
-        // Week-based and informational fields are read and not used, as by PostgreSQL
-        // when a full date is given.
-        Field::D | Field::Id | Field::W | Field::Ww | Field::Iw | Field::Q | Field::Cc => {}
+        Field::Iyyy | Field::Iyy | Field::Iy | Field::I => p.iso_year = Some(n),
+        Field::Iw => p.iso_week = Some(n),
+        Field::Id => p.iso_day = Some(n),
+        // Other week-based and informational fields are read and not used, as by
+        // PostgreSQL when a full date is given.
+        Field::D | Field::W | Field::Ww | Field::Q | Field::Cc => {}
         _ => {
             return Err(Error::Runtime {
                 sqlstate: "0A000",
@@ -836,6 +843,15 @@ fn build(p: &Parsed, input: &str, date_only: bool) -> Result<i64> {
         }
     }
     let days = match (p.month, p.day, p.doy) {
+        (None, None, None) if p.iso_year.is_some() => {
+            // ISO week 1 is the week (from Monday) holding January 4.
+            let iso_year = p.iso_year.unwrap_or(year);
+            let jan4 = pg_days(iso_year, 1, 4);
+            let weekday = (jan4 + 5).rem_euclid(7) + 1;
+            let week = p.iso_week.unwrap_or(1);
+            let day = p.iso_day.unwrap_or(1);
+            jan4 - (weekday - 1) + (week - 1) * 7 + (day - 1)
+        }
         (None, None, Some(doy)) => {
             let len = if days_in_month(year, 2) == 29 {
                 366
@@ -880,6 +896,14 @@ fn build(p: &Parsed, input: &str, date_only: bool) -> Result<i64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn iso_week_dates_parse() {
+        let day = |input: &str| parse(input, "IYYY-\"W\"IW-ID", true).unwrap() / USECS_PER_DAY;
+        assert_eq!(day("2023-W22-4"), pg_days(2023, 6, 1));
+        assert_eq!(day("2021-W01-1"), pg_days(2021, 1, 4));
+        assert_eq!(day("2020-W53-7"), pg_days(2021, 1, 3));
+    }
 
     #[test]
     fn templates_split_into_fields_and_literals() {
