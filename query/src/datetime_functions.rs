@@ -46,6 +46,9 @@ pub enum DateTimeFunc {
     DateBin,
     /// `(start1, end1) OVERLAPS (start2, end2)`, on four values of one moment type.
     Overlaps,
+    /// A cast to `timestamp(p)`, `timestamptz(p)`, `time(p)` or `interval(p)`: rounds to
+    /// `p` fractional digits of a second, half away from zero.
+    Precision(u8),
     JustifyDays,
     JustifyHours,
     JustifyInterval,
@@ -82,6 +85,7 @@ impl DateTimeFunc {
             DateTimeFunc::AgeFromToday => "age",
             DateTimeFunc::ToTimestampEpoch => "to_timestamp",
             DateTimeFunc::Overlaps => "overlaps",
+            DateTimeFunc::Precision(_) => "precision",
             other => NAMES
                 .iter()
                 .find(|(_, f)| f == other)
@@ -391,6 +395,19 @@ pub fn eval(func: DateTimeFunc, args: &[Value]) -> Result<Value> {
             V::TimestampTz(TimestampTz(local - offset * USECS_PER_SEC))
         }
         F::MakeInterval => V::Interval(make_interval(args)?),
+        F::Precision(p) => {
+            let round = |x: i64| round_micros(x, p);
+            match &args[0] {
+                V::Timestamp(t) if finite(t.0) => V::Timestamp(Timestamp(round(t.0))),
+                V::TimestampTz(t) if finite(t.0) => V::TimestampTz(TimestampTz(round(t.0))),
+                V::Time(t) => V::Time(Time(round(t.0))),
+                V::Interval(iv) => V::Interval(Interval {
+                    micros: round(iv.micros),
+                    ..*iv
+                }),
+                other => other.clone(),
+            }
+        }
         F::Overlaps => match overlaps(args) {
             Some(b) => V::Bool(b),
             None => V::Null,
@@ -937,5 +954,43 @@ fn overlaps(args: &[Value]) -> Option<bool> {
             e2.map(|_| false)
         }
         Ordering::Equal => (e1.is_some() && e2.is_some()).then_some(true),
+    }
+}
+
+/// `micros` rounded to `digits` fractional digits of a second, half away from zero (as
+/// PostgreSQL applies a precision modifier).
+fn round_micros(micros: i64, digits: u8) -> i64 {
+    let scale = 10i64.pow(6 - u32::from(digits.min(6)));
+    let half = scale / 2;
+    if micros >= 0 {
+        micros.saturating_add(half) / scale * scale
+    } else {
+        -((half.saturating_sub(micros)) / scale * scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_rounds_half_away_from_zero() {
+        assert_eq!(round_micros(500_000, 0), 1_000_000);
+        assert_eq!(round_micros(123_456, 3), 123_000);
+        assert_eq!(round_micros(987_654, 2), 990_000);
+        assert_eq!(round_micros(-1_550_000, 1), -1_600_000);
+        assert_eq!(round_micros(42, 6), 42);
+    }
+
+    #[test]
+    fn overlaps_follows_postgresql_null_rules() {
+        let ts = |us: i64| Value::Timestamp(Timestamp(us));
+        assert_eq!(overlaps(&[ts(0), ts(10), ts(5), ts(20)]), Some(true));
+        assert_eq!(overlaps(&[ts(10), ts(0), ts(20), ts(5)]), Some(true));
+        assert_eq!(overlaps(&[ts(0), ts(5), ts(5), ts(10)]), Some(false));
+        assert_eq!(overlaps(&[ts(0), Value::Null, ts(0), ts(1)]), None);
+        assert_eq!(overlaps(&[ts(0), Value::Null, ts(5), ts(10)]), None);
+        assert_eq!(overlaps(&[ts(0), ts(3), ts(5), Value::Null]), None);
+        assert_eq!(overlaps(&[ts(5), ts(9), ts(0), ts(3)]), Some(false));
     }
 }

@@ -71,6 +71,30 @@ fn binary_op_of(op: &B) -> Option<BinaryOp> {
     })
 }
 
+/// A cast target with a fractional-seconds precision (`timestamp(0)`, `time(2)`,
+/// `interval(1)`, `interval second(0)`): the type without it, and the precision (at most 6).
+pub(crate) fn datetime_precision(dt: &ast::DataType) -> Option<(ast::DataType, u8)> {
+    use ast::DataType as D;
+    let clamp = |p: u64| p.min(6) as u8;
+    match dt {
+        D::Timestamp(Some(p), tz) => Some((D::Timestamp(None, *tz), clamp(*p))),
+        D::Time(Some(p), tz @ (ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone)) => {
+            Some((D::Time(None, *tz), clamp(*p)))
+        }
+        D::Interval {
+            fields: None | Some(ast::IntervalFields::Second),
+            precision: Some(p),
+        } => Some((
+            D::Interval {
+                fields: None,
+                precision: None,
+            },
+            clamp(*p),
+        )),
+        _ => None,
+    }
+}
+
 /// The symbol of an operator of `math_functions.rs`.
 fn math_operator(op: &B) -> Option<&'static str> {
     Some(match op {
@@ -816,6 +840,20 @@ impl Binder<'_> {
                     // `regclass` and friends read the catalog.
                     self.mutable_calls = true;
                     return Ok(bound);
+                }
+                if let Some((base, precision)) = datetime_precision(dt) {
+                    // `x::timestamp(0)`: the cast to the type, then rounding to the
+                    // precision (zqlite's types carry no precision modifier).
+                    let cast = E::Cast {
+                        kind: ast::CastKind::Cast,
+                        expr: expr.clone(),
+                        data_type: base,
+                        format: None,
+                    };
+                    let (b, ty) = self.expr_inner(&cast)?;
+                    let round =
+                        Func::DateTime(datetime_functions::DateTimeFunc::Precision(precision));
+                    return Ok((Expr::Function(round, vec![b]), ty));
                 }
                 let ty = data_type(dt)?;
                 if let (E::Array(ast::Array { elem, .. }), Some(item)) =

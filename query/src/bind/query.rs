@@ -156,6 +156,9 @@ fn check_locked_relations(q: &ast::Query) -> Result<()> {
 /// The name of a column that is a cast to (or literal of) `ty`: its `pg_type` name, the
 /// element type's for arrays.
 fn type_column_name(ty: &ast::DataType) -> String {
+    if let Some((base, _)) = super::expr::datetime_precision(ty) {
+        return type_column_name(&base);
+    }
     match super::data_type(ty) {
         Ok(t) => t.element_type().unwrap_or(t).typname().to_string(),
         Err(_) => "?column?".to_string(),
