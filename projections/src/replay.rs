@@ -185,6 +185,7 @@ impl State {
                 let Decoded { records, failure } = batch;
                 let mut replaced = Vec::with_capacity(records.len());
                 for group in records.chunks(REPLAY_BATCH) {
+                    prefetch_decoded(group);
                     self.prefetch_row_changes(group.iter().flat_map(DecodedRecord::changes));
                     for record in group {
                         self.apply_decoded(record, &mut replaced)?;
@@ -201,6 +202,28 @@ impl State {
             }
             Ok(applied)
         })
+    }
+}
+
+/// Asks the CPU to fetch a group of decoded records' changes, then their keys and rows.
+/// The decoder thread wrote them on another core, so the first touch of each is a miss;
+/// fetching a level for the whole group at once overlaps those misses.
+fn prefetch_decoded(group: &[DecodedRecord]) {
+    for record in group {
+        if let Body::Transaction(changes) = &record.body {
+            crate::prefetch::object(changes.as_slice());
+        }
+    }
+    for change in group.iter().flat_map(DecodedRecord::changes) {
+        match change {
+            Change::Insert { row, .. } => crate::prefetch::shared(row),
+            Change::Update { key, row, .. } => {
+                crate::prefetch::object(key.as_slice());
+                crate::prefetch::shared(row);
+            }
+            Change::Delete { key, .. } => crate::prefetch::object(key.as_slice()),
+            _ => {}
+        }
     }
 }
 
