@@ -218,10 +218,10 @@ fn prefetch_decoded(group: &[DecodedRecord]) {
         match change {
             Change::Insert { row, .. } => crate::prefetch::shared(row),
             Change::Update { key, row, .. } => {
-                crate::prefetch::object(key.as_slice());
+                crate::prefetch::object(&key[..]);
                 crate::prefetch::shared(row);
             }
-            Change::Delete { key, .. } => crate::prefetch::object(key.as_slice()),
+            Change::Delete { key, .. } => crate::prefetch::object(&key[..]),
             _ => {}
         }
     }

@@ -16,7 +16,7 @@
 
 use crate::change::{Change, TxRecord};
 use crate::msgpack::Cursor;
-use crate::state::Row;
+use crate::state::{Key, Row};
 use crate::value::Value;
 use crate::value::encoding::read_raw_value;
 
@@ -200,9 +200,12 @@ fn read_row(cursor: &mut Cursor<'_>, scratch: &mut Scratch) -> Option<Row> {
     Some(values.drain(..).collect())
 }
 
-/// A key: an array of values.
-fn read_key(cursor: &mut Cursor<'_>) -> Option<Vec<Value>> {
+/// A key: an array of values (one value, the common case, without allocating).
+fn read_key(cursor: &mut Cursor<'_>) -> Option<Key> {
     let len = cursor.array_len()?;
+    if len == 1 {
+        return Some(Key::from([read_raw_value(cursor)?.into_value()?]));
+    }
     if len > cursor.remaining() {
         return None;
     }
@@ -210,7 +213,7 @@ fn read_key(cursor: &mut Cursor<'_>) -> Option<Vec<Value>> {
     for _ in 0..len {
         key.push(read_raw_value(cursor)?.into_value()?);
     }
-    Some(key)
+    Some(Key::from(key))
 }
 
 /// An optional before image: checked to decode, not kept.
@@ -319,19 +322,19 @@ mod tests {
                 },
                 Change::Update {
                     table: 7,
-                    key: vec![Value::Int8(1), Value::Text("k".into())],
+                    key: vec![Value::Int8(1), Value::Text("k".into())].into(),
                     row: row.clone(),
                     before: Some(row.clone()),
                 },
                 Change::Update {
                     table: 7,
-                    key: vec![Value::Int8(2)],
+                    key: vec![Value::Int8(2)].into(),
                     row: row.clone(),
                     before: None,
                 },
                 Change::Delete {
                     table: 300,
-                    key: vec![Value::Int8(-1)],
+                    key: vec![Value::Int8(-1)].into(),
                     before: Some(row.clone()),
                 },
                 Change::Truncate { table: 7 },
@@ -420,7 +423,7 @@ mod tests {
 
     fn arb_change() -> impl Strategy<Value = Change> {
         let row = || proptest::collection::vec(arb_value(), 0..6).prop_map(Row::from);
-        let key = || proptest::collection::vec(arb_value(), 1..3);
+        let key = || proptest::collection::vec(arb_value(), 1..3).prop_map(Key::from);
         prop_oneof![
             (any::<u64>(), proptest::option::of(any::<i64>()), row())
                 .prop_map(|(table, rowid, row)| Change::Insert { table, rowid, row }),

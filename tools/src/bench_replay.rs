@@ -251,7 +251,7 @@ fn generate(data: &Path, n: u64) -> Result<u64> {
             let id = (rng >> 24) % key;
             let change = Change::Update {
                 table,
-                key: vec![Value::Int8(id as i64)],
+                key: vec![Value::Int8(id as i64)].into(),
                 row: row(id, i),
                 before: Some(row(id, i / 2)),
             };
