@@ -26,7 +26,7 @@ use zqlite_projections::value::{DataType, Jsonb, Value};
 
 use crate::error::{Error, Result};
 use crate::jsonb_ops::{self, PathOp};
-use crate::jsonpath;
+use crate::jsonpath::{self, PathCall};
 
 /// A JSON operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,10 +79,10 @@ pub enum JsonFunc {
     ToJsonb,
     /// `to_json`.
     ToJson,
-    /// `jsonb_path_exists(target, path [, vars [, silent]])`.
-    PathExists,
-    /// `jsonb_path_query_first(target, path [, vars [, silent]])`.
-    PathQueryFirst,
+    /// `jsonb_path_exists`, `jsonb_path_match`, `jsonb_path_query_array` and
+    /// `jsonb_path_query_first` (`target, path [, vars [, silent]]`), and the operators
+    /// `@?` and `@@` (`operator`: always silent).
+    JsonPath { call: PathCall, operator: bool },
 }
 
 impl JsonFunc {
@@ -112,8 +112,14 @@ impl JsonFunc {
             JsonFunc::Pretty => "jsonb_pretty",
             JsonFunc::ToJsonb => "to_jsonb",
             JsonFunc::ToJson => "to_json",
-            JsonFunc::PathExists => "jsonb_path_exists",
-            JsonFunc::PathQueryFirst => "jsonb_path_query_first",
+            JsonFunc::JsonPath { call, operator } => match (call, operator) {
+                (PathCall::Exists, true) => "@?",
+                (PathCall::Match, true) => "@@",
+                (PathCall::Exists, false) => "jsonb_path_exists",
+                (PathCall::Match, false) => "jsonb_path_match",
+                (PathCall::QueryArray, _) => "jsonb_path_query_array",
+                (PathCall::QueryFirst, _) => "jsonb_path_query_first",
+            },
         }
     }
 
@@ -302,6 +308,22 @@ fn resolve_jsonb_operator(
             }
             (JsonFunc::DeletePath, text_path, DataType::Jsonb)
         }
+        // The path must be an unknown literal (zqlite has no `jsonpath` type).
+        "@?" | "@@" => {
+            if !doc_ok(left) || right.is_some() {
+                return None;
+            }
+            let call = if op == "@?" {
+                PathCall::Exists
+            } else {
+                PathCall::Match
+            };
+            let func = JsonFunc::JsonPath {
+                call,
+                operator: true,
+            };
+            (func, DataType::Text, DataType::Bool)
+        }
         _ => return None,
     };
     Some(Resolved {
@@ -345,6 +367,8 @@ pub fn is_json_function(name: &str) -> bool {
             | "to_jsonb"
             | "to_json"
             | "jsonb_path_exists"
+            | "jsonb_path_match"
+            | "jsonb_path_query_array"
             | "jsonb_path_query_first"
     )
 }
@@ -475,15 +499,20 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
         }
         // The path must be an unknown literal: zqlite has no `jsonpath` type, and
         // PostgreSQL has no implicit cast from text to it.
-        ("jsonb_path_exists" | "jsonb_path_query_first", [doc, None, rest @ ..])
-            if rest.len() <= 2
-                && (doc.is_none() || *doc == Some(DataType::Jsonb))
-                && rest
-                    .first()
-                    .is_none_or(|t| t.is_none() || *t == Some(DataType::Jsonb))
-                && rest
-                    .get(1)
-                    .is_none_or(|t| t.is_none() || *t == Some(DataType::Bool)) =>
+        (
+            "jsonb_path_exists"
+            | "jsonb_path_match"
+            | "jsonb_path_query_array"
+            | "jsonb_path_query_first",
+            [doc, None, rest @ ..],
+        ) if rest.len() <= 2
+            && (doc.is_none() || *doc == Some(DataType::Jsonb))
+            && rest
+                .first()
+                .is_none_or(|t| t.is_none() || *t == Some(DataType::Jsonb))
+            && rest
+                .get(1)
+                .is_none_or(|t| t.is_none() || *t == Some(DataType::Bool)) =>
         {
             let mut arg_types = vec![Some(DataType::Jsonb), Some(DataType::Text)];
             if !rest.is_empty() {
@@ -492,13 +521,17 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
             if rest.len() == 2 {
                 arg_types.push(Some(DataType::Bool));
             }
-            let (func, result) = if name == "jsonb_path_exists" {
-                (JsonFunc::PathExists, DataType::Bool)
-            } else {
-                (JsonFunc::PathQueryFirst, DataType::Jsonb)
+            let (call, result) = match name {
+                "jsonb_path_exists" => (PathCall::Exists, DataType::Bool),
+                "jsonb_path_match" => (PathCall::Match, DataType::Bool),
+                "jsonb_path_query_array" => (PathCall::QueryArray, DataType::Jsonb),
+                _ => (PathCall::QueryFirst, DataType::Jsonb),
             };
             Ok(Resolved {
-                func,
+                func: JsonFunc::JsonPath {
+                    call,
+                    operator: false,
+                },
                 arg_types,
                 result,
             })
@@ -713,17 +746,7 @@ fn eval_jsonb(func: JsonFunc, args: &[Value]) -> Result<Value> {
             }),
         },
         JsonFunc::Pretty => Ok(Value::Text(jsonb_ops::pretty(doc))),
-        JsonFunc::PathExists | JsonFunc::PathQueryFirst => {
-            let steps = jsonpath::parse(&text_of(&args[1]))?;
-            let found = jsonpath::query(doc, &steps);
-            Ok(if func == JsonFunc::PathExists {
-                Value::Bool(!found.is_empty())
-            } else {
-                found
-                    .first()
-                    .map_or(Value::Null, |v| Value::Jsonb((*v).clone()))
-            })
-        }
+        JsonFunc::JsonPath { call, operator } => jsonpath::call(call, args, operator),
         other => Err(crate::exec::internal(&format!(
             "{} is not a jsonb operation",
             other.name()
@@ -1333,7 +1356,10 @@ mod tests {
         );
         assert_eq!(
             run(
-                JsonFunc::PathQueryFirst,
+                JsonFunc::JsonPath {
+                    call: PathCall::QueryFirst,
+                    operator: false
+                },
                 &[jb(r#"{"a": [5]}"#), t("$.a[0]")]
             ),
             "5"

@@ -21,9 +21,15 @@ use crate::functions::{no_function, text_arg};
 pub enum SetFunc {
     GenerateSeries,
     Unnest,
-    JsonbEach { text: bool },
-    JsonbArrayElements { text: bool },
+    JsonbEach {
+        text: bool,
+    },
+    JsonbArrayElements {
+        text: bool,
+    },
     JsonbObjectKeys,
+    /// `jsonb_path_query(target, path [, vars [, silent]])`.
+    JsonbPathQuery,
     RegexpMatches,
     RegexpSplitToTable,
     StringToTable,
@@ -37,6 +43,7 @@ const NAMES: &[&str] = &[
     "jsonb_array_elements",
     "jsonb_array_elements_text",
     "jsonb_object_keys",
+    "jsonb_path_query",
     "regexp_matches",
     "regexp_split_to_table",
     "string_to_table",
@@ -56,6 +63,7 @@ impl SetFunc {
             SetFunc::JsonbArrayElements { text: false } => "jsonb_array_elements",
             SetFunc::JsonbArrayElements { text: true } => "jsonb_array_elements_text",
             SetFunc::JsonbObjectKeys => "jsonb_object_keys",
+            SetFunc::JsonbPathQuery => "jsonb_path_query",
             SetFunc::RegexpMatches => "regexp_matches",
             SetFunc::RegexpSplitToTable => "regexp_split_to_table",
             SetFunc::StringToTable => "string_to_table",
@@ -174,6 +182,21 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             vec![Some(T::Jsonb)],
             one("jsonb_object_keys", T::Text),
         ),
+        // The path must be an unknown literal: zqlite has no `jsonpath` type.
+        ("jsonb_path_query", 2..=4)
+            if args[0].is_none_or(|t| t == T::Jsonb)
+                && args[1].is_none()
+                && args.get(2).is_none_or(|t| t.is_none_or(|t| t == T::Jsonb))
+                && args.get(3).is_none_or(|t| t.is_none_or(|t| t == T::Bool)) =>
+        {
+            let mut types = vec![Some(T::Jsonb), Some(T::Text), Some(T::Jsonb), Some(T::Bool)];
+            types.truncate(args.len());
+            (
+                SetFunc::JsonbPathQuery,
+                types,
+                one("jsonb_path_query", T::Jsonb),
+            )
+        }
         ("regexp_matches", 2 | 3) if args.iter().all(is_string) => (
             SetFunc::RegexpMatches,
             vec![text; args.len()],
@@ -256,6 +279,10 @@ pub fn rows(func: SetFunc, args: &[Value]) -> Result<Vec<Row>> {
                 ));
             }
         },
+        SetFunc::JsonbPathQuery => crate::jsonpath::rows(args)?
+            .into_iter()
+            .map(|v| vec![Value::Jsonb(v)])
+            .collect(),
         SetFunc::RegexpMatches => {
             let flags = args.get(2).map(text_arg);
             crate::text_functions::regexp_matches(
