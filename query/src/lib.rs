@@ -42,6 +42,7 @@ pub mod expr;
 mod fold;
 pub mod functions;
 mod index_expr;
+mod hash_text;
 pub mod json_functions;
 mod jsonb_ops;
 mod jsonpath;
