@@ -69,10 +69,21 @@ pub enum JsonFunc {
     Set,
     /// `jsonb_insert(target, path, value [, insert_after])`.
     Insert,
-    /// `jsonb_strip_nulls`.
+    /// `jsonb_strip_nulls` / `json_strip_nulls`.
     StripNulls,
-    /// `jsonb_array_length`.
+    /// `jsonb_array_length` / `json_array_length`.
     ArrayLength,
+    /// `jsonb_set_lax(target, path, value [, create_if_missing [, null_value_treatment]])`.
+    SetLax,
+    /// `jsonb_object` / `json_object` of a `text[]` of alternating keys and values, or of
+    /// a keys array and a values array.
+    Object { jsonb: bool },
+    /// `array_to_json(anyarray [, pretty])`.
+    ArrayToJson,
+    /// A record as JSON (`to_json(t)`, `row_to_json(ROW(...))`, ...): the arguments are
+    /// alternating field names and values (`bind/record.rs`); `pretty` puts a line break
+    /// between the fields of `json`.
+    Record { jsonb: bool, pretty: bool },
     /// `jsonb_pretty`.
     Pretty,
     /// `to_jsonb`.
@@ -109,6 +120,12 @@ impl JsonFunc {
             JsonFunc::Insert => "jsonb_insert",
             JsonFunc::StripNulls => "jsonb_strip_nulls",
             JsonFunc::ArrayLength => "jsonb_array_length",
+            JsonFunc::SetLax => "jsonb_set_lax",
+            JsonFunc::Object { jsonb: true } => "jsonb_object",
+            JsonFunc::Object { jsonb: false } => "json_object",
+            JsonFunc::ArrayToJson => "array_to_json",
+            JsonFunc::Record { jsonb: true, .. } => "to_jsonb",
+            JsonFunc::Record { jsonb: false, .. } => "row_to_json",
             JsonFunc::Pretty => "jsonb_pretty",
             JsonFunc::ToJsonb => "to_jsonb",
             JsonFunc::ToJson => "to_json",
@@ -132,6 +149,8 @@ impl JsonFunc {
                 | JsonFunc::BuildArray
                 | JsonFunc::JsonBuildObject
                 | JsonFunc::JsonBuildArray
+                | JsonFunc::SetLax
+                | JsonFunc::Record { .. }
         )
     }
 }
@@ -362,7 +381,13 @@ pub fn is_json_function(name: &str) -> bool {
             | "jsonb_set"
             | "jsonb_insert"
             | "jsonb_strip_nulls"
+            | "json_strip_nulls"
             | "jsonb_array_length"
+            | "json_array_length"
+            | "jsonb_set_lax"
+            | "jsonb_object"
+            | "json_object"
+            | "array_to_json"
             | "jsonb_pretty"
             | "to_jsonb"
             | "to_json"
@@ -481,6 +506,72 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
                 func,
                 arg_types,
                 result: DataType::Jsonb,
+            })
+        }
+        ("json_strip_nulls" | "json_array_length", [t])
+            if t.is_none() || *t == Some(DataType::Json) =>
+        {
+            let (func, result) = if name == "json_strip_nulls" {
+                (JsonFunc::StripNulls, DataType::Json)
+            } else {
+                (JsonFunc::ArrayLength, DataType::Int4)
+            };
+            Ok(Resolved {
+                func,
+                arg_types: vec![Some(DataType::Json)],
+                result,
+            })
+        }
+        ("jsonb_set_lax", [doc, path, value, rest @ ..]) if rest.len() <= 2 => {
+            let text_path = DataType::Text.array_type()?;
+            let ok = |t: &Option<DataType>, want: DataType| t.is_none() || *t == Some(want);
+            if !ok(doc, DataType::Jsonb)
+                || !(path.is_none() || path.is_some_and(is_text_array))
+                || !ok(value, DataType::Jsonb)
+                || !rest.first().is_none_or(|t| ok(t, DataType::Bool))
+                || !rest.get(1).is_none_or(|t| t.is_none_or(is_text))
+            {
+                return Err(fail());
+            }
+            let mut arg_types = vec![
+                Some(DataType::Jsonb),
+                Some(text_path),
+                Some(DataType::Jsonb),
+                Some(DataType::Bool),
+                Some(DataType::Text),
+            ];
+            arg_types.truncate(args.len());
+            Ok(Resolved {
+                func: JsonFunc::SetLax,
+                arg_types,
+                result: DataType::Jsonb,
+            })
+        }
+        ("jsonb_object" | "json_object", [_] | [_, _])
+            if args.iter().all(|t| t.is_none_or(is_text_array)) =>
+        {
+            let jsonb = name == "jsonb_object";
+            Ok(Resolved {
+                func: JsonFunc::Object { jsonb },
+                arg_types: vec![Some(DataType::Text.array_type()?); args.len()],
+                result: if jsonb {
+                    DataType::Jsonb
+                } else {
+                    DataType::Json
+                },
+            })
+        }
+        ("array_to_json", [array, rest @ ..])
+            if rest.len() <= 1
+                && array.is_some_and(|t| t.element_type().is_some())
+                && rest.iter().all(|t| t.is_none_or(|t| t == DataType::Bool)) =>
+        {
+            let mut arg_types = vec![None];
+            arg_types.extend(rest.iter().map(|_| Some(DataType::Bool)));
+            Ok(Resolved {
+                func: JsonFunc::ArrayToJson,
+                arg_types,
+                result: DataType::Json,
             })
         }
         ("jsonb_strip_nulls" | "jsonb_array_length" | "jsonb_pretty", [t])
@@ -645,9 +736,154 @@ pub fn eval(func: JsonFunc, args: &[Value]) -> Result<Value> {
             Ok(Value::Json(format!("[{}]", items.join(", "))))
         }
         JsonFunc::ToJsonb => Ok(Value::Jsonb(to_jsonb(&args[0])?)),
+        JsonFunc::StripNulls | JsonFunc::ArrayLength if matches!(args[0], Value::Json(_)) => {
+            let Value::Json(doc) = &args[0] else {
+                unreachable!("matched above")
+            };
+            if func == JsonFunc::StripNulls {
+                Ok(Value::Json(crate::json_text::strip_nulls(doc)?))
+            } else {
+                crate::json_text::array_length(doc)
+            }
+        }
+        JsonFunc::SetLax => set_lax(args),
+        JsonFunc::Record { jsonb: true, .. } => {
+            let pairs = args
+                .chunks(2)
+                .map(|p| Ok((text_of(&p[0]), to_jsonb(&p[1])?)))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Value::Jsonb(Jsonb::parse(
+                &Jsonb::Object(pairs).to_string(),
+            )?))
+        }
+        JsonFunc::Record {
+            jsonb: false,
+            pretty,
+        } => {
+            let parts = args
+                .chunks(2)
+                .map(|p| {
+                    Ok(format!(
+                        "{}:{}",
+                        Jsonb::String(text_of(&p[0])),
+                        to_json_text(&p[1])?
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Value::Json(format!(
+                "{{{}}}",
+                parts.join(if pretty { ",\n " } else { "," })
+            )))
+        }
+        JsonFunc::Object { jsonb } => object(jsonb, args),
+        JsonFunc::ArrayToJson => {
+            let Value::Array(a) = &args[0] else {
+                return Err(crate::exec::internal("array_to_json of a non-array"));
+            };
+            let pretty = args.get(1).and_then(Value::as_bool).unwrap_or(false);
+            let items = a
+                .items()
+                .iter()
+                .map(to_json_text)
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Value::Json(format!(
+                "[{}]",
+                items.join(if pretty { ",\n " } else { "," })
+            )))
+        }
         JsonFunc::ToJson => Ok(Value::Json(to_json_text(&args[0])?)),
         _ => eval_jsonb(func, args),
     }
+}
+
+/// `jsonb_set_lax`: `jsonb_set` unless the new value is SQL NULL, which
+/// `null_value_treatment` (default `use_json_null`) turns into a JSON null, a deletion of
+/// the path, the target unchanged, or an error.
+fn set_lax(args: &[Value]) -> Result<Value> {
+    let invalid_treatment = || Error::Runtime {
+        sqlstate: "22023",
+        message: "null_value_treatment must be \"delete_key\", \"return_target\", \
+                  \"use_json_null\", or \"raise_exception\""
+            .into(),
+    };
+    if args[0].is_null() || args[1].is_null() || args.get(3).is_some_and(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    let treatment = match args.get(4) {
+        None => "use_json_null".to_string(),
+        Some(Value::Null) => return Err(invalid_treatment()),
+        Some(t) => text_of(t),
+    };
+    let set_args = |value: Value| {
+        let mut a = vec![args[0].clone(), args[1].clone(), value];
+        a.extend(args.get(3).cloned());
+        a
+    };
+    if !args[2].is_null() {
+        return eval_jsonb(JsonFunc::Set, &set_args(args[2].clone()));
+    }
+    match treatment.as_str() {
+        "raise_exception" => Err(Error::Runtime {
+            sqlstate: "22004",
+            message: "JSON value must not be null".into(),
+        }),
+        "use_json_null" => eval_jsonb(JsonFunc::Set, &set_args(Value::Jsonb(Jsonb::Null))),
+        "delete_key" => eval_jsonb(JsonFunc::DeletePath, &args[..2]),
+        "return_target" => Ok(args[0].clone()),
+        _ => Err(invalid_treatment()),
+    }
+}
+
+/// `jsonb_object` / `json_object`: string (or null) values under non-null keys.
+fn object(jsonb: bool, args: &[Value]) -> Result<Value> {
+    let (keys, values) = match args {
+        [one] => {
+            let items = text_items(one)?;
+            if !items.len().is_multiple_of(2) {
+                return Err(Error::Runtime {
+                    sqlstate: "2202E",
+                    message: "array must have even number of elements".into(),
+                });
+            }
+            let (k, v): (Vec<_>, Vec<_>) = items
+                .chunks(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .unzip();
+            (k, v)
+        }
+        [k, v] => {
+            let (k, v) = (text_items(k)?, text_items(v)?);
+            if k.len() != v.len() {
+                return Err(Error::Runtime {
+                    sqlstate: "2202E",
+                    message: "mismatched array dimensions".into(),
+                });
+            }
+            (k, v)
+        }
+        _ => return Err(crate::exec::internal("json_object arity")),
+    };
+    let mut pairs = Vec::with_capacity(keys.len());
+    for (k, v) in keys.into_iter().zip(values) {
+        let Some(k) = k else {
+            return Err(Error::Runtime {
+                sqlstate: "22004",
+                message: "null value not allowed for object key".into(),
+            });
+        };
+        pairs.push((k, v.map_or(Jsonb::Null, Jsonb::String)));
+    }
+    if jsonb {
+        // Normalise key order and duplicates through the tree's own rules.
+        return Ok(Value::Jsonb(Jsonb::parse(
+            &Jsonb::Object(pairs).to_string(),
+        )?));
+    }
+    let parts: Vec<String> = pairs
+        .into_iter()
+        .map(|(k, v)| format!("{} : {}", Jsonb::String(k), v))
+        .collect();
+    Ok(Value::Json(format!("{{{}}}", parts.join(", "))))
 }
 
 fn jsonb_arg(v: &Value) -> Result<&Jsonb> {
@@ -866,13 +1102,13 @@ fn json_type(doc: &str) -> &'static str {
 }
 
 /// Scans valid JSON text (a `json` value, validated on input) without building a tree.
-struct Scanner<'a> {
-    text: &'a str,
-    at: usize,
+pub(crate) struct Scanner<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) at: usize,
 }
 
 impl<'a> Scanner<'a> {
-    fn peek(&mut self) -> Option<u8> {
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         while let Some(b) = self.text.as_bytes().get(self.at) {
             if b.is_ascii_whitespace() {
                 self.at += 1;
@@ -883,7 +1119,7 @@ impl<'a> Scanner<'a> {
         None
     }
 
-    fn expect(&mut self, b: u8) -> Result<()> {
+    pub(crate) fn expect(&mut self, b: u8) -> Result<()> {
         if self.peek() == Some(b) {
             self.at += 1;
             Ok(())
@@ -893,7 +1129,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one value and returns its text as written.
-    fn value(&mut self) -> Result<&'a str> {
+    pub(crate) fn value(&mut self) -> Result<&'a str> {
         let bytes = self.text.as_bytes();
         self.peek().ok_or_else(invalid_json)?;
         let start = self.at;
@@ -944,7 +1180,7 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn invalid_json() -> Error {
+pub(crate) fn invalid_json() -> Error {
     Error::from(zqlite_projections::value::ValueError::InvalidJson {
         detail: "malformed json value".into(),
     })
@@ -1366,6 +1602,89 @@ mod tests {
         );
         let e = eval(JsonFunc::DeletePath, &[jb("1"), keys(&["a"])]).unwrap_err();
         assert_eq!(e.to_string(), "cannot delete path in scalar");
+    }
+
+    // Expected values from PostgreSQL 15.
+    #[test]
+    fn set_lax_object_and_records() {
+        let run = |f, args: &[Value]| show(eval(f, args).unwrap());
+        let doc = jb(r#"{"a": 1}"#);
+        let set_lax = |rest: &[Value]| {
+            let mut args = vec![doc.clone(), path(&["a"]), Value::Null];
+            args.extend_from_slice(rest);
+            eval(JsonFunc::SetLax, &args)
+        };
+        assert_eq!(show(set_lax(&[]).unwrap()), r#"{"a": null}"#);
+        let treat = |s: &str| [Value::Bool(true), t(s)];
+        assert_eq!(show(set_lax(&treat("delete_key")).unwrap()), "{}");
+        assert_eq!(
+            show(set_lax(&treat("return_target")).unwrap()),
+            r#"{"a": 1}"#
+        );
+        assert_eq!(
+            set_lax(&treat("raise_exception")).unwrap_err().sqlstate(),
+            "22004"
+        );
+        assert_eq!(set_lax(&treat("bogus")).unwrap_err().sqlstate(), "22023");
+        assert_eq!(
+            set_lax(&[Value::Bool(true), Value::Null])
+                .unwrap_err()
+                .sqlstate(),
+            "22023"
+        );
+        assert_eq!(
+            run(
+                JsonFunc::SetLax,
+                &[
+                    doc.clone(),
+                    path(&["b"]),
+                    jb("2"),
+                    Value::Bool(true),
+                    t("bogus")
+                ]
+            ),
+            r#"{"a": 1, "b": 2}"#
+        );
+        let object = |jsonb, args: &[Value]| eval(JsonFunc::Object { jsonb }, args);
+        assert_eq!(
+            show(object(true, &[path(&["b", "1", "a", "2"])]).unwrap()),
+            r#"{"a": "2", "b": "1"}"#
+        );
+        assert_eq!(
+            show(object(false, &[path(&["b", "a"]), path(&["1", "2"])]).unwrap()),
+            r#"{"b" : "1", "a" : "2"}"#
+        );
+        assert_eq!(
+            object(true, &[path(&["a"])]).unwrap_err().sqlstate(),
+            "2202E"
+        );
+        assert_eq!(
+            object(true, &[path(&["a"]), path(&["1", "2"])])
+                .unwrap_err()
+                .sqlstate(),
+            "2202E"
+        );
+        let record = [t("id"), Value::Int4(1), t("B"), t("x"), t("c"), Value::Null];
+        let rec = |jsonb, pretty| JsonFunc::Record { jsonb, pretty };
+        assert_eq!(
+            run(rec(false, false), &record),
+            r#"{"id":1,"B":"x","c":null}"#
+        );
+        assert_eq!(
+            run(rec(false, true), &record),
+            "{\"id\":1,\n \"B\":\"x\",\n \"c\":null}"
+        );
+        assert_eq!(
+            run(rec(true, false), &record),
+            r#"{"B": "x", "c": null, "id": 1}"#
+        );
+        assert_eq!(
+            run(
+                JsonFunc::ArrayToJson,
+                &[path(&["a", "b"]), Value::Bool(true)]
+            ),
+            "[\"a\",\n \"b\"]"
+        );
     }
 
     #[test]
