@@ -632,6 +632,9 @@ impl<'a> Cx<'a> {
 /// `.**`'s items below `item`, depth-first, from `level` on (`first`..=`last` selected;
 /// `first == last == u32::MAX` selects only the leaves).
 fn descend<'a>(item: &Item<'a>, level: u32, first: u32, last: u32, out: &mut Items<'a>) {
+    if level > last {
+        return;
+    }
     let children = if matches!(item.as_ref(), Jsonb::Object(_)) {
         sub(item, values)
     } else {
@@ -742,6 +745,9 @@ mod tests {
             r#"1 [2, {"z": 3}] 2 {"z": 3} 3"#
         );
         assert_eq!(ok(doc, "strict $.**.z"), "3");
+        assert_eq!(ok(doc, "$.**{0}"), doc);
+        assert_eq!(ok(doc, "$.**{1}.x"), "1");
+        assert_eq!(ok(doc, "$.**{last}"), "1 2 3");
     }
 
     #[test]
