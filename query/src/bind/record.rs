@@ -26,7 +26,7 @@ impl Binder<'_> {
         jsonb: bool,
         pretty: bool,
     ) -> Result<Option<Typed>> {
-        let Some(fields) = self.record_fields(e)? else {
+        let Some(fields) = self.record_fields(e, jsonb)? else {
             return Ok(None);
         };
         let mut args = Vec::with_capacity(2 * fields.len());
@@ -49,9 +49,15 @@ impl Binder<'_> {
         )))
     }
 
-    fn record_fields(&mut self, e: &ast::Expr) -> Result<Option<Vec<(String, Typed)>>> {
+    /// The named fields of a record; a `ROW(...)` nested in a `ROW(...)` is a JSON object
+    /// field of the same kind.
+    fn record_fields(
+        &mut self,
+        e: &ast::Expr,
+        jsonb: bool,
+    ) -> Result<Option<Vec<(String, Typed)>>> {
         match e {
-            ast::Expr::Nested(inner) => self.record_fields(inner),
+            ast::Expr::Nested(inner) => self.record_fields(inner, jsonb),
             ast::Expr::Identifier(id) => {
                 let name = ident_name(id);
                 if self.resolve_column(None, &name, None).is_ok() {
@@ -78,7 +84,11 @@ impl Binder<'_> {
                     let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = arg else {
                         return Err(Error::unsupported(format!("ROW argument {arg}")));
                     };
-                    fields.push((format!("f{}", i + 1), self.expr(x)?));
+                    let value = match self.record_json(x, jsonb, false)? {
+                        Some(nested) => nested,
+                        None => self.expr(x)?,
+                    };
+                    fields.push((format!("f{}", i + 1), value));
                 }
                 Ok(Some(fields))
             }
