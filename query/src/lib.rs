@@ -43,6 +43,7 @@ mod fold;
 pub mod functions;
 mod hash_text;
 mod index_expr;
+mod json_build;
 pub mod json_functions;
 mod json_text;
 mod jsonb_ops;
