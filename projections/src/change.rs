@@ -20,7 +20,7 @@ use crate::catalog::{
     ColumnDef, IndexDef, ProjectionDef, RoleDef, SequenceDef, TableDef, TableId, ViewDef,
 };
 use crate::events::{ExpectedVersion, NewEvent};
-use crate::state::Row;
+use crate::state::{Key, Row};
 use crate::value::Value;
 
 /// Decodes a row (a plain array of values) straight into its shared slice with one
@@ -108,7 +108,7 @@ pub enum Change {
     /// Replaces the row stored under `key` (its primary key, or `[rowid]`).
     Update {
         table: TableId,
-        key: Vec<Value>,
+        key: Key,
         #[serde(deserialize_with = "decode_row")]
         row: Row,
         /// The row it replaced, as the committer found it at the head (for audit; replay
@@ -118,7 +118,7 @@ pub enum Change {
     },
     Delete {
         table: TableId,
-        key: Vec<Value>,
+        key: Key,
         /// The row deleted (as for `Update::before`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         before: Option<Row>,
@@ -253,13 +253,13 @@ mod tests {
                 },
                 Change::Update {
                     table: 7,
-                    key: vec![Value::Int8(1)],
+                    key: vec![Value::Int8(1)].into(),
                     row: row(1, "b"),
                     before: Some(row(1, "a")),
                 },
                 Change::Delete {
                     table: 7,
-                    key: vec![Value::Int8(1)],
+                    key: vec![Value::Int8(1)].into(),
                     before: None,
                 },
                 Change::AppendEvents {

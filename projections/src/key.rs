@@ -82,8 +82,20 @@ impl From<[Value; 1]> for Key {
 }
 
 impl FromIterator<Value> for Key {
+    /// A one-value key (the common case) is built without allocating.
     fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Key {
-        Key::from(iter.into_iter().collect::<Vec<_>>())
+        let mut iter = iter.into_iter();
+        let Some(first) = iter.next() else {
+            return Key::from(Vec::new());
+        };
+        match iter.next() {
+            None => Key(Repr::One(first)),
+            Some(second) => {
+                let mut values = vec![first, second];
+                values.extend(iter);
+                Key::from(values)
+            }
+        }
     }
 }
 
@@ -147,5 +159,16 @@ mod tests {
         assert_eq!(rmp_serde::from_slice::<Key>(&bytes).unwrap(), many);
         // One-value keys live inline in map nodes.
         assert_eq!(std::mem::size_of::<Key>(), 32);
+    }
+
+    #[test]
+    fn collected_keys_equal_keys_built_from_vectors() {
+        for len in 0..4 {
+            let values: Vec<Value> = (0..len).map(Value::Int8).collect();
+            let collected: Key = values.iter().cloned().collect();
+            assert_eq!(collected, Key::from(values.clone()));
+            assert_eq!(&*collected, &values[..]);
+            assert_eq!(matches!(collected.0, Repr::One(_)), len == 1);
+        }
     }
 }

@@ -21,9 +21,10 @@ use std::sync::mpsc;
 use tracing::warn;
 use zqlite_log::{FileSystem, Log, Lsn, Record};
 
-use crate::change::{SECURITY, SecurityEvent, TRANSACTION, TxRecord};
+use crate::change::{Change, SECURITY, SecurityEvent, TRANSACTION};
 use crate::checkpoint;
 use crate::error::{Error, Result};
+use crate::replay_decode::{Scratch, decode_changes};
 use crate::state::{RowEntry, State};
 
 /// A log record decoded for replay: what [`State::apply_decoded`] consumes.
@@ -37,34 +38,46 @@ struct DecodedRecord {
 
 #[derive(Debug)]
 enum Body {
-    Transaction(TxRecord),
+    /// The changes of a transaction, in order ([`decode_changes`]: without the before
+    /// images replay does not read; the metadata is checked, not kept).
+    Transaction(Vec<Change>),
     /// Audit only: the state does not change, but the LSN moves past it.
     Security,
 }
 
 impl DecodedRecord {
     /// The row and other changes the record makes (none for a security record).
-    fn changes(&self) -> impl Iterator<Item = &crate::change::Change> {
+    fn changes(&self) -> impl Iterator<Item = &Change> {
         match &self.body {
-            Body::Transaction(tx) => tx.changes.iter(),
+            Body::Transaction(changes) => changes.iter(),
             Body::Security => [].iter(),
         }
     }
 
-    /// Decodes a record's payload; an unknown kind or a payload that does not decode is an
-    /// [`Error::Decode`] naming the LSN.
-    fn decode(record: &Record) -> Result<DecodedRecord> {
-        let decode_error = |e: zqlite_log::Error| Error::Decode {
-            lsn: record.lsn,
-            reason: e.to_string(),
-        };
+    /// Decodes a record's payload, its changes into `changes` (empty; a vector to reuse);
+    /// an unknown kind or a payload that does not decode is an [`Error::Decode`] naming the
+    /// LSN.
+    fn decode(
+        record: &Record,
+        mut changes: Vec<Change>,
+        scratch: &mut Scratch,
+    ) -> Result<DecodedRecord> {
         let body = if record.kind == SECURITY {
             record
                 .decode_msgpack::<SecurityEvent>()
-                .map_err(decode_error)?;
+                .map_err(|e| Error::Decode {
+                    lsn: record.lsn,
+                    reason: e.to_string(),
+                })?;
             Body::Security
         } else if record.kind == TRANSACTION {
-            Body::Transaction(record.decode_msgpack().map_err(decode_error)?)
+            decode_changes(&record.payload, &mut changes, scratch).map_err(|reason| {
+                Error::Decode {
+                    lsn: record.lsn,
+                    reason,
+                }
+            })?;
+            Body::Transaction(changes)
         } else {
             return Err(Error::Decode {
                 lsn: record.lsn,
@@ -80,6 +93,17 @@ impl DecodedRecord {
             body,
         })
     }
+
+    /// Gives back the record's change vector, emptied, for reuse.
+    fn into_changes(self) -> Vec<Change> {
+        match self.body {
+            Body::Transaction(mut changes) => {
+                changes.clear();
+                changes
+            }
+            Body::Security => Vec::new(),
+        }
+    }
 }
 
 impl State {
@@ -87,7 +111,8 @@ impl State {
     pub fn replay(&mut self, record: &Record) -> Result<()> {
         // The order is checked before decoding: a record out of place is refused as such.
         expect_lsn(self.lsn + 1, record.lsn)?;
-        self.apply_decoded(&DecodedRecord::decode(record)?, &mut Vec::new())
+        let decoded = DecodedRecord::decode(record, Vec::new(), &mut Scratch::default())?;
+        self.apply_decoded(&decoded, &mut Vec::new())
     }
 
     /// Applies a decoded record that follows this state (checked by the caller). The rows
@@ -97,24 +122,23 @@ impl State {
         record: &DecodedRecord,
         replaced: &mut Vec<RowEntry>,
     ) -> Result<()> {
-        let tx = match &record.body {
+        let changes = match &record.body {
             Body::Security => {
                 self.lsn = record.lsn;
                 return Ok(());
             }
-            Body::Transaction(tx) => tx,
+            Body::Transaction(changes) => changes,
         };
-        for change in &tx.changes {
+        for change in changes {
             self.replay_change(change, record.lsn, replaced)
                 .map_err(|e| Error::Decode {
                     lsn: record.lsn,
                     reason: format!("replaying a change failed: {e}"),
                 })?;
         }
-        if tx
-            .changes
+        if changes
             .iter()
-            .any(|c| matches!(c, crate::change::Change::AppendEvents { .. }))
+            .any(|c| matches!(c, Change::AppendEvents { .. }))
         {
             self.events.record_commit_time(record.lsn, record.timestamp);
         }
@@ -161,6 +185,7 @@ impl State {
                 let Decoded { records, failure } = batch;
                 let mut replaced = Vec::with_capacity(records.len());
                 for group in records.chunks(REPLAY_BATCH) {
+                    prefetch_decoded(group);
                     self.prefetch_row_changes(group.iter().flat_map(DecodedRecord::changes));
                     for record in group {
                         self.apply_decoded(record, &mut replaced)?;
@@ -177,6 +202,28 @@ impl State {
             }
             Ok(applied)
         })
+    }
+}
+
+/// Asks the CPU to fetch a group of decoded records' changes, then their keys and rows.
+/// The decoder thread wrote them on another core, so the first touch of each is a miss;
+/// fetching a level for the whole group at once overlaps those misses.
+fn prefetch_decoded(group: &[DecodedRecord]) {
+    for record in group {
+        if let Body::Transaction(changes) = &record.body {
+            crate::prefetch::object(changes.as_slice());
+        }
+    }
+    for change in group.iter().flat_map(DecodedRecord::changes) {
+        match change {
+            Change::Insert { row, .. } => crate::prefetch::shared(row),
+            Change::Update { key, row, .. } => {
+                crate::prefetch::object(&key[..]);
+                crate::prefetch::shared(row);
+            }
+            Change::Delete { key, .. } => crate::prefetch::object(&key[..]),
+            _ => {}
+        }
     }
 }
 
@@ -203,8 +250,9 @@ struct Garbage {
 impl Garbage {
     /// Frees it all, prefetching the replaced rows and then their heap values first (they
     /// are scattered over the state, and freeing a block touches it and the allocator's
-    /// header before it), and returns the emptied batch vector for reuse.
-    fn free(self) -> Vec<DecodedRecord> {
+    /// header before it), and returns the emptied batch vector for reuse; the records'
+    /// emptied change vectors go to `pool`.
+    fn free(self, pool: &mut Vec<Vec<Change>>) -> Vec<DecodedRecord> {
         let Garbage {
             mut records,
             replaced,
@@ -219,7 +267,7 @@ impl Garbage {
                 }
             }
         }
-        records.clear();
+        pool.extend(records.drain(..).map(DecodedRecord::into_changes));
         drop(replaced);
         records
     }
@@ -240,6 +288,8 @@ fn decode_batches<I>(
     let mut records = records.fuse();
     let mut next_lsn = first_lsn;
     let mut spare = Vec::new();
+    let mut pool = Vec::new();
+    let mut scratch = Scratch::default();
     loop {
         let mut batch = spare
             .pop()
@@ -249,7 +299,7 @@ fn decode_batches<I>(
             let Some(record) = records.next() else { break };
             let decoded = record.map_err(Error::from).and_then(|record| {
                 expect_lsn(next_lsn, record.lsn)?;
-                DecodedRecord::decode(&record)
+                DecodedRecord::decode(&record, pool.pop().unwrap_or_default(), &mut scratch)
             });
             match decoded {
                 Ok(record) => batch.push(record),
@@ -271,7 +321,7 @@ fn decode_batches<I>(
             }
         }
         while let Ok(garbage) = returned.try_recv() {
-            spare.push(garbage.free());
+            spare.push(garbage.free(&mut pool));
         }
         if last {
             return;

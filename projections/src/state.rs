@@ -365,7 +365,7 @@ impl State {
         let found = changes.filter_map(|change| {
             let (table, key) = match change {
                 Change::Update { table, key, .. } | Change::Delete { table, key, .. } => {
-                    (*table, key.as_slice())
+                    (*table, &key[..])
                 }
                 Change::Insert {
                     table,
@@ -1238,7 +1238,7 @@ impl State {
                     FkAction::Restrict => {}
                     FkAction::Cascade => out.push(Change::Delete {
                         table: child_def.id,
-                        key: key.to_vec(),
+                        key: key.clone(),
                         before: None,
                     }),
                     FkAction::SetNull | FkAction::SetDefault => {
@@ -1248,7 +1248,7 @@ impl State {
                         }
                         out.push(Change::Update {
                             table: child_def.id,
-                            key: key.to_vec(),
+                            key,
                             row: Row::from(new_row),
                             before: None,
                         });

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::history::AsOfCache;
 use crate::locks::{HeldLocks, RowLocks};
 use crate::replay::{Opened, open_state};
-use crate::state::{Check, Key, SequenceState, State};
+use crate::state::{Check, SequenceState, State};
 use crate::transaction::{Published, Transaction};
 use crate::value::Value;
 
@@ -438,10 +438,9 @@ impl Store {
             // after that version (there can be none while the lock is held, except an
             // autocommit write that was not yet visible when the row was refreshed).
             let based = match change {
-                Change::Update { table, key, .. } | Change::Delete { table, key, .. } => parts
-                    .based
-                    .get(&(*table, Key::from(key.as_slice())))
-                    .copied(),
+                Change::Update { table, key, .. } | Change::Delete { table, key, .. } => {
+                    parts.based.get(&(*table, key.clone())).copied()
+                }
                 _ => None,
             };
             let snapshot_lsn = based.map_or(snapshot_lsn, |b| b.max(snapshot_lsn));

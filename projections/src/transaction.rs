@@ -184,7 +184,7 @@ impl Transaction {
             Some(e) => {
                 let refresh = Change::Update {
                     table,
-                    key: key.to_vec(),
+                    key: Key::from(key),
                     row: e.row.clone(),
                     before: None,
                 };
@@ -196,7 +196,7 @@ impl Transaction {
                 // Deleted by a commit after the snapshot: gone for this transaction too.
                 let gone = Change::Delete {
                     table,
-                    key: key.to_vec(),
+                    key: Key::from(key),
                     before: None,
                 };
                 self.state.apply(&gone, latest_state.lsn(), Check::Replay)?;
@@ -286,7 +286,7 @@ impl Transaction {
     pub fn update(&mut self, table: TableId, key: &[Value], row: Vec<Value>) -> Result<()> {
         self.apply(Change::Update {
             table,
-            key: key.to_vec(),
+            key: Key::from(key),
             row: row.into(),
             before: None,
         })
@@ -329,7 +329,7 @@ impl Transaction {
         }
         self.apply(Change::Delete {
             table,
-            key: key.to_vec(),
+            key: Key::from(key),
             before: None,
         })
     }

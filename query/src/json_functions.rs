@@ -1,6 +1,11 @@
 //! JSON operators and functions: `->`, `->>`, `#>`, `#>>` on `json` and `jsonb`, and
 //! `jsonb_typeof`, `json_typeof`, `jsonb_build_object`.
 //!
+//! This module resolves every JSON operator and function call and dispatches their
+//! evaluation; the work lives by concern in `jsonb_ops.rs` (jsonb tree operations),
+//! `json_build.rs` (SQL values to JSON, constructors, records), `json_text.rs` (functions
+//! over `json` text) and `jsonpath/` (SQL/JSON paths).
+//!
 //! The binder resolves an operator with [`resolve_operator`] and a call with
 //! [`resolve_function`], which fix the argument types (an unknown-typed right operand of
 //! `->` is a key, of `#>` a `text[]` path); [`eval`] computes the result. Semantics are
@@ -25,8 +30,10 @@ use std::borrow::Cow;
 use zqlite_projections::value::{DataType, Jsonb, Value};
 
 use crate::error::{Error, Result};
+use crate::json_build;
+pub use crate::json_build::{key_text, to_json_text, to_jsonb};
 use crate::jsonb_ops::{self, PathOp};
-use crate::jsonpath;
+use crate::jsonpath::{self, PathCall};
 
 /// A JSON operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,20 +76,31 @@ pub enum JsonFunc {
     Set,
     /// `jsonb_insert(target, path, value [, insert_after])`.
     Insert,
-    /// `jsonb_strip_nulls`.
+    /// `jsonb_strip_nulls` / `json_strip_nulls`.
     StripNulls,
-    /// `jsonb_array_length`.
+    /// `jsonb_array_length` / `json_array_length`.
     ArrayLength,
+    /// `jsonb_set_lax(target, path, value [, create_if_missing [, null_value_treatment]])`.
+    SetLax,
+    /// `jsonb_object` / `json_object` of a `text[]` of alternating keys and values, or of
+    /// a keys array and a values array.
+    Object { jsonb: bool },
+    /// `array_to_json(anyarray [, pretty])`.
+    ArrayToJson,
+    /// A record as JSON (`to_json(t)`, `row_to_json(ROW(...))`, ...): the arguments are
+    /// alternating field names and values (`bind/record.rs`); `pretty` puts a line break
+    /// between the fields of `json`.
+    Record { jsonb: bool, pretty: bool },
     /// `jsonb_pretty`.
     Pretty,
     /// `to_jsonb`.
     ToJsonb,
     /// `to_json`.
     ToJson,
-    /// `jsonb_path_exists(target, path [, vars [, silent]])`.
-    PathExists,
-    /// `jsonb_path_query_first(target, path [, vars [, silent]])`.
-    PathQueryFirst,
+    /// `jsonb_path_exists`, `jsonb_path_match`, `jsonb_path_query_array` and
+    /// `jsonb_path_query_first` (`target, path [, vars [, silent]]`), and the operators
+    /// `@?` and `@@` (`operator`: always silent).
+    JsonPath { call: PathCall, operator: bool },
 }
 
 impl JsonFunc {
@@ -109,11 +127,23 @@ impl JsonFunc {
             JsonFunc::Insert => "jsonb_insert",
             JsonFunc::StripNulls => "jsonb_strip_nulls",
             JsonFunc::ArrayLength => "jsonb_array_length",
+            JsonFunc::SetLax => "jsonb_set_lax",
+            JsonFunc::Object { jsonb: true } => "jsonb_object",
+            JsonFunc::Object { jsonb: false } => "json_object",
+            JsonFunc::ArrayToJson => "array_to_json",
+            JsonFunc::Record { jsonb: true, .. } => "to_jsonb",
+            JsonFunc::Record { jsonb: false, .. } => "row_to_json",
             JsonFunc::Pretty => "jsonb_pretty",
             JsonFunc::ToJsonb => "to_jsonb",
             JsonFunc::ToJson => "to_json",
-            JsonFunc::PathExists => "jsonb_path_exists",
-            JsonFunc::PathQueryFirst => "jsonb_path_query_first",
+            JsonFunc::JsonPath { call, operator } => match (call, operator) {
+                (PathCall::Exists, true) => "@?",
+                (PathCall::Match, true) => "@@",
+                (PathCall::Exists, false) => "jsonb_path_exists",
+                (PathCall::Match, false) => "jsonb_path_match",
+                (PathCall::QueryArray, _) => "jsonb_path_query_array",
+                (PathCall::QueryFirst, _) => "jsonb_path_query_first",
+            },
         }
     }
 
@@ -126,6 +156,8 @@ impl JsonFunc {
                 | JsonFunc::BuildArray
                 | JsonFunc::JsonBuildObject
                 | JsonFunc::JsonBuildArray
+                | JsonFunc::SetLax
+                | JsonFunc::Record { .. }
         )
     }
 }
@@ -302,6 +334,22 @@ fn resolve_jsonb_operator(
             }
             (JsonFunc::DeletePath, text_path, DataType::Jsonb)
         }
+        // The path must be an unknown literal (zqlite has no `jsonpath` type).
+        "@?" | "@@" => {
+            if !doc_ok(left) || right.is_some() {
+                return None;
+            }
+            let call = if op == "@?" {
+                PathCall::Exists
+            } else {
+                PathCall::Match
+            };
+            let func = JsonFunc::JsonPath {
+                call,
+                operator: true,
+            };
+            (func, DataType::Text, DataType::Bool)
+        }
         _ => return None,
     };
     Some(Resolved {
@@ -340,11 +388,19 @@ pub fn is_json_function(name: &str) -> bool {
             | "jsonb_set"
             | "jsonb_insert"
             | "jsonb_strip_nulls"
+            | "json_strip_nulls"
             | "jsonb_array_length"
+            | "json_array_length"
+            | "jsonb_set_lax"
+            | "jsonb_object"
+            | "json_object"
+            | "array_to_json"
             | "jsonb_pretty"
             | "to_jsonb"
             | "to_json"
             | "jsonb_path_exists"
+            | "jsonb_path_match"
+            | "jsonb_path_query_array"
             | "jsonb_path_query_first"
     )
 }
@@ -459,6 +515,72 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
                 result: DataType::Jsonb,
             })
         }
+        ("json_strip_nulls" | "json_array_length", [t])
+            if t.is_none() || *t == Some(DataType::Json) =>
+        {
+            let (func, result) = if name == "json_strip_nulls" {
+                (JsonFunc::StripNulls, DataType::Json)
+            } else {
+                (JsonFunc::ArrayLength, DataType::Int4)
+            };
+            Ok(Resolved {
+                func,
+                arg_types: vec![Some(DataType::Json)],
+                result,
+            })
+        }
+        ("jsonb_set_lax", [doc, path, value, rest @ ..]) if rest.len() <= 2 => {
+            let text_path = DataType::Text.array_type()?;
+            let ok = |t: &Option<DataType>, want: DataType| t.is_none() || *t == Some(want);
+            if !ok(doc, DataType::Jsonb)
+                || !(path.is_none() || path.is_some_and(is_text_array))
+                || !ok(value, DataType::Jsonb)
+                || !rest.first().is_none_or(|t| ok(t, DataType::Bool))
+                || !rest.get(1).is_none_or(|t| t.is_none_or(is_text))
+            {
+                return Err(fail());
+            }
+            let mut arg_types = vec![
+                Some(DataType::Jsonb),
+                Some(text_path),
+                Some(DataType::Jsonb),
+                Some(DataType::Bool),
+                Some(DataType::Text),
+            ];
+            arg_types.truncate(args.len());
+            Ok(Resolved {
+                func: JsonFunc::SetLax,
+                arg_types,
+                result: DataType::Jsonb,
+            })
+        }
+        ("jsonb_object" | "json_object", [_] | [_, _])
+            if args.iter().all(|t| t.is_none_or(is_text_array)) =>
+        {
+            let jsonb = name == "jsonb_object";
+            Ok(Resolved {
+                func: JsonFunc::Object { jsonb },
+                arg_types: vec![Some(DataType::Text.array_type()?); args.len()],
+                result: if jsonb {
+                    DataType::Jsonb
+                } else {
+                    DataType::Json
+                },
+            })
+        }
+        ("array_to_json", [array, rest @ ..])
+            if rest.len() <= 1
+                && array.is_some_and(|t| t.element_type().is_some())
+                && rest.iter().all(|t| t.is_none_or(|t| t == DataType::Bool)) =>
+        {
+            let mut arg_types = vec![None];
+            arg_types.extend(rest.iter().map(|_| Some(DataType::Bool)));
+            Ok(Resolved {
+                func: JsonFunc::ArrayToJson,
+                arg_types,
+                result: DataType::Json,
+            })
+        }
         ("jsonb_strip_nulls" | "jsonb_array_length" | "jsonb_pretty", [t])
             if t.is_none() || *t == Some(DataType::Jsonb) =>
         {
@@ -475,15 +597,20 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
         }
         // The path must be an unknown literal: zqlite has no `jsonpath` type, and
         // PostgreSQL has no implicit cast from text to it.
-        ("jsonb_path_exists" | "jsonb_path_query_first", [doc, None, rest @ ..])
-            if rest.len() <= 2
-                && (doc.is_none() || *doc == Some(DataType::Jsonb))
-                && rest
-                    .first()
-                    .is_none_or(|t| t.is_none() || *t == Some(DataType::Jsonb))
-                && rest
-                    .get(1)
-                    .is_none_or(|t| t.is_none() || *t == Some(DataType::Bool)) =>
+        (
+            "jsonb_path_exists"
+            | "jsonb_path_match"
+            | "jsonb_path_query_array"
+            | "jsonb_path_query_first",
+            [doc, None, rest @ ..],
+        ) if rest.len() <= 2
+            && (doc.is_none() || *doc == Some(DataType::Jsonb))
+            && rest
+                .first()
+                .is_none_or(|t| t.is_none() || *t == Some(DataType::Jsonb))
+            && rest
+                .get(1)
+                .is_none_or(|t| t.is_none() || *t == Some(DataType::Bool)) =>
         {
             let mut arg_types = vec![Some(DataType::Jsonb), Some(DataType::Text)];
             if !rest.is_empty() {
@@ -492,13 +619,17 @@ pub fn resolve_function(name: &str, args: &[Option<DataType>]) -> Result<Resolve
             if rest.len() == 2 {
                 arg_types.push(Some(DataType::Bool));
             }
-            let (func, result) = if name == "jsonb_path_exists" {
-                (JsonFunc::PathExists, DataType::Bool)
-            } else {
-                (JsonFunc::PathQueryFirst, DataType::Jsonb)
+            let (call, result) = match name {
+                "jsonb_path_exists" => (PathCall::Exists, DataType::Bool),
+                "jsonb_path_match" => (PathCall::Match, DataType::Bool),
+                "jsonb_path_query_array" => (PathCall::QueryArray, DataType::Jsonb),
+                _ => (PathCall::QueryFirst, DataType::Jsonb),
             };
             Ok(Resolved {
-                func,
+                func: JsonFunc::JsonPath {
+                    call,
+                    operator: false,
+                },
                 arg_types,
                 result,
             })
@@ -602,18 +733,70 @@ pub fn eval(func: JsonFunc, args: &[Value]) -> Result<Value> {
             };
             Ok(Value::Text(name.to_string()))
         }
-        JsonFunc::BuildObject => build_object(args),
+        JsonFunc::BuildObject => json_build::build_object(args),
         JsonFunc::BuildArray => Ok(Value::Jsonb(Jsonb::Array(
             args.iter().map(to_jsonb).collect::<Result<_>>()?,
         ))),
-        JsonFunc::JsonBuildObject => json_build_object(args),
+        JsonFunc::JsonBuildObject => json_build::json_build_object(args),
         JsonFunc::JsonBuildArray => {
             let items = args.iter().map(to_json_text).collect::<Result<Vec<_>>>()?;
             Ok(Value::Json(format!("[{}]", items.join(", "))))
         }
         JsonFunc::ToJsonb => Ok(Value::Jsonb(to_jsonb(&args[0])?)),
+        JsonFunc::StripNulls | JsonFunc::ArrayLength if matches!(args[0], Value::Json(_)) => {
+            let Value::Json(doc) = &args[0] else {
+                unreachable!("matched above")
+            };
+            if func == JsonFunc::StripNulls {
+                Ok(Value::Json(crate::json_text::strip_nulls(doc)?))
+            } else {
+                crate::json_text::array_length(doc)
+            }
+        }
+        JsonFunc::SetLax => set_lax(args),
+        JsonFunc::Record { jsonb, pretty } => json_build::record(jsonb, pretty, args),
+        JsonFunc::ArrayToJson => json_build::array_to_json(args),
+        JsonFunc::Object { jsonb } => json_build::object(jsonb, args),
         JsonFunc::ToJson => Ok(Value::Json(to_json_text(&args[0])?)),
         _ => eval_jsonb(func, args),
+    }
+}
+
+/// `jsonb_set_lax`: `jsonb_set` unless the new value is SQL NULL, which
+/// `null_value_treatment` (default `use_json_null`) turns into a JSON null, a deletion of
+/// the path, the target unchanged, or an error.
+fn set_lax(args: &[Value]) -> Result<Value> {
+    let invalid_treatment = || Error::Runtime {
+        sqlstate: "22023",
+        message: "null_value_treatment must be \"delete_key\", \"return_target\", \
+                  \"use_json_null\", or \"raise_exception\""
+            .into(),
+    };
+    if args[0].is_null() || args[1].is_null() || args.get(3).is_some_and(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    let treatment = match args.get(4) {
+        None => "use_json_null".to_string(),
+        Some(Value::Null) => return Err(invalid_treatment()),
+        Some(t) => text_of(t),
+    };
+    let set_args = |value: Value| {
+        let mut a = vec![args[0].clone(), args[1].clone(), value];
+        a.extend(args.get(3).cloned());
+        a
+    };
+    if !args[2].is_null() {
+        return eval_jsonb(JsonFunc::Set, &set_args(args[2].clone()));
+    }
+    match treatment.as_str() {
+        "raise_exception" => Err(Error::Runtime {
+            sqlstate: "22004",
+            message: "JSON value must not be null".into(),
+        }),
+        "use_json_null" => eval_jsonb(JsonFunc::Set, &set_args(Value::Jsonb(Jsonb::Null))),
+        "delete_key" => eval_jsonb(JsonFunc::DeletePath, &args[..2]),
+        "return_target" => Ok(args[0].clone()),
+        _ => Err(invalid_treatment()),
     }
 }
 
@@ -625,7 +808,7 @@ fn jsonb_arg(v: &Value) -> Result<&Jsonb> {
 }
 
 /// The items of a `text[]` argument (`None` for NULL elements).
-fn text_items(v: &Value) -> Result<Vec<Option<String>>> {
+pub(crate) fn text_items(v: &Value) -> Result<Vec<Option<String>>> {
     let Value::Array(a) = v else {
         return Err(crate::exec::internal(
             "a text[] argument that is not an array",
@@ -713,17 +896,7 @@ fn eval_jsonb(func: JsonFunc, args: &[Value]) -> Result<Value> {
             }),
         },
         JsonFunc::Pretty => Ok(Value::Text(jsonb_ops::pretty(doc))),
-        JsonFunc::PathExists | JsonFunc::PathQueryFirst => {
-            let steps = jsonpath::parse(&text_of(&args[1]))?;
-            let found = jsonpath::query(doc, &steps);
-            Ok(if func == JsonFunc::PathExists {
-                Value::Bool(!found.is_empty())
-            } else {
-                found
-                    .first()
-                    .map_or(Value::Null, |v| Value::Jsonb((*v).clone()))
-            })
-        }
+        JsonFunc::JsonPath { call, operator } => jsonpath::call(call, args, operator),
         other => Err(crate::exec::internal(&format!(
             "{} is not a jsonb operation",
             other.name()
@@ -740,7 +913,7 @@ fn not_json(v: &Value) -> Error {
     crate::exec::internal(&format!("a JSON operator applied to {v:?}"))
 }
 
-fn text_of(v: &Value) -> String {
+pub(crate) fn text_of(v: &Value) -> String {
     match v {
         Value::Text(s) => s.clone(),
         Value::BpChar(s) => s.trim_end_matches(' ').to_string(),
@@ -843,13 +1016,13 @@ fn json_type(doc: &str) -> &'static str {
 }
 
 /// Scans valid JSON text (a `json` value, validated on input) without building a tree.
-struct Scanner<'a> {
-    text: &'a str,
-    at: usize,
+pub(crate) struct Scanner<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) at: usize,
 }
 
 impl<'a> Scanner<'a> {
-    fn peek(&mut self) -> Option<u8> {
+    pub(crate) fn peek(&mut self) -> Option<u8> {
         while let Some(b) = self.text.as_bytes().get(self.at) {
             if b.is_ascii_whitespace() {
                 self.at += 1;
@@ -860,7 +1033,7 @@ impl<'a> Scanner<'a> {
         None
     }
 
-    fn expect(&mut self, b: u8) -> Result<()> {
+    pub(crate) fn expect(&mut self, b: u8) -> Result<()> {
         if self.peek() == Some(b) {
             self.at += 1;
             Ok(())
@@ -870,7 +1043,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one value and returns its text as written.
-    fn value(&mut self) -> Result<&'a str> {
+    pub(crate) fn value(&mut self) -> Result<&'a str> {
         let bytes = self.text.as_bytes();
         self.peek().ok_or_else(invalid_json)?;
         let start = self.at;
@@ -921,7 +1094,7 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn invalid_json() -> Error {
+pub(crate) fn invalid_json() -> Error {
     Error::from(zqlite_projections::value::ValueError::InvalidJson {
         detail: "malformed json value".into(),
     })
@@ -972,132 +1145,10 @@ fn json_step<'a>(doc: &'a str, step: &Step<'_>) -> Result<Option<&'a str>> {
     }
 }
 
-/// `to_jsonb` of one SQL value, as `jsonb_build_object` converts its values.
-pub fn to_jsonb(v: &Value) -> Result<Jsonb> {
-    Ok(match v {
-        Value::Null => Jsonb::Null,
-        Value::Bool(b) => Jsonb::Bool(*b),
-        Value::Int2(_)
-        | Value::Int4(_)
-        | Value::Int8(_)
-        | Value::Numeric(_)
-        | Value::Float4(_)
-        | Value::Float8(_) => {
-            let text = v.to_string();
-            // NaN and the infinities are not JSON numbers: PostgreSQL makes them strings.
-            Jsonb::parse(&text).unwrap_or(Jsonb::String(text))
-        }
-        Value::Json(s) => Jsonb::parse(s)?,
-        Value::Jsonb(j) => j.clone(),
-        Value::Text(s) => Jsonb::String(s.clone()),
-        Value::BpChar(s) => Jsonb::String(s.clone()),
-        Value::Timestamp(_) | Value::TimestampTz(_) => Jsonb::String(iso_8601(&v.to_string())),
-        Value::Array(a) => Jsonb::Array(a.items().iter().map(to_jsonb).collect::<Result<_>>()?),
-        other => Jsonb::String(other.to_string()),
-    })
-}
-
-/// `to_json` of one SQL value: its JSON text (`json` values keep theirs as written;
-/// arrays print without spaces, as `array_to_json` does).
-pub fn to_json_text(v: &Value) -> Result<String> {
-    Ok(match v {
-        Value::Null => "null".into(),
-        Value::Json(s) => s.clone(),
-        Value::Array(a) => {
-            let items = a
-                .items()
-                .iter()
-                .map(to_json_text)
-                .collect::<Result<Vec<_>>>()?;
-            format!("[{}]", items.join(","))
-        }
-        Value::Int2(_)
-        | Value::Int4(_)
-        | Value::Int8(_)
-        | Value::Numeric(_)
-        | Value::Float4(_)
-        | Value::Float8(_) => {
-            let text = v.to_string();
-            // A number keeps its text; NaN and the infinities become strings.
-            match Jsonb::parse(&text) {
-                Ok(Jsonb::Number(_)) => text,
-                _ => Jsonb::String(text).to_string(),
-            }
-        }
-        other => to_jsonb(other)?.to_string(),
-    })
-}
-
-/// A `*build_object` key: any scalar's text; NULL, arrays and JSON are refused.
-fn object_key(n: usize, v: &Value, null_message: &str) -> Result<String> {
-    match v {
-        Value::Null => Err(Error::Runtime {
-            sqlstate: "22023",
-            message: null_message.replace("{}", &(n + 1).to_string()),
-        }),
-        Value::Array(_) | Value::Json(_) | Value::Jsonb(_) => Err(Error::Runtime {
-            sqlstate: "22023",
-            message: "key value must be scalar, not array, composite, or json".into(),
-        }),
-        k => key_text(k),
-    }
-}
-
-/// The text of a scalar used as an object key: its JSON string form (`true`, ISO 8601
-/// timestamps), or its text for numbers.
-pub fn key_text(v: &Value) -> Result<String> {
-    Ok(match to_jsonb(v)? {
-        Jsonb::String(s) => s,
-        Jsonb::Bool(b) => b.to_string(),
-        _ => text_of(v),
-    })
-}
-
-/// `json_build_object`: `{"k" : v, ...}` in argument order, duplicates kept.
-fn json_build_object(args: &[Value]) -> Result<Value> {
-    let mut parts = Vec::with_capacity(args.len() / 2);
-    for (n, pair) in args.chunks(2).enumerate() {
-        let key = object_key(2 * n, &pair[0], "argument {} cannot be null")?;
-        parts.push(format!(
-            "{} : {}",
-            Jsonb::String(key),
-            to_json_text(&pair[1])?
-        ));
-    }
-    Ok(Value::Json(format!("{{{}}}", parts.join(", "))))
-}
-
-/// PostgreSQL's JSON form of a timestamp's text: `T` between date and time, and a full
-/// `+HH:MM` offset.
-fn iso_8601(text: &str) -> String {
-    let mut out = text.replacen(' ', "T", 1);
-    let offset = out.rfind(['+', '-']).filter(|&i| i > 10);
-    if let Some(i) = offset
-        && out.len() - i == 3
-    {
-        out.push_str(":00");
-    }
-    out
-}
-
-fn build_object(args: &[Value]) -> Result<Value> {
-    let mut pairs: Vec<(String, Jsonb)> = Vec::with_capacity(args.len() / 2);
-    for (n, pair) in args.chunks(2).enumerate() {
-        let key = object_key(2 * n, &pair[0], "argument {}: key must not be null")?;
-        let value = to_jsonb(&pair[1])?;
-        match pairs.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => pairs.push((key, value)),
-        }
-    }
-    // Normalise key order (and everything else) through the jsonb tree's own rules.
-    let text = Jsonb::Object(pairs).to_string();
-    Ok(Value::Jsonb(Jsonb::parse(&text)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_build::iso_8601;
 
     fn jb(s: &str) -> Value {
         Value::Jsonb(Jsonb::parse(s).unwrap())
@@ -1333,13 +1384,99 @@ mod tests {
         );
         assert_eq!(
             run(
-                JsonFunc::PathQueryFirst,
+                JsonFunc::JsonPath {
+                    call: PathCall::QueryFirst,
+                    operator: false
+                },
                 &[jb(r#"{"a": [5]}"#), t("$.a[0]")]
             ),
             "5"
         );
         let e = eval(JsonFunc::DeletePath, &[jb("1"), keys(&["a"])]).unwrap_err();
         assert_eq!(e.to_string(), "cannot delete path in scalar");
+    }
+
+    // Expected values from PostgreSQL 15.
+    #[test]
+    fn set_lax_object_and_records() {
+        let run = |f, args: &[Value]| show(eval(f, args).unwrap());
+        let doc = jb(r#"{"a": 1}"#);
+        let set_lax = |rest: &[Value]| {
+            let mut args = vec![doc.clone(), path(&["a"]), Value::Null];
+            args.extend_from_slice(rest);
+            eval(JsonFunc::SetLax, &args)
+        };
+        assert_eq!(show(set_lax(&[]).unwrap()), r#"{"a": null}"#);
+        let treat = |s: &str| [Value::Bool(true), t(s)];
+        assert_eq!(show(set_lax(&treat("delete_key")).unwrap()), "{}");
+        assert_eq!(
+            show(set_lax(&treat("return_target")).unwrap()),
+            r#"{"a": 1}"#
+        );
+        assert_eq!(
+            set_lax(&treat("raise_exception")).unwrap_err().sqlstate(),
+            "22004"
+        );
+        assert_eq!(set_lax(&treat("bogus")).unwrap_err().sqlstate(), "22023");
+        assert_eq!(
+            set_lax(&[Value::Bool(true), Value::Null])
+                .unwrap_err()
+                .sqlstate(),
+            "22023"
+        );
+        assert_eq!(
+            run(
+                JsonFunc::SetLax,
+                &[
+                    doc.clone(),
+                    path(&["b"]),
+                    jb("2"),
+                    Value::Bool(true),
+                    t("bogus")
+                ]
+            ),
+            r#"{"a": 1, "b": 2}"#
+        );
+        let object = |jsonb, args: &[Value]| eval(JsonFunc::Object { jsonb }, args);
+        assert_eq!(
+            show(object(true, &[path(&["b", "1", "a", "2"])]).unwrap()),
+            r#"{"a": "2", "b": "1"}"#
+        );
+        assert_eq!(
+            show(object(false, &[path(&["b", "a"]), path(&["1", "2"])]).unwrap()),
+            r#"{"b" : "1", "a" : "2"}"#
+        );
+        assert_eq!(
+            object(true, &[path(&["a"])]).unwrap_err().sqlstate(),
+            "2202E"
+        );
+        assert_eq!(
+            object(true, &[path(&["a"]), path(&["1", "2"])])
+                .unwrap_err()
+                .sqlstate(),
+            "2202E"
+        );
+        let record = [t("id"), Value::Int4(1), t("B"), t("x"), t("c"), Value::Null];
+        let rec = |jsonb, pretty| JsonFunc::Record { jsonb, pretty };
+        assert_eq!(
+            run(rec(false, false), &record),
+            r#"{"id":1,"B":"x","c":null}"#
+        );
+        assert_eq!(
+            run(rec(false, true), &record),
+            "{\"id\":1,\n \"B\":\"x\",\n \"c\":null}"
+        );
+        assert_eq!(
+            run(rec(true, false), &record),
+            r#"{"B": "x", "c": null, "id": 1}"#
+        );
+        assert_eq!(
+            run(
+                JsonFunc::ArrayToJson,
+                &[path(&["a", "b"]), Value::Bool(true)]
+            ),
+            "[\"a\",\n \"b\"]"
+        );
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub enum AggFunc {
     /// `jsonb_agg` (`jsonb`) or `json_agg`: a JSON array of the inputs, NULLs included.
     JsonAgg {
         jsonb: bool,
+        /// The inputs are whole rows (`json_agg(t)`), which `json_agg` puts on lines of
+        /// their own.
+        rows: bool,
     },
     /// `jsonb_object_agg` (`jsonb`) or `json_object_agg`: a JSON object of key/value
     /// pairs; a NULL key is an error, a NULL value a JSON null.
@@ -100,8 +103,8 @@ impl AggFunc {
             AggFunc::BoolAnd => "bool_and",
             AggFunc::BoolOr => "bool_or",
             AggFunc::ArrayAgg { .. } => "array_agg",
-            AggFunc::JsonAgg { jsonb: true } => "jsonb_agg",
-            AggFunc::JsonAgg { jsonb: false } => "json_agg",
+            AggFunc::JsonAgg { jsonb: true, .. } => "jsonb_agg",
+            AggFunc::JsonAgg { jsonb: false, .. } => "json_agg",
             AggFunc::JsonObjectAgg { jsonb: true } => "jsonb_object_agg",
             AggFunc::JsonObjectAgg { jsonb: false } => "json_object_agg",
         }

@@ -21,9 +21,22 @@ use crate::functions::{no_function, text_arg};
 pub enum SetFunc {
     GenerateSeries,
     Unnest,
-    JsonbEach { text: bool },
-    JsonbArrayElements { text: bool },
+    JsonbEach {
+        text: bool,
+    },
+    JsonbArrayElements {
+        text: bool,
+    },
     JsonbObjectKeys,
+    /// `jsonb_path_query(target, path [, vars [, silent]])`.
+    JsonbPathQuery,
+    JsonEach {
+        text: bool,
+    },
+    JsonArrayElements {
+        text: bool,
+    },
+    JsonObjectKeys,
     RegexpMatches,
     RegexpSplitToTable,
     StringToTable,
@@ -37,6 +50,12 @@ const NAMES: &[&str] = &[
     "jsonb_array_elements",
     "jsonb_array_elements_text",
     "jsonb_object_keys",
+    "jsonb_path_query",
+    "json_each",
+    "json_each_text",
+    "json_array_elements",
+    "json_array_elements_text",
+    "json_object_keys",
     "regexp_matches",
     "regexp_split_to_table",
     "string_to_table",
@@ -56,6 +75,12 @@ impl SetFunc {
             SetFunc::JsonbArrayElements { text: false } => "jsonb_array_elements",
             SetFunc::JsonbArrayElements { text: true } => "jsonb_array_elements_text",
             SetFunc::JsonbObjectKeys => "jsonb_object_keys",
+            SetFunc::JsonbPathQuery => "jsonb_path_query",
+            SetFunc::JsonEach { text: false } => "json_each",
+            SetFunc::JsonEach { text: true } => "json_each_text",
+            SetFunc::JsonArrayElements { text: false } => "json_array_elements",
+            SetFunc::JsonArrayElements { text: true } => "json_array_elements_text",
+            SetFunc::JsonObjectKeys => "json_object_keys",
             SetFunc::RegexpMatches => "regexp_matches",
             SetFunc::RegexpSplitToTable => "regexp_split_to_table",
             SetFunc::StringToTable => "string_to_table",
@@ -174,6 +199,46 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             vec![Some(T::Jsonb)],
             one("jsonb_object_keys", T::Text),
         ),
+        ("json_each" | "json_each_text", 1) if args[0].is_none_or(|t| t == T::Json) => {
+            let text_values = name == "json_each_text";
+            let value = if text_values { T::Text } else { T::Json };
+            (
+                SetFunc::JsonEach { text: text_values },
+                vec![Some(T::Json)],
+                vec![("key".to_string(), T::Text), ("value".to_string(), value)],
+            )
+        }
+        ("json_array_elements" | "json_array_elements_text", 1)
+            if args[0].is_none_or(|t| t == T::Json) =>
+        {
+            let text_values = name == "json_array_elements_text";
+            let value = if text_values { T::Text } else { T::Json };
+            (
+                SetFunc::JsonArrayElements { text: text_values },
+                vec![Some(T::Json)],
+                one("value", value),
+            )
+        }
+        ("json_object_keys", 1) if args[0].is_none_or(|t| t == T::Json) => (
+            SetFunc::JsonObjectKeys,
+            vec![Some(T::Json)],
+            one("json_object_keys", T::Text),
+        ),
+        // The path must be an unknown literal: zqlite has no `jsonpath` type.
+        ("jsonb_path_query", 2..=4)
+            if args[0].is_none_or(|t| t == T::Jsonb)
+                && args[1].is_none()
+                && args.get(2).is_none_or(|t| t.is_none_or(|t| t == T::Jsonb))
+                && args.get(3).is_none_or(|t| t.is_none_or(|t| t == T::Bool)) =>
+        {
+            let mut types = vec![Some(T::Jsonb), Some(T::Text), Some(T::Jsonb), Some(T::Bool)];
+            types.truncate(args.len());
+            (
+                SetFunc::JsonbPathQuery,
+                types,
+                one("jsonb_path_query", T::Jsonb),
+            )
+        }
         ("regexp_matches", 2 | 3) if args.iter().all(is_string) => (
             SetFunc::RegexpMatches,
             vec![text; args.len()],
@@ -256,6 +321,15 @@ pub fn rows(func: SetFunc, args: &[Value]) -> Result<Vec<Row>> {
                 ));
             }
         },
+        SetFunc::JsonEach { text } => crate::json_text::each(json(&args[0])?, text)?,
+        SetFunc::JsonArrayElements { text } => {
+            crate::json_text::array_elements(json(&args[0])?, text)?
+        }
+        SetFunc::JsonObjectKeys => crate::json_text::object_keys(json(&args[0])?)?,
+        SetFunc::JsonbPathQuery => crate::jsonpath::rows(args)?
+            .into_iter()
+            .map(|v| vec![Value::Jsonb(v)])
+            .collect(),
         SetFunc::RegexpMatches => {
             let flags = args.get(2).map(text_arg);
             crate::text_functions::regexp_matches(
@@ -291,6 +365,13 @@ fn text_array(items: Vec<Option<String>>) -> Value {
         DataType::Text,
         items,
     )))
+}
+
+fn json(v: &Value) -> Result<&str> {
+    match v {
+        Value::Json(doc) => Ok(doc),
+        other => Err(crate::exec::internal(&format!("a json argument {other:?}"))),
+    }
 }
 
 fn jsonb<'a>(v: &'a Value, name: &str, want: &str) -> Result<&'a Jsonb> {

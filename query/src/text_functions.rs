@@ -48,10 +48,12 @@ pub enum TextFunc {
     QuoteIdent,
     QuoteLiteral,
     QuoteNullable,
+    HashText,
 }
 
 const NAMES: &[(&str, TextFunc)] = &[
     ("md5", TextFunc::Md5),
+    ("hashtext", TextFunc::HashText),
     ("sha256", TextFunc::Sha256),
     ("octet_length", TextFunc::OctetLength),
     ("get_byte", TextFunc::GetByte),
@@ -160,6 +162,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
     let (func, arg_types, result) = match name {
         "md5" if args.len() == 1 && args[0] == Some(T::Bytea) => (F::Md5, vec![None], T::Text),
         "md5" if strings(1) => (F::Md5, vec![text], T::Text),
+        "hashtext" if strings(1) => (F::HashText, vec![text], T::Int4),
         "sha256" if args == [None] || args == [Some(T::Bytea)] => {
             (F::Sha256, vec![Some(T::Bytea)], T::Bytea)
         }
@@ -284,6 +287,7 @@ pub fn eval(func: TextFunc, args: &[Value]) -> Result<Value> {
         return Ok(Value::Null);
     }
     Ok(match func {
+        F::HashText => Value::Int4(crate::hash_text::hashtext(&text(&args[0]))),
         F::Md5 => {
             let bytes = match &args[0] {
                 Value::Bytea(b) => b.clone(),

@@ -196,3 +196,31 @@ SELECT plan, jsonb_path_query_array(limits, '$.features[*] ? (@ starts with "s")
 SELECT plan, limits FROM plan_limits ORDER BY limits;
 SELECT plan, limits - 'overage' = limits AS no_overage FROM plan_limits ORDER BY plan;
 SELECT sum((limits ->> 'storage_gb')::numeric) FROM plan_limits;
+-- Routing webhook deliveries with SQL/JSON paths: filters on nested arrays, variables, strict mode.
+SELECT id FROM deliveries WHERE payload @? '$.commits[*] ? (@.added.size() > 0)' ORDER BY id;
+SELECT id, jsonb_path_query_array(payload, '$.commits[*].id') FROM deliveries ORDER BY id;
+SELECT id FROM deliveries WHERE jsonb_path_exists(payload, '$.sender ? (@.login == $who)', jsonb_build_object('who', 'ada')) ORDER BY id;
+SELECT id FROM deliveries WHERE payload @@ '$.issue.labels[*] == "bug"' ORDER BY id;
+SELECT id, jsonb_path_query_first(payload, '$.ref ? (@ like_regex "^refs/tags/")') FROM deliveries ORDER BY id;
+SELECT id, jsonb_path_match(payload, 'exists($.commits[*] ? (@.id starts with "a"))') FROM deliveries ORDER BY id;
+SELECT id, jsonb_path_query(payload, 'strict $.commits.size()') FROM deliveries WHERE hook = 'push' ORDER BY id;
+SELECT jsonb_path_query(payload, 'strict $.commits[*]') FROM deliveries WHERE id = 2;
+SELECT id, jsonb_path_exists(payload, 'strict $.issue.number', '{}', true), jsonb_path_exists(payload, 'lax $.issue.number') FROM deliveries ORDER BY id;
+SELECT id, jsonb_path_query_array(payload, '$.** ? (@.type() == "string")') FROM deliveries ORDER BY id;
+SELECT id, jsonb_path_query_array(payload, '$.*.keyvalue() ? (@.value.type() != "object").key') FROM deliveries ORDER BY id;
+SELECT plan, jsonb_path_query_first(limits, '$.storage_gb * 1024') AS mb FROM plan_limits ORDER BY plan;
+SELECT plan FROM plan_limits WHERE limits @@ '$.seats == null || $.seats >= 10' ORDER BY plan;
+SELECT plan, jsonb_path_query_array(limits, '$.features[last]'), jsonb_path_query_array(limits, '$.features[0 to 1]') FROM plan_limits ORDER BY plan;
+SELECT plan, jsonb_path_query_array(limits, '$.*.type()') FROM plan_limits ORDER BY plan;
+SELECT plan, jsonb_path_match(limits, '$.overage.per_gb < $max', '{"max": 0.08}') FROM plan_limits ORDER BY plan;
+SELECT jsonb_path_query('{"price": "12.50"}', '$.price.double() * 2'), jsonb_path_query('[-1.5, 2.5]', '$[*].abs().floor()');
+SELECT jsonb_path_query('{"a": [1, 2]}', '$.a + 1');
+SELECT jsonb_path_query('{"a": 1}', '$.a ? (@ > 1');
+SELECT jsonb_path_query('{"a": 1}', '$.a ? (@ > $limit)');
+SELECT jsonb_path_query('{"a": 1}', '$', '[1]');
+SELECT jsonb_path_match('{"a": [true]}', '$.a');
+SELECT jsonb_path_query('[1, "2", null, {"a": 1}]', 'strict $[*] ? (@ == 1)');
+-- Whole rows as JSON for an outbox of events.
+SELECT row_to_json(d) FROM deliveries d WHERE status IS NULL;
+SELECT jsonb_agg(to_jsonb(d) - 'payload' ORDER BY d.id) FROM deliveries d WHERE d.hook = 'push';
+SELECT p.plan, to_json(s) FROM plan_limits p, LATERAL (SELECT p.limits -> 'seats' AS seats, jsonb_array_length(p.limits -> 'features') AS n) s ORDER BY p.plan;

@@ -493,7 +493,7 @@ fn describe(change: &Change, shape: Option<&TableShape>) -> ChangeEntry {
                 .keyed(key(k))
                 .with_before(before.as_deref().map(row))
                 .with_after(row(r));
-            e.key_values = Some(k.clone());
+            e.key_values = Some(k.to_vec());
             e
         }
         Change::Delete {
@@ -505,7 +505,7 @@ fn describe(change: &Change, shape: Option<&TableShape>) -> ChangeEntry {
                 .on_table(*table, shape)
                 .keyed(key(k))
                 .with_before(before.as_deref().map(row));
-            e.key_values = Some(k.clone());
+            e.key_values = Some(k.to_vec());
             e
         }
         Change::CreateView(def) => ChangeEntry::new("create_view")
@@ -751,7 +751,7 @@ impl AuditIndex {
                             shapes.get(*table).map(|s| (*table, s.key_of(row, *rowid)))
                         }
                         Change::Update { table, key, .. } | Change::Delete { table, key, .. } => {
-                            Some((*table, key.clone()))
+                            Some((*table, key.to_vec()))
                         }
                         _ => None,
                     };

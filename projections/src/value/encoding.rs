@@ -22,6 +22,7 @@ use super::json::Jsonb;
 use super::numeric::Numeric;
 use super::scalar::Value;
 use super::types::DataType;
+use crate::msgpack::Cursor;
 
 mod tag {
     pub const NULL: u8 = 0;
@@ -244,6 +245,91 @@ impl<'de> Visitor<'de> for ValueVisitor {
             other => return Err(de::Error::custom(format!("unknown value tag {other}"))),
         })
     }
+}
+
+/// A value read by [`read_raw_value`], its heap parts still borrowed from the payload.
+pub(crate) enum RawValue<'a> {
+    /// A value without heap parts.
+    Plain(Value),
+    Text(&'a str),
+    BpChar(&'a str),
+    Json(&'a str),
+    Bytea(&'a [u8]),
+    /// A value serde decodes from these bytes (types stored as text to parse, and arrays).
+    Serde(&'a [u8]),
+}
+
+impl RawValue<'_> {
+    /// The value; `None` when a value left to serde does not decode.
+    pub(crate) fn into_value(self) -> Option<Value> {
+        Some(match self {
+            RawValue::Plain(v) => v,
+            RawValue::Text(s) => Value::Text(s.to_owned()),
+            RawValue::BpChar(s) => Value::BpChar(s.to_owned()),
+            RawValue::Json(s) => Value::Json(s.to_owned()),
+            RawValue::Bytea(b) => Value::Bytea(b.to_vec()),
+            RawValue::Serde(bytes) => return rmp_serde::from_slice(bytes).ok(),
+        })
+    }
+
+    /// Whether the value decodes, without keeping it.
+    pub(crate) fn is_valid(&self) -> bool {
+        match self {
+            RawValue::Serde(bytes) => rmp_serde::from_slice::<Value>(bytes).is_ok(),
+            _ => true,
+        }
+    }
+}
+
+/// Reads one value in the form [`Value`]'s `Serialize` writes it, without serde or
+/// allocation (replay decodes millions). `None` when the bytes are not in exactly that form:
+/// the caller then decodes the whole payload with serde, which decides what it means, so
+/// this never accepts what serde would refuse or reads a value serde would read
+/// differently (property-tested below).
+pub(crate) fn read_raw_value<'a>(cursor: &mut Cursor<'a>) -> Option<RawValue<'a>> {
+    let start = cursor.position();
+    if cursor.array_len()? != 2 {
+        return None;
+    }
+    let tag: u8 = cursor.int_as()?;
+    Some(RawValue::Plain(match tag {
+        tag::NULL => {
+            if !cursor.nil() {
+                return None;
+            }
+            Value::Null
+        }
+        tag::BOOL => Value::Bool(cursor.bool()?),
+        tag::INT2 => Value::Int2(cursor.int_as()?),
+        tag::INT4 => Value::Int4(cursor.int_as()?),
+        tag::INT8 => Value::Int8(cursor.int_as()?),
+        tag::FLOAT4 => Value::Float4(cursor.f32()?),
+        tag::FLOAT8 => Value::Float8(cursor.f64()?),
+        tag::TEXT => return Some(RawValue::Text(cursor.str()?)),
+        tag::BPCHAR => return Some(RawValue::BpChar(cursor.str()?)),
+        tag::JSON => return Some(RawValue::Json(cursor.str()?)),
+        tag::BYTEA => return Some(RawValue::Bytea(cursor.bin()?)),
+        tag::DATE => Value::Date(Date(cursor.int_as()?)),
+        tag::TIME => Value::Time(Time(cursor.int_as()?)),
+        tag::TIMESTAMP => Value::Timestamp(Timestamp(cursor.int_as()?)),
+        tag::TIMESTAMPTZ => Value::TimestampTz(TimestampTz(cursor.int_as()?)),
+        tag::INTERVAL => {
+            if cursor.array_len()? != 3 {
+                return None;
+            }
+            Value::Interval(Interval {
+                months: cursor.int_as()?,
+                days: cursor.int_as()?,
+                micros: cursor.int_as()?,
+            })
+        }
+        tag::UUID => Value::Uuid(uuid::Uuid::from_slice(cursor.bin()?).ok()?),
+        tag::NUMERIC | tag::JSONB | tag::ARRAY => {
+            cursor.skip()?;
+            return Some(RawValue::Serde(cursor.since(start)));
+        }
+        _ => return None,
+    }))
 }
 
 #[cfg(test)]

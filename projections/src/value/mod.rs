@@ -23,7 +23,7 @@ mod array;
 mod cast;
 mod compare;
 mod datetime;
-mod encoding;
+pub(crate) mod encoding;
 mod error;
 mod float;
 mod interval;

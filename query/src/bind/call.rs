@@ -78,6 +78,7 @@ impl Binder<'_> {
             }),
             "jsonb_agg" | "json_agg" => Some(AggFunc::JsonAgg {
                 jsonb: name == "jsonb_agg",
+                rows: false,
             }),
             "jsonb_object_agg" | "json_object_agg" => Some(AggFunc::JsonObjectAgg {
                 jsonb: name == "jsonb_object_agg",
@@ -129,6 +130,12 @@ impl Binder<'_> {
             });
             self.set_calls = saved_set_calls;
             return result;
+        }
+        if matches!(name.as_str(), "to_json" | "to_jsonb" | "row_to_json")
+            && f.over.is_none()
+            && let Some(typed) = self.record_call(&name, &exprs)?
+        {
+            return Ok(typed);
         }
         if crate::set_functions::is_set_function(&name) && f.over.is_none() && agg.is_none() {
             return self.set_call(&name, &exprs);
@@ -335,6 +342,40 @@ impl Binder<'_> {
         Ok(slots.into_iter().map(|s| s.unwrap_or(default)).collect())
     }
 
+    /// `to_json`, `to_jsonb` or `row_to_json` of a record (`bind/record.rs`); `None` for
+    /// other arguments, except that `row_to_json` takes nothing else.
+    fn record_call(&mut self, name: &str, args: &[&ast::Expr]) -> Result<Option<Typed>> {
+        let pretty = match (name, args) {
+            ("row_to_json", [_, flag]) => match flag {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Boolean(b) => *b,
+                    _ => {
+                        return Err(Error::unsupported(
+                            "a row_to_json pretty flag that is not a constant",
+                        ));
+                    }
+                },
+                _ => {
+                    return Err(Error::unsupported(
+                        "a row_to_json pretty flag that is not a constant",
+                    ));
+                }
+            },
+            (_, [_]) => false,
+            _ => return Ok(None),
+        };
+        let record = self.record_json(args[0], name == "to_jsonb", pretty)?;
+        if record.is_none() && name == "row_to_json" {
+            let (_, ty) = self.expr(args[0])?;
+            let ty = ty.map_or("unknown".to_string(), |t| t.sql_name().to_string());
+            return Err(Error::bind(
+                "42883",
+                format!("function row_to_json({ty}) does not exist"),
+            ));
+        }
+        Ok(record)
+    }
+
     pub(super) fn aggregate(
         &mut self,
         func: AggFunc,
@@ -385,7 +426,16 @@ impl Binder<'_> {
                 ),
             ));
         }
-        let (arg, at) = self.expr(args[0])?;
+        // `json_agg(t)` / `jsonb_agg(t)` of a whole row (`bind/record.rs`).
+        let record = match func {
+            AggFunc::JsonAgg { jsonb, .. } => self.record_json(args[0], jsonb, false)?,
+            _ => None,
+        };
+        let rows = record.is_some();
+        let (arg, at) = match record {
+            Some(typed) => typed,
+            None => self.expr(args[0])?,
+        };
         let (arg, at) = match at {
             Some(t) => (arg, t),
             None if matches!(func, AggFunc::JsonAgg { .. }) => {
@@ -477,7 +527,10 @@ impl Binder<'_> {
                 };
                 (ty, None)
             }
-            AggFunc::JsonAgg { jsonb } => (json_type(jsonb), None),
+            AggFunc::JsonAgg { jsonb, .. } => {
+                func = AggFunc::JsonAgg { jsonb, rows };
+                (json_type(jsonb), None)
+            }
             AggFunc::JsonObjectAgg { jsonb } => {
                 let (value, vt) = self.expr(args[1])?;
                 let value = match vt {

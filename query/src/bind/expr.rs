@@ -386,7 +386,9 @@ impl Binder<'_> {
                 | B::Question
                 | B::QuestionAnd
                 | B::QuestionPipe
-                | B::HashMinus => {
+                | B::HashMinus
+                | B::AtQuestion
+                | B::AtAt => {
                     let l = self.expr(left)?;
                     let r = self.expr(right)?;
                     let resolved = json_functions::resolve_operator(&op.to_string(), l.1, r.1)?;
@@ -412,6 +414,8 @@ impl Binder<'_> {
                             | B::QuestionAnd
                             | B::QuestionPipe
                             | B::HashMinus
+                            | B::AtQuestion
+                            | B::AtAt
                             | B::AtArrow
                             | B::ArrowAt
                             | B::PGOverlap

@@ -22,6 +22,7 @@ pub(crate) use cte::{Cte, CteBody, cte_name};
 pub(crate) mod expr;
 pub(crate) mod from;
 mod query;
+mod record;
 pub(crate) use query::derived_name;
 mod row;
 pub(crate) mod window;

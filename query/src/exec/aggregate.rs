@@ -195,16 +195,16 @@ impl AggState {
 fn collected(func: AggFunc, items: Vec<Value>) -> Result<Value> {
     Ok(match func {
         AggFunc::ArrayAgg { elem } => Value::Array(Arc::new(Array::new(elem, items))),
-        AggFunc::JsonAgg { jsonb: true } => Value::Jsonb(Jsonb::Array(
+        AggFunc::JsonAgg { jsonb: true, .. } => Value::Jsonb(Jsonb::Array(
             items.iter().map(to_jsonb).collect::<Result<_>>()?,
         )),
-        AggFunc::JsonAgg { jsonb: false } => {
-            // PostgreSQL puts a line break before each array input after the first.
+        AggFunc::JsonAgg { jsonb: false, rows } => {
+            // PostgreSQL puts a line break before each array or row input after the first.
             let mut out = String::from("[");
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
-                    if matches!(item, Value::Array(_)) {
+                    if rows || matches!(item, Value::Array(_)) {
                         out.push_str("\n ");
                     }
                 }

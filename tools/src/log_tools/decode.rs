@@ -463,7 +463,7 @@ mod tests {
         tables.track(&rename);
         let delete = Change::Delete {
             table: 7,
-            key: vec![Value::Int4(1)],
+            key: vec![Value::Int4(1)].into(),
             before: None,
         };
         assert_eq!(
