@@ -231,6 +231,9 @@ fn prefetch_decoded(group: &[DecodedRecord]) {
 /// waking the applying thread (which waits for the decoder) costs little per record.
 const DECODE_BATCH: usize = 4 * REPLAY_BATCH;
 
+/// The largest change vector the decoder keeps for reuse.
+const POOLED_CHANGES: usize = 64;
+
 /// Batches the decoder may be ahead of the applying thread.
 const DECODED_AHEAD: usize = 4;
 
@@ -267,7 +270,14 @@ impl Garbage {
                 }
             }
         }
-        pool.extend(records.drain(..).map(DecodedRecord::into_changes));
+        // A vector a large transaction grew is freed rather than kept for the rest of the
+        // replay.
+        pool.extend(
+            records
+                .drain(..)
+                .map(DecodedRecord::into_changes)
+                .filter(|changes| changes.capacity() <= POOLED_CHANGES),
+        );
         drop(replaced);
         records
     }
