@@ -238,7 +238,7 @@ mod tests {
     use super::*;
     use crate::catalog::test_column;
     use crate::change::TxMeta;
-    use crate::value::encoding::RawValue;
+    use crate::value::encoding::{RawValue, samples_of_every_type};
     use crate::value::{DataType, parse_value};
 
     fn decode(payload: &[u8]) -> Result<Vec<Change>, String> {
@@ -273,27 +273,7 @@ mod tests {
     }
 
     fn values_of_every_type() -> Vec<Value> {
-        let cases = [
-            ("t", DataType::Bool),
-            ("-32768", DataType::Int2),
-            ("2147483647", DataType::Int4),
-            ("-9223372036854775808", DataType::Int8),
-            ("-40.0000000000000000", DataType::Numeric(None)),
-            ("1.5e-40", DataType::Float4),
-            ("-0", DataType::Float8),
-            ("héllo", DataType::Text),
-            ("ab  ", DataType::Char(Some(4))),
-            ("\\xdeadbeef", DataType::Bytea),
-            ("2026-11-28", DataType::Date),
-            ("23:59:59.999999", DataType::Time),
-            ("2026-11-28 10:00:00.5", DataType::Timestamp),
-            ("2026-11-28 10:00:00+00", DataType::TimestampTz),
-            ("1 year 2 mons -3 days 04:05:06", DataType::Interval),
-            ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", DataType::Uuid),
-            ("{\"b\": [1, 2.50]}", DataType::Json),
-            ("{\"b\": [1, 2.50]}", DataType::Jsonb),
-            ("{1,NULL,-3}", DataType::Int8.array_type().unwrap()),
-        ];
+        let cases = samples_of_every_type();
         let mut values: Vec<Value> = cases
             .iter()
             .map(|(text, ty)| parse_value(text, ty).unwrap())

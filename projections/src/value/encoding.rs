@@ -332,6 +332,39 @@ pub(crate) fn read_raw_value<'a>(cursor: &mut Cursor<'a>) -> Option<RawValue<'a>
     }))
 }
 
+/// A value's text and type for every type, with edge cases (for tests of the encoding and
+/// of the readers built on it).
+#[cfg(test)]
+pub(crate) fn samples_of_every_type() -> Vec<(&'static str, DataType)> {
+    vec![
+        ("t", DataType::Bool),
+        ("-32768", DataType::Int2),
+        ("2147483647", DataType::Int4),
+        ("-9223372036854775808", DataType::Int8),
+        ("-40.0000000000000000", DataType::Numeric(None)),
+        ("NaN", DataType::Numeric(None)),
+        ("1.5e-40", DataType::Float4),
+        ("-0", DataType::Float8),
+        ("héllo", DataType::Text),
+        ("ab  ", DataType::Char(Some(4))),
+        ("\\xdeadbeef", DataType::Bytea),
+        ("2026-11-28", DataType::Date),
+        ("23:59:59.999999", DataType::Time),
+        ("2026-11-28 10:00:00.5", DataType::Timestamp),
+        ("2026-11-28 10:00:00+00", DataType::TimestampTz),
+        ("1 year 2 mons -3 days 04:05:06", DataType::Interval),
+        ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", DataType::Uuid),
+        ("{\"b\": [1, 2.50], \"a\": null}", DataType::Json),
+        ("{\"b\": [1, 2.50], \"a\": null}", DataType::Jsonb),
+        ("{1,NULL,-3}", DataType::Int8.array_type().unwrap()),
+        (
+            "{\"a b\",NULL,\"\"}",
+            DataType::Varchar(None).array_type().unwrap(),
+        ),
+        ("{}", DataType::Numeric(None).array_type().unwrap()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,33 +377,7 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_with_its_text_form() {
-        let cases = [
-            ("t", DataType::Bool),
-            ("-32768", DataType::Int2),
-            ("2147483647", DataType::Int4),
-            ("-9223372036854775808", DataType::Int8),
-            ("-40.0000000000000000", DataType::Numeric(None)),
-            ("NaN", DataType::Numeric(None)),
-            ("1.5e-40", DataType::Float4),
-            ("-0", DataType::Float8),
-            ("héllo", DataType::Text),
-            ("ab  ", DataType::Char(Some(4))),
-            ("\\xdeadbeef", DataType::Bytea),
-            ("2026-11-28", DataType::Date),
-            ("23:59:59.999999", DataType::Time),
-            ("2026-11-28 10:00:00.5", DataType::Timestamp),
-            ("2026-11-28 10:00:00+00", DataType::TimestampTz),
-            ("1 year 2 mons -3 days 04:05:06", DataType::Interval),
-            ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", DataType::Uuid),
-            ("{\"b\": [1, 2.50], \"a\": null}", DataType::Json),
-            ("{\"b\": [1, 2.50], \"a\": null}", DataType::Jsonb),
-            ("{1,NULL,-3}", DataType::Int8.array_type().unwrap()),
-            (
-                "{\"a b\",NULL,\"\"}",
-                DataType::Varchar(None).array_type().unwrap(),
-            ),
-            ("{}", DataType::Numeric(None).array_type().unwrap()),
-        ];
+        let cases = samples_of_every_type();
         for (text, ty) in cases {
             let v = parse_value(text, &ty).unwrap();
             let back = round_trip(&v);
