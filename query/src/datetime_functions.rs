@@ -16,7 +16,7 @@ use zqlite_projections::value::{
 
 use crate::datetime_format;
 use crate::error::{Error, Result};
-use crate::functions::{no_function, now, text_arg};
+use crate::functions::{is_string_arg, no_function, now, text_arg};
 
 pub(crate) const USECS_PER_SEC: i64 = 1_000_000;
 pub(crate) const USECS_PER_DAY: i64 = 86_400 * USECS_PER_SEC;
@@ -119,10 +119,6 @@ pub struct Resolved {
     pub result: DataType,
 }
 
-fn is_string(t: &Option<DataType>) -> bool {
-    t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
-}
-
 fn is_numeric(t: &Option<DataType>) -> bool {
     t.is_none_or(|t| {
         matches!(
@@ -160,14 +156,14 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
     let int = Some(T::Int4);
     let float = Some(T::Float8);
     let (func, arg_types, result) = match (name, args) {
-        ("date_trunc", [f, v]) if is_string(f) => match v {
+        ("date_trunc", [f, v]) if is_string_arg(f) => match v {
             Some(T::Interval) => (F::DateTrunc, vec![text, None], T::Interval),
             v => {
                 let ty = moment(v).ok_or_else(fail)?;
                 (F::DateTrunc, vec![text, Some(ty)], ty)
             }
         },
-        ("date_trunc", [f, v, z]) if is_string(f) && is_string(z) => {
+        ("date_trunc", [f, v, z]) if is_string_arg(f) && is_string_arg(z) => {
             (moment(v) == Some(T::TimestampTz))
                 .then_some(())
                 .ok_or_else(fail)?;
@@ -205,7 +201,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             if rest.len() <= 1
                 && args[..5].iter().all(is_integer)
                 && is_numeric(s)
-                && rest.iter().all(is_string) =>
+                && rest.iter().all(is_string_arg) =>
         {
             let mut types = vec![int; 5];
             types.push(float);
@@ -219,7 +215,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             types.push(float);
             (F::MakeInterval, types, T::Interval)
         }
-        ("to_char", [v, f]) if is_string(f) => {
+        ("to_char", [v, f]) if is_string_arg(f) => {
             let ty = match v {
                 Some(T::Interval) => T::Interval,
                 Some(T::Timestamp) => T::Timestamp,
@@ -231,13 +227,13 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         ("to_timestamp", [v]) if is_numeric(v) && v.is_some() => {
             (F::ToTimestampEpoch, vec![float], T::TimestampTz)
         }
-        ("to_timestamp", [a, b]) if is_string(a) && is_string(b) => {
+        ("to_timestamp", [a, b]) if is_string_arg(a) && is_string_arg(b) => {
             (F::ToTimestamp, vec![text, text], T::TimestampTz)
         }
-        ("to_date", [a, b]) if is_string(a) && is_string(b) => {
+        ("to_date", [a, b]) if is_string_arg(a) && is_string_arg(b) => {
             (F::ToDate, vec![text, text], T::Date)
         }
-        ("timezone", [z, v]) if is_string(z) || *z == Some(T::Interval) => {
+        ("timezone", [z, v]) if is_string_arg(z) || *z == Some(T::Interval) => {
             let zone = if *z == Some(T::Interval) { None } else { text };
             match v {
                 Some(T::Timestamp) => (F::Timezone, vec![zone, None], T::TimestampTz),

@@ -277,6 +277,12 @@ fn is_string(t: &DataType) -> bool {
     t.category() == TypeCategory::String
 }
 
+/// Whether a function argument is a character string (`text`, `varchar`, `char`) or an
+/// untyped literal, which coerces to one.
+pub(crate) fn is_string_arg(t: &Option<DataType>) -> bool {
+    t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
+}
+
 /// The common type of a list of types (CASE, COALESCE, UNION, VALUES), PostgreSQL-style:
 /// unknowns take the others' type; numbers promote; strings take the first string type.
 pub fn common_type(types: &[Option<DataType>], what: &str) -> Result<Option<DataType>> {

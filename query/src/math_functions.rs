@@ -14,7 +14,7 @@
 use zqlite_projections::value::{DataType, Numeric, Value};
 
 use crate::error::{Error, Result};
-use crate::functions::{Func, float_arg, int_arg, no_function, numeric_arg};
+use crate::functions::{Func, float_arg, int_arg, is_string_arg, no_function, numeric_arg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MathFunc {
@@ -219,7 +219,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             vec![numeric],
             DataType::Numeric(None),
         ),
-        ("to_number", [a, b]) if [a, b].iter().all(|t| is_string(t)) => (
+        ("to_number", [a, b]) if [a, b].iter().all(|t| is_string_arg(t)) => (
             func(MathFunc::ToNumber),
             vec![Some(DataType::Text), Some(DataType::Text)],
             DataType::Numeric(None),
@@ -231,10 +231,6 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         arg_types,
         result,
     })
-}
-
-fn is_string(t: &Option<DataType>) -> bool {
-    t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
 }
 
 /// `to_number`: reads `input` position by position as `format` describes it. `9` and `0`

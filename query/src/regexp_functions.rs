@@ -11,7 +11,7 @@
 use zqlite_projections::value::{DataType, Value};
 
 use crate::error::{Error, Result};
-use crate::functions::{int_arg as int, no_function, text_arg as text};
+use crate::functions::{int_arg as int, is_string_arg, no_function, text_arg as text};
 use crate::pattern::with_regex;
 use crate::text_functions::Flags;
 
@@ -60,10 +60,6 @@ pub struct Resolved {
     pub result: DataType,
 }
 
-fn is_string(t: &Option<DataType>) -> bool {
-    t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
-}
-
 fn is_integer(t: &Option<DataType>) -> bool {
     t.is_none_or(|t| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8))
 }
@@ -92,12 +88,15 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
     };
     let fits = args.len() >= 2
         && args.len() <= 2 + optional.len()
-        && is_string(&args[0])
-        && is_string(&args[1])
-        && args[2..]
-            .iter()
-            .zip(optional)
-            .all(|(t, flags)| if *flags { is_string(t) } else { is_integer(t) });
+        && is_string_arg(&args[0])
+        && is_string_arg(&args[1])
+        && args[2..].iter().zip(optional).all(|(t, flags)| {
+            if *flags {
+                is_string_arg(t)
+            } else {
+                is_integer(t)
+            }
+        });
     if !fits {
         return Err(no_function(name, args));
     }

@@ -15,7 +15,7 @@ use md5::{Digest, Md5};
 use zqlite_projections::value::{Array, DataType, Value, parse_bytea_escape, parse_bytea_hex};
 
 use crate::error::{Error, Result};
-use crate::functions::{int_arg as int, no_function, text_arg as text};
+use crate::functions::{int_arg as int, is_string_arg, no_function, text_arg as text};
 use crate::pattern::with_regex;
 use crate::system::catalog_functions::quote_ident;
 
@@ -112,10 +112,6 @@ pub struct Resolved {
     pub result: DataType,
 }
 
-fn is_string(t: &Option<DataType>) -> bool {
-    t.is_none_or(|t| matches!(t, DataType::Text | DataType::Varchar(_) | DataType::Char(_)))
-}
-
 fn is_bytea(t: &Option<DataType>) -> bool {
     t.is_none_or(|t| t == DataType::Bytea)
 }
@@ -158,7 +154,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
     use TextFunc as F;
     let text = Some(T::Text);
     let int = Some(T::Int4);
-    let strings = |n: usize| args.len() == n && args.iter().all(is_string);
+    let strings = |n: usize| args.len() == n && args.iter().all(is_string_arg);
     let (func, arg_types, result) = match name {
         "md5" if args.len() == 1 && args[0] == Some(T::Bytea) => (F::Md5, vec![None], T::Text),
         "md5" if strings(1) => (F::Md5, vec![text], T::Text),
@@ -180,10 +176,10 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             (F::SetByte, vec![Some(T::Bytea), int, int], T::Bytea)
         }
         "convert_to" if strings(2) => (F::ConvertTo, vec![text, text], T::Bytea),
-        "convert_from" if args.len() == 2 && is_bytea(&args[0]) && is_string(&args[1]) => {
+        "convert_from" if args.len() == 2 && is_bytea(&args[0]) && is_string_arg(&args[1]) => {
             (F::ConvertFrom, vec![Some(T::Bytea), text], T::Text)
         }
-        "encode" if args.len() == 2 && args[0] == Some(T::Bytea) && is_string(&args[1]) => {
+        "encode" if args.len() == 2 && args[0] == Some(T::Bytea) && is_string_arg(&args[1]) => {
             (F::Encode, vec![None, text], T::Text)
         }
         "decode" if strings(2) => (F::Decode, vec![text, text], T::Bytea),
@@ -196,7 +192,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         "regexp_split_to_array" if strings(2) || strings(3) => {
             (F::RegexpSplitToArray, vec![text; args.len()], T::TEXT_ARRAY)
         }
-        "split_part" if args.len() == 3 && is_string(&args[0]) && is_string(&args[1]) => {
+        "split_part" if args.len() == 3 && is_string_arg(&args[0]) && is_string_arg(&args[1]) => {
             is_integer(&args[2])
                 .then_some(())
                 .ok_or_else(|| no_function(name, args))?;
@@ -204,9 +200,9 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         }
         "lpad" | "rpad"
             if (args.len() == 2 || args.len() == 3)
-                && is_string(&args[0])
+                && is_string_arg(&args[0])
                 && is_integer(&args[1])
-                && args.get(2).is_none_or(is_string) =>
+                && args.get(2).is_none_or(is_string_arg) =>
         {
             let func = if name == "lpad" { F::Lpad } else { F::Rpad };
             let mut types = vec![text, int];
@@ -217,7 +213,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
         }
         "translate" if strings(3) => (F::Translate, vec![text; 3], T::Text),
         "initcap" if strings(1) => (F::Initcap, vec![text], T::Text),
-        "concat_ws" if args.len() >= 2 && is_string(&args[0]) => {
+        "concat_ws" if args.len() >= 2 && is_string_arg(&args[0]) => {
             let mut types = vec![text];
             types.extend(
                 args[1..]
@@ -237,7 +233,7 @@ pub fn resolve(name: &str, args: &[Option<DataType>]) -> Result<Resolved> {
             };
             (F::ToHex, vec![Some(ty)], T::Text)
         }
-        "format" if !args.is_empty() && is_string(&args[0]) => {
+        "format" if !args.is_empty() && is_string_arg(&args[0]) => {
             let mut types = vec![text];
             types.extend(
                 args[1..]
