@@ -993,7 +993,8 @@ fn json_result(found: Option<&str>, text: bool) -> Value {
     }
 }
 
-fn jsonb_type(doc: &Jsonb) -> &'static str {
+/// `jsonb_typeof`'s name of a value's kind (also jsonpath's `.type()`).
+pub(crate) fn jsonb_type(doc: &Jsonb) -> &'static str {
     match doc {
         Jsonb::Null => "null",
         Jsonb::Bool(_) => "boolean",

@@ -53,7 +53,7 @@ pub(crate) fn coerce_to(e: Expr, from: Option<DataType>, to: Option<DataType>) -
     }
 }
 
-fn binary_op_of(op: &B) -> Option<BinaryOp> {
+pub(super) fn binary_op_of(op: &B) -> Option<BinaryOp> {
     Some(match op {
         B::Plus => BinaryOp::Add,
         B::Minus => BinaryOp::Sub,

@@ -48,15 +48,18 @@ pub(crate) fn row_items(e: &ast::Expr) -> Option<Vec<&ast::Expr>> {
     }
 }
 
+/// The comparison operator `op` is, if it is one.
 fn comparison(op: &B) -> Option<BinaryOp> {
-    Some(match op {
-        B::Eq => BinaryOp::Eq,
-        B::NotEq => BinaryOp::NotEq,
-        B::Lt => BinaryOp::Lt,
-        B::LtEq => BinaryOp::LtEq,
-        B::Gt => BinaryOp::Gt,
-        B::GtEq => BinaryOp::GtEq,
-        _ => return None,
+    super::expr::binary_op_of(op).filter(|op| {
+        matches!(
+            op,
+            BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        )
     })
 }
 

@@ -13,6 +13,7 @@ use zqlite_projections::value::{Jsonb, Numeric};
 
 use super::{Accessor, Arith, Cmp, Expr, JsonPath, Method, Subscript};
 use crate::error::Error;
+use crate::json_functions::jsonb_type;
 
 type Item<'a> = Cow<'a, Jsonb>;
 type Items<'a> = Vec<Item<'a>>;
@@ -104,17 +105,6 @@ fn values(j: &Jsonb) -> Vec<&Jsonb> {
 
 fn number(n: Numeric) -> Item<'static> {
     Cow::Owned(Jsonb::Number(n))
-}
-
-fn type_name(j: &Jsonb) -> &'static str {
-    match j {
-        Jsonb::Null => "null",
-        Jsonb::Bool(_) => "boolean",
-        Jsonb::Number(_) => "number",
-        Jsonb::String(_) => "string",
-        Jsonb::Array(_) => "array",
-        Jsonb::Object(_) => "object",
-    }
 }
 
 impl<'a> Cx<'a> {
@@ -519,7 +509,7 @@ impl<'a> Cx<'a> {
     ) -> R<()> {
         let name = m.name();
         match m {
-            Method::Type => out.push(Cow::Owned(Jsonb::String(type_name(&item).into()))),
+            Method::Type => out.push(Cow::Owned(Jsonb::String(jsonb_type(&item).into()))),
             Method::Size => match item.as_ref() {
                 Jsonb::Array(elems) => out.push(number(Numeric::from_i64(elems.len() as i64))),
                 _ if !self.strict => out.push(number(Numeric::from_i64(1))),
